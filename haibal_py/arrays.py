@@ -1,0 +1,69 @@
+"""Turning array-likes into NumPy arrays with the dtype policy of the library.
+
+Keras computes in ``floatx`` (float32) unless given float64; haibal-py keeps the
+dtype of floating inputs (float16/32/64) and takes float32 for everything else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import HaibalValueError
+
+_FLOATS = (np.float16, np.float32, np.float64)
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a kernel computes in for input ``dtype`` (float16 -> float32)."""
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        return dtype
+    return np.dtype(np.float32)
+
+
+def result_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype of a kernel's result for floating input ``dtype``."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.type in _FLOATS else np.dtype(np.float32)
+
+
+def as_float_array(value, name: str) -> np.ndarray:
+    """``value`` as a floating array (no copy when it already is one).
+
+    NumPy arrays keep their float dtype; Python lists and numbers become float32,
+    Keras' ``floatx``, so the documentation's list examples give float32 as in Keras.
+    """
+    try:
+        arr = np.asarray(value)
+        if not isinstance(value, (np.ndarray, np.generic)) and arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind == "f":
+        return arr
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.float32)
+    raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+
+
+def as_label_array(value, name: str = "y_true") -> np.ndarray:
+    """Integer class labels; integral floats are accepted, others refused."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind in "iu":
+        return arr
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f":
+        finite = np.isfinite(arr)
+        if not finite.all():
+            bad = arr[~finite].flat[0].item()
+            raise HaibalValueError(f"{name} holds a non-finite label {bad!r}; labels must be integers")
+        rounded = np.rint(arr)
+        if not np.array_equal(rounded, arr):
+            bad = arr[rounded != arr].flat[0].item()
+            raise HaibalValueError(f"{name} holds the non-integral label {bad!r}; labels must be integers")
+        return rounded.astype(np.int64)
+    raise HaibalValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")

@@ -1,0 +1,1 @@
+"""Pure NumPy kernels: functions of arrays with no knowledge of nodes or graphs."""

@@ -1,0 +1,117 @@
+"""Keras-style ``Loss`` classes: reductions and ``sample_weight`` over a loss function.
+
+``reduction``, as Keras 3 defines it:
+
+- ``"sum_over_batch_size"`` (default) and ``"mean"``: sum of weighted losses divided by
+  the number of loss elements that count (positions whose label is ``ignore_class`` do
+  not count); 0 when none counts.
+- ``"sum"``: the plain sum of weighted losses.
+- ``"mean_with_sample_weight"``: the weighted sum divided by the sum of the weights.
+- ``"none"`` / ``None``: the unreduced, weighted loss array.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .errors import HaibalValueError
+
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
+
+
+def squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' rule: drop (or add) one trailing size-1 axis so both have the same rank."""
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1:
+            return x1, x2[..., None]
+        return x1[..., 0], x2
+    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1:
+            return x1[..., None], x2
+        return x1, x2[..., 0]
+    return x1, x2
+
+
+def broadcast_weights(sample_weight, shape: tuple, dtype) -> np.ndarray:
+    """``sample_weight`` broadcast to a loss of ``shape``, with an error naming both shapes."""
+    w = np.asarray(sample_weight, dtype=dtype)
+    probe = np.empty(shape, dtype=bool)
+    probe, w = squeeze_or_expand_to_same_rank(probe, w)
+    if w.ndim < probe.ndim:  # a per-sample weight: add axes on the right
+        w = w.reshape(w.shape + (1,) * (probe.ndim - w.ndim))
+    try:
+        return np.broadcast_to(w, probe.shape).reshape(shape)
+    except ValueError:
+        raise HaibalValueError(
+            f"sample_weight shape {np.shape(sample_weight)} cannot be broadcast to the loss shape {shape}"
+        ) from None
+
+
+def check_reduction(reduction) -> str | None:
+    if reduction not in REDUCTIONS:
+        raise HaibalValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+    return reduction
+
+
+class Loss:
+    """Base class: subclasses give ``call(y_true, y_pred) -> (losses, mask_or_None)``."""
+
+    def __init__(self, name: str | None = None, reduction="sum_over_batch_size", dtype=None):
+        self.name = name or type(self).__name__
+        self.reduction = check_reduction(reduction)
+        self.dtype = dtype
+
+    def call(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray | None]:
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        losses, mask = self.call(y_true, y_pred)
+        if self.dtype is not None:
+            losses = losses.astype(self.dtype)
+        return reduce_weighted(losses, sample_weight, mask, self.reduction)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "reduction": self.reduction}
+
+
+def reduce_weighted(losses: np.ndarray, sample_weight, mask, reduction):
+    """Weight ``losses``, then reduce them as ``reduction`` says (see the module docstring)."""
+    dtype = losses.dtype
+    weights = None if sample_weight is None else broadcast_weights(sample_weight, losses.shape, dtype)
+    values = losses if weights is None else losses * weights
+    if mask is not None:
+        values = np.where(mask, values, dtype.type(0))
+    if reduction in (None, "none"):
+        return values
+    total = values.sum(dtype=np.float64)
+    if reduction == "sum":
+        return dtype.type(total)
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        divisor = (weights if mask is None else np.where(mask, weights, 0)).sum(dtype=np.float64)
+    else:
+        divisor = values.size if mask is None else np.count_nonzero(mask)
+    return dtype.type(total / divisor if divisor else 0.0)
+
+
+class LossFunctionWrapper(Loss):
+    """A ``Loss`` around a function ``fn(y_true, y_pred, **kwargs)``.
+
+    ``mask_fn``, when given, returns ``(losses, mask)`` instead (for ``ignore_class``).
+    """
+
+    def __init__(self, fn: Callable, reduction="sum_over_batch_size", name=None, dtype=None,
+                 mask_fn: Callable | None = None, **kwargs):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self.mask_fn = mask_fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        if self.mask_fn is not None:
+            return self.mask_fn(y_true, y_pred, **self.fn_kwargs)
+        return np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs)), None
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.fn_kwargs}

@@ -1,0 +1,116 @@
+"""Node classes generated from declarations, so a catalog entry is data, not boilerplate.
+
+``metric_node`` turns a Keras-style function ``fn(y_true, y_pred, **params)`` and its
+stateful metric class into a polymorphic node with HAIBAL's three instances:
+
+- ``scalar``: one sample (a label or target vector, one prediction vector) -> one float;
+- ``array``: a batch of any rank (HAIBAL's 2-D .. 6-D instances in one) -> the
+  per-sample values, the Keras functional result;
+- ``batch``: a ``Batches`` sequence (or one array, when pinned) fed batch after batch to
+  the stateful metric -> one float, HAIBAL's single ``float`` output.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from .node import HelpText, Instance, Node, Param, Port
+from .registry import register
+from .types import Batches, PortType
+
+RESULT = "result"
+
+
+def _rank_minus(port: str, drop: int) -> Callable:
+    def output_type(wired) -> PortType:
+        t = wired.get(port)
+        if t is None or t.sequence or t.max_rank is None or t.min_rank != t.max_rank:
+            return PortType("float", 1, None)
+        return PortType.of("float", max(0, t.min_rank - drop))
+    return output_type
+
+
+def _as_batches(value) -> Batches:
+    return value if isinstance(value, Batches) else Batches([value])
+
+
+def metric_node(
+    *,
+    type_id: str,
+    category: str,
+    display_name: str,
+    fn: Callable,
+    metric_cls: type,
+    params: Sequence[Param],
+    description: str,
+    use_cases: Sequence[str] = (),
+    sparse_labels: bool = False,
+    y_true_doc: str = "true values.",
+    y_pred_doc: str = "predicted values.",
+    result_doc: str = "result.",
+    output_rank_drop: int = 1,
+    class_name: str | None = None,
+    do_register: bool = True,
+) -> type[Node]:
+    """A polymorphic metric/loss node class over ``fn`` and ``metric_cls``.
+
+    ``sparse_labels``: ``y_true`` holds integer class ids, one rank below ``y_pred``
+    (otherwise it is a float array shaped like ``y_pred``). ``output_rank_drop``: how
+    many axes ``fn`` reduces (1 for a loss over the last axis).
+    """
+    names = [p.name for p in params]
+    label_kind = "int" if sparse_labels else "float"
+    lab = 1 if sparse_labels else 0  # how much lower y_true's rank is
+
+    def call_fn(node: Node, values: dict) -> dict:
+        kwargs = {k: node.values[k] for k in names}
+        return {RESULT: fn(values["y_true"], values["y_pred"], **kwargs)}
+
+    def call_metric(node: Node, values: dict) -> dict:
+        metric = metric_cls(**{k: node.values[k] for k in names})
+        trues, preds = _as_batches(values["y_true"]), _as_batches(values["y_pred"])
+        weights = values.get("sample_weight")
+        weights = None if weights is None else _as_batches(weights)
+        if len(trues) != len(preds) or (weights is not None and len(weights) != len(preds)):
+            from .errors import HaibalValueError
+            raise HaibalValueError(f"{node.label}: y_true has {len(trues)} batches but y_pred has "
+                                   f"{len(preds)}" + ("" if weights is None else f" and sample_weight {len(weights)}"))
+        for i, (yt, yp) in enumerate(zip(trues, preds)):
+            metric.update_state(yt, yp, sample_weight=None if weights is None else weights[i])
+            if node.progress is not None:
+                node.progress(i + 1, len(preds))
+        return {RESULT: metric.result()}
+
+    float_scalar = PortType.of("float", 0)
+    instances = (
+        Instance("scalar", {"y_true": PortType.of(label_kind, 1 - lab), "y_pred": PortType.of("float", 1)},
+                 {RESULT: float_scalar}, call_fn, "one sample -> one float"),
+        Instance("array", {"y_true": PortType.of(label_kind, (2 - lab, None)),
+                           "y_pred": PortType.of("float", (2, None))},
+                 {RESULT: _rank_minus("y_pred", output_rank_drop)}, call_fn,
+                 "a batch of any rank (2-D .. N-D) -> one value per sample"),
+        Instance("batch", {"y_true": PortType.of(label_kind, (1 - lab, None), sequence=True),
+                           "y_pred": PortType.of("float", (1, None), sequence=True),
+                           "sample_weight": PortType("float", 0, None, True)},
+                 {RESULT: float_scalar}, call_metric,
+                 "batches fed one after the other to the stateful metric -> one float (the mean over all samples)"),
+    )
+    attrs = dict(
+        type_id=type_id,
+        category=category,
+        display_name=display_name,
+        help=HelpText(description, tuple(use_cases)),
+        inputs=(
+            Port("y_true", PortType(label_kind, 0, None, True), y_true_doc),
+            Port("y_pred", PortType("float", 1, None, True), y_pred_doc),
+            Port("sample_weight", PortType("float", 0, None, True),
+                 "optional weights per sample (batch instance only).", default=None),
+        ),
+        outputs=(Port(RESULT, PortType("float"), result_doc),),
+        params=tuple(params),
+        instances=instances,
+        __module__=__name__,
+        __doc__=description,
+    )
+    cls = type(class_name or display_name + "Node", (Node,), attrs)
+    return register(cls) if do_register else cls
