@@ -1,0 +1,1 @@
+"""The NodeGraphQt editor: the only part of haibal-py that imports Qt."""
