@@ -104,7 +104,7 @@ class Param:
         elif kind == "enum":
             ok = value in self.choices
         if not ok:
-            want = f"one of {list(self.choices)}" if kind == "enum" else f"a {kind}"
+            want = f"one of {list(self.choices)}" if kind == "enum" else ("an int" if kind == "int" else f"a {kind}")
             raise ParameterError(f"{where}parameter {self.name!r} must be {want}, got {value!r}")
         if kind in ("int", "float"):
             if self.minimum is not None and value < self.minimum:
