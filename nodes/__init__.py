@@ -6,3 +6,4 @@ entry point, so ``CATALOG.get(type_id)`` works without importing it by hand.
 """
 
 from . import metrics  # noqa: F401  (registers the nodes)
+from . import viewers  # noqa: F401,E402  (the editor's viewer nodes, headless)
