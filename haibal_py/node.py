@@ -16,9 +16,12 @@ names the node and the port, before anything runs.
 
 from __future__ import annotations
 
+import json
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
 
 from .errors import HaibalError, ParameterError, PortTypeError
 from .types import ANY, PortType
@@ -53,12 +56,13 @@ class Port:
         return self.display_name or self.name
 
 
-_PARAM_KINDS = ("bool", "int", "float", "str", "enum")
+_PARAM_KINDS = ("bool", "int", "float", "str", "enum", "array")
 
 
 @dataclass(frozen=True)
 class Param:
-    """A value set on the node: ``kind`` is bool, int, float, str or enum (with ``choices``)."""
+    """A value set on the node: ``kind`` is bool, int, float, str, enum (with ``choices``)
+    or array (a numeric/bool NumPy array, e.g. a constant's value)."""
 
     name: str
     kind: str
@@ -103,8 +107,16 @@ class Param:
             ok = isinstance(value, str)
         elif kind == "enum":
             ok = value in self.choices
+        elif kind == "array":
+            try:  # text (an editor field, a command line) is read as JSON: "[1, 2]", "0.5"
+                arr = np.asarray(json.loads(value) if isinstance(value, str) else value)
+                ok = arr.dtype.kind in "biuf"
+            except (TypeError, ValueError):  # JSONDecodeError is a ValueError
+                ok = False
+            value = arr if ok else value
         if not ok:
-            want = f"one of {list(self.choices)}" if kind == "enum" else ("an int" if kind == "int" else f"a {kind}")
+            want = (f"one of {list(self.choices)}" if kind == "enum" else "an int" if kind == "int"
+                    else "a numeric or bool array" if kind == "array" else f"a {kind}")
             raise ParameterError(f"{where}parameter {self.name!r} must be {want}, got {value!r}")
         if kind in ("int", "float"):
             if self.minimum is not None and value < self.minimum:
