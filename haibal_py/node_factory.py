@@ -12,7 +12,10 @@ stateful metric class into a polymorphic node with HAIBAL's three instances:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
+
+import numpy as np
 
 from .node import HelpText, Instance, Node, Param, Port
 from .registry import register
@@ -109,6 +112,134 @@ def metric_node(
         outputs=(Port(RESULT, PortType("float"), result_doc),),
         params=tuple(params),
         instances=instances,
+        __module__=__name__,
+        __doc__=description,
+    )
+    cls = type(class_name or display_name + "Node", (Node,), attrs)
+    return register(cls) if do_register else cls
+
+
+# -- losses and elementwise functions ------------------------------------------------------
+
+
+class _LossStream:
+    """The batch instance of a loss node: a ``Loss`` fed batch after batch.
+
+    ``result`` is the weighted loss summed over every batch divided by the number of loss
+    values that count (``ignore_class`` positions do not), i.e. the ``sum_over_batch_size``
+    reduction of the concatenated batches (0 before any value, as Keras' reduction of an
+    empty loss).
+    """
+
+    loss_cls: type = None
+    translate: Callable = None
+
+    def __init__(self, **params):
+        self.params = params
+        self.total = 0.0
+        self.count = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        from .loss_base import reduce_weighted
+        loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
+        values, mask = loss.call(y_true, y_pred)
+        values = np.asarray(values)
+        self.total += float(reduce_weighted(values, sample_weight, mask, "sum"))
+        self.count += values.size if mask is None else int(np.count_nonzero(mask))
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+def _same_params(params: dict, y_pred) -> dict:
+    return params
+
+
+def loss_node(
+    *,
+    type_id: str,
+    category: str,
+    display_name: str,
+    fn: Callable,
+    loss_cls: type,
+    params: Sequence[Param],
+    description: str,
+    use_cases: Sequence[str] = (),
+    y_true_doc: str = "true values.",
+    y_pred_doc: str = "predicted values.",
+    result_doc: str = "result.",
+    output_rank_drop: int | None = 1,
+    translate: Callable[[dict, object], dict] | None = None,
+    sparse_labels: bool = False,
+    class_name: str | None = None,
+    do_register: bool = True,
+) -> type[Node]:
+    """A polymorphic loss node over ``fn`` and its ``Loss`` class, with ``metric_node``'s instances.
+
+    ``scalar`` / ``array`` call ``fn``; ``batch`` feeds ``loss_cls`` batch by batch and gives the
+    mean loss over every value of every batch (see ``_LossStream``). ``translate(params, y_pred)``
+    maps the node's parameters to the function's keyword arguments when they differ (e.g. a
+    ``per_sample`` switch to an ``axis`` tuple). ``output_rank_drop=None``: the array instance's
+    output rank is not known from the wired types (it depends on a parameter).
+    """
+    translate = translate or _same_params
+
+    def node_fn(y_true, y_pred, **kwargs):
+        return fn(y_true, y_pred, **translate(kwargs, y_pred))
+
+    stream = type(f"{display_name}Stream", (_LossStream,),
+                  {"loss_cls": loss_cls, "translate": staticmethod(translate), "__module__": __name__})
+    cls = metric_node(type_id=type_id, category=category, display_name=display_name, fn=node_fn,
+                      metric_cls=stream, params=params, description=description, use_cases=use_cases,
+                      y_true_doc=y_true_doc, y_pred_doc=y_pred_doc, result_doc=result_doc,
+                      output_rank_drop=output_rank_drop or 1, sparse_labels=sparse_labels,
+                      class_name=class_name, do_register=False)
+    if output_rank_drop is None:
+        cls.instances = tuple(replace(i, outputs={RESULT: PortType("float")}) if i.name == "array" else i
+                              for i in cls.instances)
+    return register(cls) if do_register else cls
+
+
+def elementwise_node(
+    *,
+    type_id: str,
+    category: str,
+    display_name: str,
+    fn: Callable,
+    params: Sequence[Param] = (),
+    description: str,
+    use_cases: Sequence[str] = (),
+    x_doc: str = "input values.",
+    result_doc: str = "the function of each value, same shape as x.",
+    scalar: bool = True,
+    class_name: str | None = None,
+    do_register: bool = True,
+) -> type[Node]:
+    """A node ``result = fn(x, **params)`` keeping the shape of ``x`` (activations and the like).
+
+    Instances: ``scalar`` (one number, omitted when ``scalar`` is false, e.g. softmax) and
+    ``array`` (any rank, the result has the same rank).
+    """
+    names = [p.name for p in params]
+
+    def compute(node: Node, values: dict) -> dict:
+        return {RESULT: fn(values["x"], **{k: node.values[k] for k in names})}
+
+    instances = []
+    if scalar:
+        instances.append(Instance("scalar", {"x": PortType.of("float", 0)}, {RESULT: PortType.of("float", 0)},
+                                  compute, "one number -> one number"))
+    instances.append(Instance("array", {"x": PortType.of("float", (1, None))}, {RESULT: _rank_minus("x", 0)},
+                              compute, "an array of any rank -> an array of the same shape"))
+    attrs = dict(
+        type_id=type_id,
+        category=category,
+        display_name=display_name,
+        help=HelpText(description, tuple(use_cases)),
+        inputs=(Port("x", PortType("float", 0 if scalar else 1, None), x_doc),),
+        outputs=(Port(RESULT, PortType("float"), result_doc),),
+        params=tuple(params),
+        instances=tuple(instances),
         __module__=__name__,
         __doc__=description,
     )

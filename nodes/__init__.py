@@ -7,3 +7,5 @@ entry point, so ``CATALOG.get(type_id)`` works without importing it by hand.
 
 from . import metrics  # noqa: F401  (registers the nodes)
 from . import viewers  # noqa: F401,E402  (the editor's viewer nodes, headless)
+from . import losses  # noqa: F401,E402  (the Losses palette)
+from . import activations  # noqa: F401,E402  (the Activations palette)
