@@ -29,6 +29,9 @@ Graph terminals are the catalog nodes ``haibal.io.GraphInput`` / ``haibal.io.Gra
 (``haibal_py.terminals``); their node name is the terminal name and must be unique.
 
 ``revision`` grows on every change; each ``GraphNode.revision`` on each change to it.
+Change nodes through the graph (``set_param``, ``set_instance`` ...): it logs each change
+so a ``Runtime`` re-runs only the nodes downstream of it; after changing a ``Node``
+object directly, call ``graph.touch(node_id)``.
 """
 
 from __future__ import annotations
@@ -201,6 +204,7 @@ class Graph:
         #: the editor's own data (view, backdrops ...): kept and saved, ignored by the runtime
         self.editor: dict[str, Any] = {}
         self.revision = 0
+        self._log: list[tuple[str | None, bool]] = []  # (changed node id, structural) per edit
 
     # ------------------------------------------------------------------ lookup
     def __contains__(self, node_id: str) -> bool:
@@ -248,10 +252,26 @@ class Graph:
         return [c for c in self.connections if c.src == node_id]
 
     # ------------------------------------------------------------------ editing
-    def _touch(self, gn: GraphNode | None = None) -> None:
+    def _touch(self, gn: GraphNode | None = None, structural: bool = False) -> None:
+        """Record a change: runtimes read the log to re-run only what changed."""
         self.revision += 1
         if gn is not None:
             gn.revision += 1
+        self._log.append((gn.id if gn is not None else None, structural))
+
+    def touch(self, node_id: str) -> None:
+        """Say that a node's ``Node`` was changed directly (not through ``set_param``), so
+        runtimes recompute it and what depends on it."""
+        self._touch(self.node(node_id))
+
+    def changes_since(self, mark: int) -> tuple[int, set[str], bool]:
+        """(new mark, ids of changed nodes, whether wires/nodes/instances/types changed) since ``mark``."""
+        ids, structural = set(), False
+        for node_id, struct in self._log[mark:]:
+            structural = structural or struct
+            if node_id is not None:
+                ids.add(node_id)
+        return len(self._log), ids, structural
 
     def new_id(self, type_id: str) -> str:
         """A fresh stable id for a node of this type (``scc1``, ``scc2`` ...)."""
@@ -275,7 +295,7 @@ class Graph:
             raise GraphError(f"the graph already has a {'n input' if gn.is_input else 'n output'} "
                              f"named {gn.name!r}".replace("a n", "an"))
         self.nodes[node_id] = gn
-        self._touch(gn)
+        self._touch(gn, structural=True)
         return node_id
 
     def _check_new_id(self, node_id: str) -> str:
@@ -301,9 +321,13 @@ class Graph:
     def remove_node(self, node_id: str) -> None:
         """Remove a node and every connection to or from it."""
         self.node(node_id)
+        fed = {c.dst for c in self.connections if c.src == node_id and c.dst != node_id}
         del self.nodes[node_id]
         self.connections = [c for c in self.connections if node_id not in (c.src, c.dst)]
-        self._touch()
+        self._touch(structural=True)
+        for dst in fed:
+            if dst in self.nodes:
+                self._touch(self.nodes[dst])
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str, replace: bool = False) -> Connection:
         """Wire ``src.src_port`` (an output) to ``dst.dst_port`` (an input).
@@ -324,7 +348,7 @@ class Graph:
             self.connections.remove(c)
         conn = Connection(src, src_port, dst, dst_port)
         self.connections.append(conn)
-        self._touch(d)
+        self._touch(d, structural=True)
         return conn
 
     def _port(self, gn: GraphNode, port: str, output: bool):
@@ -339,7 +363,7 @@ class Graph:
         if conn not in self.connections:
             raise GraphError(f"no connection {conn}")
         self.connections.remove(conn)
-        self._touch(self.nodes.get(dst))
+        self._touch(self.nodes.get(dst), structural=True)
 
     def set_param(self, node_id: str, name: str, value) -> None:
         """Set a parameter (checked and converted by the node; ParameterError otherwise)."""
@@ -353,8 +377,8 @@ class Graph:
             gn.node.set_param(name, value)
         except ParameterError as exc:
             raise type(exc)(f"node {node_id!r}: {exc}") from None
-        gn.bad_params.pop(name, None)
-        self._touch(gn)
+        was_bad = gn.bad_params.pop(name, None) is not None
+        self._touch(gn, structural=was_bad or ((gn.is_input or gn.is_output) and name == "type"))
 
     def set_instance(self, node_id: str, instance: str) -> None:
         """Pin a polymorphic instance by name, or ``"automatic"`` to pick from the wired types."""
@@ -365,7 +389,8 @@ class Graph:
             gn.node.instance = instance
         except ParameterError as exc:
             raise type(exc)(f"node {node_id!r}: {exc}") from None
-        self._touch(gn)
+        gn.raw_instance = instance
+        self._touch(gn, structural=True)
 
     def rename(self, node_id: str, name: str) -> None:
         """Change a node's display name (for a terminal: the terminal name, kept unique)."""
@@ -380,7 +405,7 @@ class Graph:
             gn.node.name = name
         else:
             gn.raw_name = name
-        self._touch(gn)
+        self._touch(gn, structural=gn.is_input or gn.is_output)
 
     def set_pos(self, node_id: str, pos: Iterable[float] | None) -> None:
         """Editor layout only: the runtime ignores it (does not change ``revision``)."""
