@@ -201,6 +201,8 @@ class Graph:
         self.connections: list[Connection] = []
         #: folder that relative file paths (ReadFile, sibling .npz) are resolved against
         self.base_dir: Path | None = None
+        #: the file it was loaded from or saved to, if any
+        self.path: Path | None = None
         #: the editor's own data (view, backdrops ...): kept and saved, ignored by the runtime
         self.editor: dict[str, Any] = {}
         self.revision = 0
@@ -290,7 +292,8 @@ class Graph:
         cls = CATALOG.get(type_id)
         node_id = self._check_new_id(id) if id is not None else self.new_id(type_id)
         node = cls(name, instance=instance, **dict(params or {}))
-        gn = GraphNode(node_id, type_id, node, tuple(float(v) for v in pos) if pos is not None else None)
+        gn = GraphNode(node_id, type_id, node, tuple(float(v) for v in pos) if pos is not None else None,
+                       raw_instance=instance)
         if (gn.is_input or gn.is_output) and gn.name in (self.inputs if gn.is_input else self.outputs):
             raise GraphError(f"the graph already has a {'n input' if gn.is_input else 'n output'} "
                              f"named {gn.name!r}".replace("a n", "an"))
@@ -672,7 +675,8 @@ class Graph:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], base_dir: str | Path | None = None, arrays=None) -> "Graph":
         """A graph from a saved-graph document, checked against the JSON Schema
-        (GraphFormatError otherwise). Unknown types/params/instances are kept for ``validate``."""
+        (GraphFormatError otherwise). Unknown types/params/instances are kept for ``validate``.
+        ``arrays``: key -> array for ``{"npz": key}`` values (a mapping)."""
         from .graph_format import graph_from_dict
         return graph_from_dict(doc, base_dir=base_dir, arrays=arrays)
 
