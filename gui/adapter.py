@@ -11,8 +11,11 @@ old one restored), and ``instance`` -> LabVIEW's polymorphic selector with "auto
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable
+
+import numpy as np
 
 from NodeGraphQt import BaseNode
 from NodeGraphQt.base.model import NodeModel
@@ -40,19 +43,40 @@ def ngqt_type(type_id: str) -> tuple[str, str]:
     return (ident or "haibal"), (name if name.isidentifier() else f"N_{name}")
 
 
-def param_to_text(param: Param, value) -> Any:
-    """The property value shown by the widget for a parameter value."""
+#: arrays with more elements are not spelled out in the widget (see ``HaibalNode.arrays``)
+ARRAY_TEXT_LIMIT = 64
+
+
+def array_summary(arr: np.ndarray) -> str:
+    return f"<array {arr.dtype} {tuple(arr.shape)}>"
+
+
+def param_to_text(param: Param, value, arrays: dict | None = None) -> Any:
+    """The property value shown by the widget for a parameter value.
+
+    Small arrays are written as JSON; larger ones as a summary, the array itself kept
+    in ``arrays`` (the node's side store) under that summary.
+    """
     if param.kind in ("bool",):
         return bool(value)
     if param.kind == "enum":
         return str(value)
+    if param.kind == "array" and value is not None:
+        arr = np.asarray(value)
+        if arr.size <= ARRAY_TEXT_LIMIT or arrays is None:
+            return json.dumps(arr.tolist())
+        text = array_summary(arr)
+        arrays[text] = arr
+        return text
     return "" if value is None else repr(value) if param.kind == "float" else str(value)
 
 
-def text_to_param(param: Param, text, owner: str = "") -> Any:
+def text_to_param(param: Param, text, owner: str = "", arrays: dict | None = None) -> Any:
     """The parameter value for a widget's text; ``ParameterError`` when it is not one."""
     if param.kind in ("bool", "enum"):
         return param.coerce(text, owner)
+    if param.kind == "array" and arrays and text in arrays:
+        return arrays[text]
     if isinstance(text, str):
         stripped = text.strip()
         if stripped == "" and param.kind != "str":
@@ -104,6 +128,7 @@ class HaibalNode(BaseNode):
         super().__init__()
         cls = self.haibal_class
         self.port_states: dict[tuple[str, str], dict] = {}
+        self.arrays: dict[str, np.ndarray] = {}  # large array parameters, by their summary text
         for port in cls.inputs:
             self._add_port("in", port.name, port.type, f"{port.name} : {cls.port_types_text(port.name)}\n{port.doc}"
                            + ("" if port.required else f"\n(optional, default {port.default!r})"))
@@ -136,7 +161,7 @@ class HaibalNode(BaseNode):
             self.set_property(name, str(param.default), push_undo=False)
         else:
             placeholder = "none" if param.optional else param.kind
-            self.add_text_input(name, param.name, text=param_to_text(param, param.default),
+            self.add_text_input(name, param.name, text=param_to_text(param, param.default, self.arrays),
                                 placeholder_text=placeholder, tooltip=tip)
 
     # -- the headless view of this node
@@ -149,7 +174,7 @@ class HaibalNode(BaseNode):
         """The parameter values, checked and converted (``ParameterError`` if one is bad)."""
         out = {}
         for param in self.haibal_class.params:
-            out[param.name] = text_to_param(param, self.get_property(prop_name(param.name)), self.name())
+            out[param.name] = text_to_param(param, self.get_property(prop_name(param.name)), self.name(), self.arrays)
         return out
 
     def instance_name(self) -> str:
@@ -158,7 +183,7 @@ class HaibalNode(BaseNode):
     def set_param(self, name: str, value, push_undo: bool = True) -> None:
         """Set a parameter from a Python value (as the widget would)."""
         param = self.haibal_class.param(name)
-        self.set_property(prop_name(name), param_to_text(param, value), push_undo=push_undo)
+        self.set_property(prop_name(name), param_to_text(param, value, self.arrays), push_undo=push_undo)
 
     def set_instance(self, name: str, push_undo: bool = True) -> None:
         if name != AUTOMATIC and name not in self.haibal_class.instance_names():
@@ -177,7 +202,7 @@ class HaibalNode(BaseNode):
         param = self._param_for_prop(name)
         if param is not None and self.has_property(name):
             try:
-                text_to_param(param, value, self.name())
+                text_to_param(param, value, self.name(), self.arrays)
             except HaibalError as exc:
                 old = self.get_property(name)
                 widget = self.view.widgets.get(name)

@@ -39,6 +39,13 @@ def _styled_reset(pipe) -> Callable[[], None]:
     return reset
 
 
+def _broken_emphasis(pipe) -> Callable[[], None]:
+    def emphasise() -> None:
+        pipe.set_pipe_styling(color=(*BROKEN_COLOR, 255), width=3, style=DASHED)
+
+    return emphasise
+
+
 class Canvas(QtCore.QObject):
     """The editable graph. ``changed`` fires after any edit that changes the document."""
 
@@ -50,7 +57,9 @@ class Canvas(QtCore.QObject):
         self.graph.set_acyclic(True)
         self.graph.set_pipe_collision(False)
         self.types = register_catalog(self.graph)  # catalog type id -> NodeGraphQt type
-        self.checker: Callable[["Canvas"], dict[WireKey, Compat]] | None = None
+        #: ``checker(canvas) -> (wire checks, port types)``; port types are keyed
+        #: (node name, "in"/"out", port). None: the declared port types alone.
+        self.checker: Callable[["Canvas"], tuple[dict[WireKey, Compat], dict]] | None = None
         self.wire_status: dict[WireKey, Compat] = {}
         self.node_errors: dict[str, str] = {}
         self._restyle_pending = False
@@ -132,15 +141,28 @@ class Canvas(QtCore.QObject):
     def restyle_wires(self) -> None:
         """Colour every wire by type; broken ones dashed red with the reason as tooltip."""
         self._restyle_pending = False
-        checks = (self.checker or Canvas.declared_checks)(self)
+        if self.checker is not None:
+            checks, port_types = self.checker(self)
+        else:
+            checks, port_types = self.declared_checks(), {}
         self.wire_status = checks
+        for node in self.nodes():
+            for (side, pname), state in node.port_states.items():
+                ptype = port_types.get((node.name(), side, pname))
+                if ptype is not None and (ptype.kind != "any" or state["type"].kind == "any"):
+                    color = kind_color(ptype)
+                    if color != state["color"]:
+                        state["color"] = color
+                        (node.get_input(pname) if side == "in" else node.get_output(pname)).view.update()
+                    state["shown_type"] = ptype
         coerced_ports = set()
         for node in self.nodes():
             for name, port in node.inputs().items():
                 for src in port.connected_ports():
                     key = (src.node().name(), src.name(), node.name(), name)
                     compat = checks.get(key, Compat(True))
-                    src_type = src.node().haibal_class.output(src.name()).type if isinstance(src.node(), HaibalNode) else PortType()
+                    src_type = port_types.get((src.node().name(), "out", src.name())) or \
+                        (src.node().haibal_class.output(src.name()).type if isinstance(src.node(), HaibalNode) else PortType())
                     for pipe in port.view.connected_pipes:
                         if pipe.output_port is src.view:
                             self._style_pipe(pipe, src_type, compat)
@@ -164,9 +186,16 @@ class Canvas(QtCore.QObject):
         pipe.color, pipe.style, pipe.haibal_width = color, style, width
         pipe.haibal_broken = not compat.ok
         pipe.reset = _styled_reset(pipe)
+        if compat.ok:  # NodeGraphQt's own hover/selection colours
+            pipe.__dict__.pop("highlight", None)
+            pipe.__dict__.pop("activate", None)
+        else:  # a broken wire stays dashed red, also when hovered or selected
+            pipe.highlight = pipe.activate = _broken_emphasis(pipe)
         pipe.setToolTip(tip)
         if not (pipe.active() or pipe.highlighted()):
             pipe.reset()
+        elif not compat.ok:
+            pipe.highlight()
         pipe.update()
 
     def broken_wires(self) -> dict[WireKey, str]:

@@ -1,0 +1,7 @@
+"""``python -m haibal_py.gui [GRAPH]``."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

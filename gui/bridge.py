@@ -1,0 +1,226 @@
+"""Between the canvas and the headless core: one ``haibal_py.graph.Graph`` kept in step.
+
+The editor owns one ``Document``: a ``Graph`` (the runtime's model, saved in the
+runtime's format) and the map from canvas nodes to graph node ids. ``sync`` applies
+the canvas's state to the graph as edits (add/remove/connect/set_param...), so the
+graph's change log tells the ``Runtime`` exactly what changed and a re-run recomputes
+only that. Wire checks come from ``Graph.port_types`` (the runtime's validation, live).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from haibal_py.graph import Connection, Graph, TypeInfo
+from haibal_py.runtime import NodeRunError, Runtime
+from haibal_py.types import Compat
+
+from .adapter import HaibalNode
+
+WireKey = tuple[str, str, str, str]
+
+
+def same_value(a, b) -> bool:
+    """Parameter equality that copes with arrays."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if a is None or b is None:
+            return False
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+class Document:
+    """The graph behind the canvas, and the canvas-node -> graph-id map."""
+
+    def __init__(self, graph: Graph | None = None):
+        self.graph = graph or Graph()
+        self.runtime = Runtime(self.graph)  # keeps node outputs between runs
+        self.ids: dict[str, str] = {}  # canvas node id -> graph node id
+        self.busy = False  # a run is reading the graph: leave it alone
+
+    # -- canvas -> graph
+    def sync(self, canvas, graph: Graph | None = None, ids: dict | None = None) -> Graph:
+        """Apply the canvas's nodes, parameters and wires to the graph (as edits)."""
+        g = self.graph if graph is None else graph
+        ids = self.ids if ids is None else ids
+        nodes = canvas.nodes()
+        alive = {n.id for n in nodes}
+        for cid in [c for c in ids if c not in alive]:
+            gid = ids.pop(cid)
+            if gid in g.nodes:
+                g.remove_node(gid)
+        for node in nodes:
+            params = node.param_values()
+            gid = ids.get(node.id)
+            if gid is None or gid not in g.nodes:
+                cls = node.haibal_class
+                ids[node.id] = g.add_node(cls.type_id, name=node.name(), params=params,
+                                          instance=node.instance_name(), pos=node.pos())
+                continue
+            gn = g.nodes[gid]
+            if gn.name != node.name():
+                g.rename(gid, node.name())
+            current = gn.params
+            for name, value in params.items():
+                if not same_value(current.get(name), value):
+                    g.set_param(gid, name, value)
+            if gn.instance != node.instance_name():
+                g.set_instance(gid, node.instance_name())
+            g.set_pos(gid, node.pos())
+        wanted = set()
+        for node in nodes:
+            for in_name, port in node.inputs().items():
+                for src in port.connected_ports():
+                    sid = ids.get(src.node().id)
+                    if sid is not None:
+                        wanted.add(Connection(sid, src.name(), ids[node.id], in_name))
+        mapped = set(ids.values())
+        for conn in list(g.connections):
+            if conn.src in mapped and conn.dst in mapped and conn not in wanted:
+                g.disconnect(conn.src, conn.src_port, conn.dst, conn.dst_port)
+        have = set(g.connections)
+        for conn in sorted(wanted - have, key=str):
+            g.connect(conn.src, conn.src_port, conn.dst, conn.dst_port, replace=True)
+        return g
+
+    def snapshot(self, canvas) -> Graph:
+        """The canvas as a graph, without touching the document's (used while a run reads it)."""
+        g = Graph(self.graph.name, self.graph.description)
+        g.base_dir, g.editor = self.graph.base_dir, dict(self.graph.editor)
+        ids: dict[str, str] = {}
+        for cid, gid in self.ids.items():  # keep the ids the document uses
+            ids[cid] = gid
+        order = [n for n in canvas.nodes()]
+        pre = {}
+        for node in order:
+            gid = ids.get(node.id)
+            if gid is not None and gid not in g.nodes:
+                pre[node.id] = g.add_node(node.haibal_class.type_id, name=node.name(),
+                                          params=node.param_values(), instance=node.instance_name(),
+                                          pos=node.pos(), id=gid)
+        return self.sync(canvas, graph=g, ids=pre)
+
+    # -- graph -> canvas
+    def load_into(self, canvas, graph: Graph) -> list[str]:
+        """Put ``graph``'s nodes and wires on the (empty) canvas; returns what could not be shown."""
+        self.graph, self.ids = graph, {}
+        self.runtime = Runtime(graph)
+        skipped = []
+        made: dict[str, HaibalNode] = {}
+        for gid, gn in graph.nodes.items():
+            if gn.node is None:
+                skipped.append(f"node {gid!r}: unknown type {gn.type_id!r} (kept in the file, not shown)")
+                continue
+            node = canvas.add_node(gn.type_id, name=gn.name, pos=gn.pos or (0, 0), push_undo=False)
+            if node.name() != gn.name:  # NodeGraphQt made it unique: keep the graph in step
+                graph.rename(gid, node.name())
+            for name, value in gn.params.items():
+                if name in gn.bad_params:
+                    continue
+                node.set_param(name, value, push_undo=False)
+            node.set_instance(gn.instance, push_undo=False)
+            made[gid] = node
+            self.ids[node.id] = gid
+        for conn in graph.connections:
+            src, dst = made.get(conn.src), made.get(conn.dst)
+            if src is None or dst is None:
+                continue
+            try:
+                src.get_output(conn.src_port).connect_to(dst.get_input(conn.dst_port), push_undo=False)
+            except AttributeError:
+                skipped.append(f"connection {conn}: unknown port")
+        return skipped
+
+    # -- checks shown live
+    def type_info(self, canvas) -> tuple[TypeInfo, dict[str, str]]:
+        """Static types of the canvas's graph, and graph id -> canvas node name."""
+        g = self.snapshot(canvas) if self.busy else self.sync(canvas)
+        names = {gid: gn.name for gid, gn in g.nodes.items()}
+        return g.port_types(), names
+
+    def wire_checks(self, canvas) -> tuple[dict[WireKey, Compat], dict[tuple[str, str, str], Any]]:
+        info, names = self.type_info(canvas)
+        wires = {(names[c.src], c.src_port, names[c.dst], c.dst_port): compat
+                 for c, compat in info.wires.items() if c.src in names and c.dst in names}
+        ports = {}
+        for (gid, port), t in info.outputs.items():
+            if gid in names:
+                ports[(names[gid], "out", port)] = t
+        for (gid, port), t in info.inputs.items():
+            if gid in names:
+                ports[(names[gid], "in", port)] = t
+        return wires, ports
+
+    def problems(self, canvas) -> list[str]:
+        g = self.sync(canvas)
+        names = {gid: gn.name for gid, gn in g.nodes.items()}
+        out = []
+        for p in g.validate():
+            text = str(p)
+            if p.node in names and names[p.node] != p.node:
+                text = text.replace(f"node {p.node!r}", f"node {names[p.node]!r}", 1)
+            out.append(text)
+        return out
+
+    def node_name(self, gid: str) -> str:
+        gn = self.graph.nodes.get(gid)
+        return gn.name if gn is not None else gid
+
+    # -- files
+    def save(self, canvas, path: Path) -> None:
+        g = self.snapshot(canvas) if self.busy else self.sync(canvas)
+        g.save(path)
+
+
+def load(path) -> Graph:
+    return Graph.load(path)
+
+
+class _Observer:
+    """Runtime observer that forwards to the worker's Qt signals, by canvas node name."""
+
+    def __init__(self, hooks, names: dict[str, str]):
+        self.hooks, self.names, self.total, self.done = hooks, names, 0, 0
+
+    def run_started(self, to_run):
+        self.total = len(to_run)
+        self.hooks.progress.emit(0, max(self.total, 1))
+
+    def node_started(self, node_id):
+        self.hooks.node_started.emit(self.names.get(node_id, node_id))
+
+    def node_finished(self, node_id, seconds):
+        self.done += 1
+        self.hooks.node_finished.emit(self.names.get(node_id, node_id), seconds)
+        self.hooks.progress.emit(self.done, max(self.total, 1))
+
+    def node_failed(self, node_id, message, seconds):
+        self.hooks.node_failed.emit(self.names.get(node_id, node_id), message)
+
+
+def run(runtime: Runtime, hooks) -> dict:
+    """Run on the calling (worker) thread; values keyed by canvas node name.
+
+    Returns ``{"outputs": {name: {port: value}}, "ran": [names], "graph_outputs": {...},
+    "error": text or "", "failed": name or None}``; a failing node is reported, not raised.
+    """
+    graph = runtime.graph
+    names = {gid: gn.name for gid, gn in graph.nodes.items()}
+    observer = _Observer(hooks, names)
+    error, failed = "", None
+    try:
+        result = runtime.run(observer=observer)
+    except NodeRunError as exc:
+        result, error, failed = exc.result, str(exc), names.get(exc.node_id, exc.node_id)
+    return {
+        "outputs": {names.get(gid, gid): vals for gid, vals in (result.values if result else {}).items()},
+        "ran": [names.get(gid, gid) for gid in (result.ran if result else [])],
+        "graph_outputs": dict(result.outputs) if result else {},
+        "error": error,
+        "failed": failed,
+        "seconds": result.seconds if result else 0.0,
+    }
