@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .array_files import write_atomic
 from .errors import HaibalError, HaibalValueError, UnknownNodeTypeError
 from .node import AUTOMATIC
 from .registry import CATALOG
@@ -281,29 +280,13 @@ def dumps(doc: Any) -> str:
     return emit(doc, "") + "\n"
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def save_graph(graph, path: str | Path) -> None:
     """Write ``graph`` to ``path`` atomically; large arrays into ``<stem>.arrays.npz``."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     text = dumps(graph_to_dict(graph, arrays=arrays))
     if arrays:
-        _atomic_write(arrays_path(path), lambda fh: np.savez(fh, **arrays))
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+        write_atomic(arrays_path(path), lambda fh: np.savez(fh, **arrays))
+    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
     graph.base_dir = path.parent
     graph.path = path

@@ -134,6 +134,13 @@ class _Plan:
                 self.succ[c.src].append(c.dst)
         self.input_ids = [gid for gid in order if graph.nodes[gid].is_input]
         self.output_ids = [gid for gid in order if graph.nodes[gid].is_output]
+        # nodes reading the outside world say when it changed (a file's mtime)
+        self.volatile = [gid for gid in order if callable(getattr(graph.nodes[gid].node, "cache_token", None))]
+        for gid in order:  # file nodes resolve relative paths against the graph file's folder
+            node = graph.nodes[gid].node
+            if hasattr(type(node), "base_dir"):
+                node.base_dir = graph.base_dir
+        self.volatile_set = set(self.volatile)
 
 
 class Runtime:
@@ -147,6 +154,7 @@ class Runtime:
         self._values: dict[str, dict[str, Any]] = {}
         self._instances: dict[str, str] = {}
         self._input_prints: dict[str, tuple] = {}
+        self._tokens: dict[str, Any] = {}  # cache_token() of volatile nodes after they ran
         self._pending: set[str] = set()  # changed since the last successful sync
 
     # ------------------------------------------------------------------ cache control
@@ -226,6 +234,9 @@ class Runtime:
             if self._input_prints.get(gid) != fp:
                 self._input_prints[gid] = fp
                 dirty.add(gid)
+        for gid in plan.volatile:
+            if self._tokens.get(gid) != _token(graph.nodes[gid].node):
+                dirty.add(gid)
         if len(self._values) < len(plan.order):
             dirty.update(gid for gid in plan.order if gid not in self._values)
         todo = list(dirty)
@@ -280,6 +291,8 @@ class Runtime:
                 raise NodeRunError(f"node {gn.label} failed: {detail}", gid, gn.type_id, exc, result) from exc
             seconds = time.perf_counter() - t0
             values[gid] = out
+            if gid in plan.volatile_set:
+                self._tokens[gid] = _token(node)
             result.ran.append(gid)
             result.timings[gid] = seconds
             hook.node_finished(gid, seconds)
@@ -308,6 +321,13 @@ class Runtime:
                 result.outputs[self.graph.nodes[gid].name] = self._values[gid][VALUE]
         result.seconds = time.perf_counter() - start
         self.last_result = result
+
+
+def _token(node):
+    try:
+        return node.cache_token()
+    except Exception:  # a token that cannot be read: run again
+        return object()
 
 
 class _Hooks:

@@ -1,0 +1,235 @@
+"""Source and file nodes: Constant, RandomSource, ReadFile, WriteFile (HAIBAL's I/O palette).
+
+Their output types follow their parameters (a constant's dtype and rank, a random
+source's shape), so the graph's type check sees them before anything runs. File paths
+are relative to the graph file (the runtime sets ``base_dir``). ``cache_token`` tells the
+runtime when a file changed on disk, so an incremental re-run reads it again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from haibal_py import terminals  # noqa: F401  (registers the graph input/output terminals)
+from haibal_py.array_files import read_array, write_arrays
+from haibal_py.errors import HaibalValueError, ParameterError
+from haibal_py.node import HelpText, Instance, Node, Param, Port, Selection
+from haibal_py.registry import register
+from haibal_py.types import ANY, Batches, PortType
+
+VALUE = "value"
+_KIND = {"f": "float", "i": "int", "u": "int", "b": "bool"}
+
+
+class _TypedSource(Node):
+    """A node whose output type is computed from its parameters (``value_type``)."""
+
+    def value_type(self) -> PortType:
+        return ANY
+
+    def select(self, wired: Mapping[str, PortType]) -> Selection:
+        for port in wired:
+            self.input(port)
+        inst = self.instances[0]
+        ins = {p: t for p, t in inst.inputs.items()}
+        return Selection(Instance(inst.name, ins, {VALUE: self.value_type()}, inst.compute, inst.doc))
+
+
+# ---------------------------------------------------------------------------- Constant
+def _constant(node: Node, values: dict) -> dict:
+    return {VALUE: node.values["value"]}
+
+
+@register
+class Constant(_TypedSource):
+    """A fixed scalar or array (LabVIEW's constant)."""
+
+    type_id = "haibal.io.Constant"
+    category = "I/O"
+    display_name = "Constant"
+    help = HelpText("A fixed value: a scalar or an array of numbers, typed by what it holds "
+                    "(1.5 is float[0], [1, 2] is int[1]). Small arrays are stored in the graph "
+                    "file, large ones in a .npz next to it.",
+                    ("Labels of a small worked example.", "A threshold or a class weight."))
+    outputs = (Port(VALUE, ANY, "the value."),)
+    params = (Param("value", "array", 0.0, "the value: a number or a (nested) list of numbers."),
+              Param("dtype", "enum", "auto", "convert the value to this dtype (auto: keep it).",
+                    choices=("auto", "float32", "float64", "int32", "int64", "bool")),)
+    instances = (Instance("value", {}, {VALUE: ANY}, _constant, "emits the value"),)
+
+    def set_param(self, name: str, value) -> None:
+        super().set_param(name, value)
+        dtype = self.values.get("dtype", "auto")
+        if self.values.get("value") is not None and dtype != "auto":
+            self.values["value"] = np.asarray(self.values["value"]).astype(dtype)
+
+    def value_type(self) -> PortType:
+        return PortType.of_value(self.values["value"])
+
+
+# ---------------------------------------------------------------------------- RandomSource
+def parse_shape(text: str, owner: str = "") -> tuple[int, ...]:
+    """``"4, 64, 64"`` -> (4, 64, 64); ``""`` -> () (a scalar)."""
+    where = f"{owner}: " if owner else ""
+    parts = [p.strip() for p in str(text).replace("x", ",").split(",") if p.strip()]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ParameterError(f"{where}parameter 'shape' must be sizes separated by commas "
+                             f"(e.g. 4, 64, 64), got {text!r}") from None
+    if any(d < 0 for d in dims):
+        raise ParameterError(f"{where}parameter 'shape' must not hold negative sizes, got {text!r}")
+    return dims
+
+
+def _random(node: Node, values: dict) -> dict:
+    p = node.values
+    shape = parse_shape(p["shape"], node.label)
+    rng = np.random.default_rng(p["seed"])
+    count = p["batches"]
+
+    def draw():
+        if p["distribution"] == "uniform":
+            if p["high"] < p["low"]:
+                raise HaibalValueError(f"{node.label}: high ({p['high']}) is below low ({p['low']})")
+            return rng.uniform(p["low"], p["high"], size=shape).astype(p["dtype"])
+        if p["distribution"] == "normal":
+            return rng.normal(p["mean"], p["stddev"], size=shape).astype(p["dtype"])
+        low, high = int(np.ceil(p["low"])), int(np.ceil(p["high"]))
+        if high <= low:
+            raise HaibalValueError(f"{node.label}: integers need high > low, got low={p['low']}, high={p['high']}")
+        dtype = p["dtype"] if p["dtype"].startswith("int") else "int64"
+        return rng.integers(low, high, size=shape, dtype=dtype)
+
+    if count == 0:
+        return {VALUE: draw()}
+    out = []
+    for i in range(count):
+        out.append(draw())
+        if node.progress is not None:
+            node.progress(i + 1, count)
+    return {VALUE: Batches(out)}
+
+
+@register
+class RandomSource(_TypedSource):
+    """Seeded random numbers: uniform, normal or integers, of a given shape."""
+
+    type_id = "haibal.io.RandomSource"
+    category = "I/O"
+    display_name = "Random Source"
+    help = HelpText("Random numbers from a seeded generator (NumPy's default_rng), so a graph gives "
+                    "the same numbers on every run: uniform in [low, high), normal(mean, stddev), or "
+                    "integers in [low, high). With batches > 0 it emits that many arrays as a sequence "
+                    "of batches.", ("Synthetic labels and logits to try a loss or metric.",
+                                    "A stream of batches for a batch instance."))
+    outputs = (Port(VALUE, ANY, "the random array (or a sequence of batches)."),)
+    params = (
+        Param("distribution", "enum", "uniform", "uniform, normal or integers.",
+              choices=("uniform", "normal", "integers")),
+        Param("shape", "str", "", "the array shape, sizes separated by commas (empty: a scalar)."),
+        Param("seed", "int", 0, "the generator's seed.", minimum=0),
+        Param("low", "float", 0.0, "lower bound (uniform, integers; inclusive)."),
+        Param("high", "float", 1.0, "upper bound (uniform, integers; exclusive)."),
+        Param("mean", "float", 0.0, "mean (normal)."),
+        Param("stddev", "float", 1.0, "standard deviation (normal).", minimum=0.0),
+        Param("dtype", "enum", "float32", "the dtype; integers use int32/int64 (int64 otherwise).",
+              choices=("float32", "float64", "int32", "int64")),
+        Param("batches", "int", 0, "0: one array; n > 0: a sequence of n batches of that shape.", minimum=0),
+    )
+    instances = (Instance("value", {}, {VALUE: ANY}, _random, "draws the numbers"),)
+
+    def set_param(self, name: str, value) -> None:
+        if name == "shape":
+            value = ", ".join(str(d) for d in parse_shape(value, self.label))
+        super().set_param(name, value)
+
+    def value_type(self) -> PortType:
+        rank = len(parse_shape(self.values["shape"]))
+        ints = self.values["distribution"] == "integers"
+        kind = "int" if ints or self.values["dtype"].startswith("int") else "float"
+        return PortType.of(kind, rank, sequence=self.values["batches"] > 0)
+
+
+# ---------------------------------------------------------------------------- files
+class _FileNode(Node):
+    """A node reading or writing a file named relative to the graph file."""
+
+    #: set by the runtime to the graph file's folder; relative paths start there
+    base_dir: Path | None = None
+
+    def file_path(self) -> Path:
+        raw = self.values["path"]
+        if not raw:
+            raise HaibalValueError(f"{self.label}: parameter 'path' is empty")
+        path = Path(raw).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = Path(self.base_dir) / path
+        return path
+
+    def cache_token(self):
+        """Changes when the file changes on disk, so the runtime re-runs the node."""
+        try:
+            st = self.file_path().stat()
+            return (str(self.file_path()), st.st_mtime_ns, st.st_size)
+        except (OSError, HaibalValueError):
+            return None
+
+
+def _read(node: Node, values: dict) -> dict:
+    arr = read_array(node.file_path(), node.values["key"] or None)
+    return {VALUE: Batches(list(arr)) if node.values["as_batches"] else arr}
+
+
+@register
+class ReadFile(_FileNode):
+    """Reads an array from a .npy, .npz or .csv file."""
+
+    type_id = "haibal.io.ReadFile"
+    category = "I/O"
+    display_name = "Read File"
+    help = HelpText("Reads an array from a .npy, .npz (one array, or the one named by key) or .csv "
+                    "file (numbers separated by commas, an optional header row). A relative path "
+                    "starts at the graph file's folder. Pickled data is never loaded.",
+                    ("Load saved labels and predictions to evaluate them.",))
+    outputs = (Port(VALUE, ANY, "the array read (a sequence of batches with as_batches)."),)
+    params = (Param("path", "str", "", "the file, relative to the graph file's folder."),
+              Param("key", "str", "", "for a .npz holding several arrays: which one."),
+              Param("as_batches", "bool", False, "split the array along its first axis into a "
+                    "sequence of batches (for a batch instance)."))
+    instances = (Instance("value", {}, {VALUE: ANY}, _read, "reads the file"),)
+
+    def select(self, wired):
+        for port in wired:
+            self.input(port)
+        out = PortType("any", 0, None, True) if self.values["as_batches"] else ANY
+        return Selection(Instance("value", {}, {VALUE: out}, _read))
+
+
+def _write(node: Node, values: dict) -> dict:
+    value = values[VALUE]
+    path = node.file_path()
+    key = node.values["key"] or "value"
+    write_arrays(path, {key: value})
+    return {VALUE: value}
+
+
+@register
+class WriteFile(_FileNode):
+    """Writes an array to a .npy, .npz or .csv file (atomically) and passes it on."""
+
+    type_id = "haibal.io.WriteFile"
+    category = "I/O"
+    display_name = "Write File"
+    help = HelpText("Writes the value to a .npy, .npz (under key) or .csv file, atomically (a "
+                    "temporary file renamed into place), and passes the value on. A relative path "
+                    "starts at the graph file's folder.", ("Save per-sample losses for a report.",))
+    inputs = (Port(VALUE, ANY, "the array to write."),)
+    outputs = (Port(VALUE, ANY, "the same value, passed on."),)
+    params = (Param("path", "str", "", "the file, relative to the graph file's folder."),
+              Param("key", "str", "value", "the array's name in a .npz file."))
+    instances = (Instance("value", {VALUE: ANY}, {VALUE: lambda wired: wired.get(VALUE, ANY)}, _write,
+                          "writes the file"),)
