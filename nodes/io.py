@@ -102,7 +102,10 @@ def _random(node: Node, values: dict) -> dict:
         if high <= low:
             raise HaibalValueError(f"{node.label}: integers need high > low, got low={p['low']}, high={p['high']}")
         dtype = p["dtype"] if p["dtype"].startswith("int") else "int64"
-        return rng.integers(low, high, size=shape, dtype=dtype)
+        labels = rng.integers(low, high, size=shape, dtype=dtype)
+        if p["void_fraction"] > 0:  # a 'void' label (255 in segmentation maps) at random positions
+            labels[rng.random(size=shape) < p["void_fraction"]] = p["void_value"]
+        return labels
 
     if count == 0:
         return {VALUE: draw()}
@@ -123,7 +126,7 @@ class RandomSource(_TypedSource):
     display_name = "Random Source"
     help = HelpText("Random numbers from a seeded generator (NumPy's default_rng), so a graph gives "
                     "the same numbers on every run: uniform in [low, high), normal(mean, stddev), or "
-                    "integers in [low, high). With batches > 0 it emits that many arrays as a sequence "
+                    "integers in [low, high) (optionally with a fraction of 'void' labels, e.g. 255). With batches > 0 it emits that many arrays as a sequence "
                     "of batches.", ("Synthetic labels and logits to try a loss or metric.",
                                     "A stream of batches for a batch instance."))
     outputs = (Port(VALUE, ANY, "the random array (or a sequence of batches)."),)
@@ -138,6 +141,9 @@ class RandomSource(_TypedSource):
         Param("stddev", "float", 1.0, "standard deviation (normal).", minimum=0.0),
         Param("dtype", "enum", "float32", "the dtype; integers use int32/int64 (int64 otherwise).",
               choices=("float32", "float64", "int32", "int64")),
+        Param("void_fraction", "float", 0.0, "integers: the fraction of positions set to void_value "
+              "(like the 'void' pixels of segmentation label maps).", minimum=0.0, maximum=1.0),
+        Param("void_value", "int", 255, "integers: the label written at void positions."),
         Param("batches", "int", 0, "0: one array; n > 0: a sequence of n batches of that shape.", minimum=0),
     )
     instances = (Instance("value", {}, {VALUE: ANY}, _random, "draws the numbers"),)

@@ -1,0 +1,404 @@
+"""The ``haibal`` command: run, validate and inspect saved graphs, list the node catalog.
+
+Exit codes: 0 success; 2 invalid usage or an invalid graph/input (every problem on its
+own line, no traceback); 1 a node failed while running (its id, name, type and message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import __version__
+from .array_files import SUFFIXES, read_array, write_arrays
+from .errors import HaibalError
+from .graph import Graph, GraphValidationError
+from .graph_format import dumps
+from .registry import CATALOG
+from .runtime import GraphInputError, NodeRunError, Runtime
+from .types import Batches
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+class UsageError(HaibalError, ValueError):
+    """A command-line argument cannot be used (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------- value text
+def _stats(arr: np.ndarray) -> str:
+    if arr.size == 0 or arr.dtype.kind not in "biuf":
+        return ""
+    a = arr.astype(np.float64)
+    return f"min {_num(a.min())}  mean {_num(a.mean())}  max {_num(a.max())}"
+
+
+def _num(x) -> str:
+    x = float(x)
+    return "nan" if math.isnan(x) else f"{x:.6g}"
+
+
+def summarize(value: Any, width: int = 6) -> str:
+    """A one-line description of a value: a scalar in full, an array summarised."""
+    if isinstance(value, Batches):
+        if not value:
+            return "0 batches"
+        first = np.asarray(value[0])
+        return f"{len(value)} batches of shape {first.shape} {first.dtype}"
+    if isinstance(value, (str, bool, int, float)) or value is None:
+        return repr(value)
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return f"{_num(arr) if arr.dtype.kind in 'f' else arr.item()!r}".strip("'") + f"  ({arr.dtype})"
+    flat = arr.reshape(-1)
+    shown = ", ".join(_num(v) if arr.dtype.kind == "f" else str(v) for v in flat[:width])
+    more = ", ..." if flat.size > width else ""
+    return f"shape {arr.shape} {arr.dtype}  {_stats(arr)}  [{shown}{more}]".replace("  [", "  values [")
+
+
+def to_json_value(value: Any, limit: int = 100_000) -> Any:
+    """A JSON description of a value: shape, dtype, statistics and (if not huge) the values."""
+    if isinstance(value, Batches):
+        return {"batches": [to_json_value(v, limit) for v in value]}
+    if isinstance(value, (str, bool)) or value is None:
+        return value
+    arr = np.asarray(value)
+    out: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
+    if arr.dtype.kind in "biuf" and arr.size:
+        a = arr.astype(np.float64)
+        out.update(min=_finite(a.min()), mean=_finite(a.mean()), max=_finite(a.max()))
+    if arr.size <= limit and arr.dtype.kind in "biuf":
+        data = arr.tolist()
+        out["value"] = _clean(data) if arr.dtype.kind == "f" else data
+    return out
+
+
+def _finite(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _clean(data):
+    if isinstance(data, list):
+        return [_clean(d) for d in data]
+    return _finite(data)
+
+
+# ---------------------------------------------------------------------------- progress
+class ProgressBar:
+    """A one-line progress bar on stderr: nodes done, and the batches of a running node."""
+
+    def __init__(self, stream=None, min_nodes: int = 0, min_batches: int = 0):
+        self.stream = stream or sys.stderr
+        self.min_nodes, self.min_batches = min_nodes, min_batches
+        self.total, self.done, self.shown, self.last = 0, 0, False, 0.0
+        self.detail = ""
+
+    def run_started(self, to_run):
+        self.total, self.done = len(to_run), 0
+
+    def node_started(self, node_id):
+        self.detail = node_id
+        self._draw()
+
+    def node_finished(self, node_id, seconds):
+        self.done += 1
+        self._draw()
+
+    def node_failed(self, node_id, message, seconds):
+        self._end()
+
+    def node_progress(self, node_id, done, total):
+        self.detail = f"{node_id} {done}/{total}"
+        if total >= self.min_batches:
+            self._draw(force_show=True)
+
+    def run_finished(self, result):
+        self._draw(final=True)
+        self._end()
+
+    def _draw(self, final: bool = False, force_show: bool = False):
+        if not (self.shown or force_show or self.total >= self.min_nodes):
+            return
+        now = time.monotonic()
+        if not final and self.shown and now - self.last < 0.1:
+            return
+        self.last, self.shown = now, True
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(frac * 30)
+        self.stream.write(f"\r[{bar:<30}] {self.done}/{self.total} nodes  {self.detail[:40]:<40}")
+        self.stream.flush()
+
+    def _end(self):
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+# ---------------------------------------------------------------------------- helpers
+def _parse_assignment(text: str, what: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise UsageError(f"{what} {text!r} must look like NAME=VALUE")
+    left, right = text.split("=", 1)
+    if not left:
+        raise UsageError(f"{what} {text!r} has no name before '='")
+    return left, right
+
+
+def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
+    """``--set NODE.PARAM=VALUE`` (NODE: id or unique name; VALUE: JSON, or plain text)."""
+    for item in sets:
+        left, raw = _parse_assignment(item, "--set")
+        if "." not in left:
+            raise UsageError(f"--set {item!r}: name the node and the parameter, as NODE.PARAM=VALUE")
+        ref, pname = left.rsplit(".", 1)
+        node_id = graph.resolve(ref)
+        gn = graph.node(node_id)
+        if gn.node is None:
+            raise UsageError(f"--set {item!r}: node {node_id!r} has an unknown type {gn.type_id!r}")
+        kind = gn.node.param(pname).kind
+        value: Any = raw
+        if kind not in ("str", "enum", "array"):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+        graph.set_param(node_id, pname, value)
+
+
+def read_inputs(items: Sequence[str]) -> dict[str, Any]:
+    """``--input NAME=FILE`` -> {NAME: array}; a .npz gives its array NAME, or its only one."""
+    values = {}
+    for item in items:
+        name, file = _parse_assignment(item, "--input")
+        if name in values:
+            raise UsageError(f"--input {name!r} is given twice")
+        values[name] = read_array(file, fallback_key=name)
+    return values
+
+
+def _load(path: str) -> Graph:
+    return Graph.load(path)
+
+
+def _print_problems(path: str, problems, out) -> None:
+    print(f"{path}: the graph is not valid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):", file=out)
+    for p in problems:
+        print(f"{path}: {p}", file=out)
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_run(args) -> int:
+    if args.output and Path(args.output).suffix.lower() != ".npz":
+        raise UsageError(f"--output {args.output!r}: the outputs are written as a .npz file")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        raise UsageError(f"--output {args.output!r}: the folder does not exist")
+    graph = _load(args.graph)
+    apply_sets(graph, args.set)
+    problems = graph.validate()
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    inputs = read_inputs(args.input)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    observer = ProgressBar(min_nodes=0 if args.progress else 50, min_batches=0 if args.progress else 10) \
+        if show else None
+    try:
+        result = Runtime(graph).run(inputs, observer=observer)
+    except NodeRunError as exc:
+        print(f"haibal: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.output:
+        write_arrays(args.output, result.outputs)
+    if args.json:
+        doc = {"graph": args.graph, "outputs": {k: to_json_value(v) for k, v in result.outputs.items()},
+               "ran": result.ran, "seconds": result.seconds}
+        print(dumps(doc), end="")
+    else:
+        if not result.outputs:
+            print("(the graph has no outputs)")
+        width = max((len(k) for k in result.outputs), default=0)
+        for name, value in result.outputs.items():
+            print(f"{name:<{width}}  {summarize(value)}")
+        if args.output:
+            print(f"wrote {len(result.outputs)} output(s) to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    graph = _load(args.graph)
+    problems = graph.validate()
+    if args.json:
+        print(json.dumps({"graph": args.graph, "valid": not problems,
+                          "problems": [{"node": p.node, "port": p.port, "code": p.code, "message": p.message}
+                                       for p in problems]}, indent=2))
+        return EXIT_INVALID if problems else EXIT_OK
+    if problems:
+        _print_problems(args.graph, problems, sys.stdout)
+        return EXIT_INVALID
+    print(f"{args.graph}: valid ({len(graph.nodes)} nodes, {len(graph.connections)} connections)")
+    return EXIT_OK
+
+
+def _default_text(value) -> str:
+    return "required" if value is None else summarize(value)
+
+
+def cmd_info(args) -> int:
+    graph = _load(args.graph)
+    problems = graph.validate()
+    info = graph.port_types()
+    title = graph.name or Path(args.graph).stem
+    print(f"{title}" + (f": {graph.description}" if graph.description else ""))
+    print(f"format version 1, {len(graph.nodes)} nodes, {len(graph.connections)} connections, "
+          + ("valid" if not problems else f"{len(problems)} problem(s)"))
+    print("\nInputs")
+    for name, gid in graph.inputs.items() or {}.items():
+        vals = graph.node(gid).params
+        doc = f"  {vals.get('doc')}" if vals.get("doc") else ""
+        print(f"  {name} : {vals.get('type')}  default: {_default_text(vals.get('default'))}{doc}")
+    if not graph.inputs:
+        print("  (none)")
+    print("\nOutputs")
+    for name, gid in graph.outputs.items():
+        vals = graph.node(gid).params
+        doc = f"  {vals.get('doc')}" if vals.get("doc") else ""
+        feeding = [c for c in graph.incoming(gid)]
+        src = f"{feeding[0].src}.{feeding[0].src_port}" if feeding else "unwired"
+        typ = info.outputs.get((feeding[0].src, feeding[0].src_port)) if feeding else None
+        print(f"  {name} : {typ if typ is not None else vals.get('type')}  from {src}{doc}")
+    if not graph.outputs:
+        print("  (none)")
+    print("\nNodes")
+    for gid, gn in graph.nodes.items():
+        if gn.is_input or gn.is_output:
+            continue
+        inst = info.instances.get(gid)
+        pinned = gn.instance if gn.instance != "automatic" else f"automatic -> {inst}"
+        if gn.cls is not None and len(gn.cls.instances) <= 1:
+            pinned = ""
+        elif gn.cls is None:
+            pinned = "unknown type"
+        params = ", ".join(f"{k}=({summarize(v)})" if isinstance(v, np.ndarray) else f"{k}={v!r}"
+                           for k, v in gn.params.items())
+        print(f"  {gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else "")
+              + (f"\n      {params}" if params else ""))
+    if problems:
+        print()
+        _print_problems(args.graph, problems, sys.stdout)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def describe_node_class(cls) -> list[str]:
+    lines = [f"{cls.type_id}  ({cls.display_name or cls.__name__}, {cls.category})"]
+    if cls.help.description:
+        lines.append("    " + textwrap.shorten(cls.help.description, 100, placeholder=" ..."))
+    for port in cls.inputs:
+        req = "" if port.required else f" = {port.default!r}"
+        lines.append(f"    in  {port.name}: {cls.port_types_text(port.name)}{req}")
+    for port in cls.outputs:
+        lines.append(f"    out {port.name}: {port.type}")
+    for p in cls.params:
+        choices = f" {list(p.choices)}" if p.choices else ""
+        default = summarize(p.default) if isinstance(p.default, np.ndarray) else repr(p.default)
+        lines.append(f"    param {p.name}: {p.kind}{choices} = {default}")
+    if len(cls.instances) > 1:
+        lines.append("    instances: " + ", ".join(i.name for i in cls.instances))
+    return lines
+
+
+def cmd_nodes(args) -> int:
+    if args.category:
+        classes = CATALOG.in_category(args.category)
+        if not classes:
+            raise UsageError(f"no category {args.category!r} (categories: {', '.join(CATALOG.categories())})")
+    else:
+        classes = list(CATALOG)
+    if args.json:
+        print(json.dumps([{
+            "type": c.type_id, "name": c.display_name, "category": c.category,
+            "inputs": [{"name": p.name, "type": c.port_types_text(p.name), "required": p.required} for p in c.inputs],
+            "outputs": [{"name": p.name, "type": str(p.type)} for p in c.outputs],
+            "params": [{"name": p.name, "kind": p.kind, "choices": list(p.choices),
+                        "default": p.default if not isinstance(p.default, np.ndarray) else p.default.tolist()}
+                       for p in c.params],
+            "instances": [i.name for i in c.instances]} for c in classes], indent=2))
+        return EXIT_OK
+    current = None
+    for cls in classes:
+        if cls.category != current:
+            current = cls.category
+            print(f"\n== {current} ==")
+        print("\n".join(describe_node_class(cls)))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- entry point
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="haibal", description="Run and inspect haibal-py graphs.")
+    parser.add_argument("--version", action="version", version=f"haibal-py {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run a saved graph and print its outputs")
+    run.add_argument("graph", metavar="GRAPH", help="a saved graph (.json)")
+    run.add_argument("--input", action="append", default=[], metavar="NAME=FILE",
+                     help=f"value of graph input NAME from a file ({', '.join(SUFFIXES)}); repeatable")
+    run.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                     help="set a node parameter before running (NODE: id or name); repeatable")
+    run.add_argument("--output", metavar="OUT.npz", help="write the graph outputs to a .npz file")
+    run.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    prog = run.add_mutually_exclusive_group()
+    prog.add_argument("--progress", dest="progress", action="store_true", default=None,
+                      help="always show the progress bar (default: only on a terminal, for long runs)")
+    prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
+    run.set_defaults(func=cmd_run)
+    val = sub.add_parser("validate", help="check a graph without running it")
+    val.add_argument("graph", metavar="GRAPH")
+    val.add_argument("--json", action="store_true", help="print the problems as JSON")
+    val.set_defaults(func=cmd_validate)
+    nodes = sub.add_parser("nodes", help="list the node catalog (ports, parameters, instances)")
+    nodes.add_argument("category", nargs="?", metavar="CATEGORY", help="only this palette category")
+    nodes.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    nodes.set_defaults(func=cmd_nodes)
+    info = sub.add_parser("info", help="describe a graph: inputs, outputs, nodes, problems")
+    info.add_argument("graph", metavar="GRAPH")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 on bad usage
+    try:
+        return args.func(args)
+    except GraphValidationError as exc:
+        _print_problems(getattr(args, "graph", "graph"), exc.problems, sys.stderr)
+        return EXIT_INVALID
+    except (GraphInputError, HaibalError) as exc:
+        print(f"haibal: error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("haibal: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: say so in one line (HAIBAL_DEBUG=1 shows the traceback)
+        if os.environ.get("HAIBAL_DEBUG"):
+            raise
+        print(f"haibal: internal error: {type(exc).__name__}: {exc} (set HAIBAL_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
