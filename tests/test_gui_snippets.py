@@ -1,0 +1,189 @@
+"""Snippets in the editor: save a selection as PNG+JSON, the panel, drops onto the canvas, undo."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from Qt import QtCore, QtGui  # noqa: E402
+
+from haibal_py.gui import snippet_panel, snippets as gsnip  # noqa: E402
+from haibal_py.gui.window import EditorWindow  # noqa: E402
+from haibal_py.png_chunks import SnippetError, embed_snippet, extract_snippet, read_chunks  # noqa: E402
+from haibal_py.runtime import Runtime  # noqa: E402
+from haibal_py.snippets import load_runnable, load_snippet  # noqa: E402
+
+SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
+Y_TRUE = [1, 2]
+LOGITS = [[1.0, 2.0, 0.5], [0.2, 0.1, 3.0]]
+EXPECTED = [math.log(sum(math.exp(v) for v in row)) - row[lab] for lab, row in zip(Y_TRUE, LOGITS)]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("HAIBAL_SNIPPETS_DIR", str(tmp_path / "lib"))
+    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
+    w.ask_save_changes = lambda: "discard"
+    qtbot.addWidget(w)
+    snippet_panel.install(w)
+    w.show()
+    return w
+
+
+def build(window):
+    """logits, labels -> SCCE(from_logits) -> loss, on the canvas."""
+    c = window.canvas
+    lg = c.add_node("haibal.io.GraphInput", name="logits", pos=(0, 0))
+    lg.set_param("default", LOGITS)
+    lg.set_param("type", "float[2]")
+    yt = c.add_node("haibal.io.GraphInput", name="labels", pos=(0, 200))
+    yt.set_param("default", Y_TRUE)
+    yt.set_param("type", "int[1]")
+    sc = c.add_node(SCCE, pos=(300, 60))
+    sc.set_param("from_logits", True)
+    out = c.add_node("haibal.io.GraphOutput", name="loss", pos=(600, 60))
+    c.connect(lg, "value", sc, "y_pred")
+    c.connect(yt, "value", sc, "y_true")
+    c.connect(sc, "result", out, "value")
+    return lg, yt, sc, out
+
+
+def canvas_state(window):
+    c = window.canvas
+    return sorted((n.name(), n.haibal_class.type_id, tuple(n.pos())) for n in c.nodes()), sorted(c.wires())
+
+
+def test_save_selection_png_decodes_in_qt_and_json_bit_identical(window, tmp_path):
+    lg, yt, sc, out = build(window)
+    window.graph.clear_selection()
+    sc.set_selected(True)
+    jpath, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "scce logits",
+                                                   "SCCE from logits", "Metrics",
+                                                   expose={"from_logits": (gsnip.canvas_graph(window)[1][sc.id],
+                                                                           "from_logits")})
+    data = ppath.read_bytes()
+    img = QtGui.QImage()
+    assert img.loadFromData(data, "PNG")
+    assert img.width() > 100 and img.height() > 50
+    text = extract_snippet(data)
+    assert text.encode("utf-8") == jpath.read_bytes()
+    assert img.text("haibal-snippet") == text  # Qt reads the iTXt chunk too
+    sn = load_snippet(ppath)
+    assert sorted(sn.inputs) == ["labels", "logits"] and list(sn.outputs) == ["loss"]
+    res = Runtime(load_runnable(ppath)).run().outputs["loss"]
+    np.testing.assert_allclose(res, EXPECTED, rtol=1e-6)
+
+
+def test_rendered_picture_shows_only_selection(window):
+    lg, yt, sc, out = build(window)
+    one = gsnip.render_image(window.canvas, [sc])
+    both = gsnip.render_image(window.canvas, [sc, out])
+    assert one.width() < both.width()
+    assert lg.view.isVisible() and out.view.isVisible()  # hidden only while rendering
+    # a headless-encoded PNG of a Qt-rendered image, with our chunk, is a PNG Qt decodes
+    png = embed_snippet(gsnip.image_to_png(one), '{"a": 1}')
+    back = QtGui.QImage()
+    assert back.loadFromData(png, "PNG") and back.size() == one.size()
+    assert [c.name for c in read_chunks(png)][-2:] == ["iTXt", "IEND"]
+
+
+def drop(window, paths, pos=(500, 400)):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
+    window.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(*pos))
+
+
+def test_drop_file_inserts_at_point_one_undo_step(window, tmp_path):
+    build(window)
+    window.graph.select_all()
+    _, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
+    before = canvas_state(window)
+    n_before = len(window.canvas.nodes())
+    drop(window, [ppath], pos=(1000, 800))
+    nodes = window.canvas.nodes()
+    assert len(nodes) == 2 * n_before
+    new = [n for n in nodes if n.name() not in dict((b[0], 1) for b in before[0])]
+    assert min(n.pos()[0] for n in new) == pytest.approx(1000) and min(n.pos()[1] for n in new) == pytest.approx(800)
+    assert len(window.canvas.wires()) == 2 * len(before[1])
+    window.graph.undo_stack().undo()
+    assert canvas_state(window) == before
+    window.graph.undo_stack().redo()
+    assert len(window.canvas.nodes()) == 2 * n_before
+
+
+def test_inserted_snippet_runs_same_results(window, tmp_path, qtbot):
+    build(window)
+    window.graph.select_all()
+    jpath, _ = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
+    fresh = EditorWindow(recovery_path=tmp_path / "r2.json")
+    fresh.ask_save_changes = lambda: "discard"
+    qtbot.addWidget(fresh)
+    gsnip.install_drop_handler(fresh)
+    drop(fresh, [jpath], pos=(0, 0))
+    graph, _ = gsnip.canvas_graph(fresh)
+    np.testing.assert_allclose(Runtime(graph).run().outputs["loss"], EXPECTED, rtol=1e-6)
+
+
+def test_bad_snippets_leave_canvas_unchanged(window, tmp_path):
+    build(window)
+    window.graph.select_all()
+    jpath, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
+    before = canvas_state(window)
+    steps = window.graph.undo_stack().count()
+    doc = json.loads(jpath.read_text())
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    unknown = json.loads(json.dumps(doc))
+    unknown["graph"]["nodes"][2]["type"] = "acme.Teleport"
+    (bad / "unknown.snippet.json").write_text(json.dumps(unknown))
+    (bad / "newer.snippet.json").write_text(json.dumps(dict(doc, version=99)))
+    corrupt = bytearray(ppath.read_bytes())
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    (bad / "corrupt.png").write_bytes(bytes(corrupt))
+    plain = QtGui.QImage(8, 8, QtGui.QImage.Format_RGB32)
+    plain.fill(QtGui.QColor("red"))
+    (bad / "plain.png").write_bytes(gsnip.image_to_png(plain))
+    for name, match in [("unknown.snippet.json", "acme.Teleport"), ("newer.snippet.json", "version 99 is newer"),
+                        ("corrupt.png", "corrupt PNG"), ("plain.png", "this image carries no haibal snippet")]:
+        drop(window, [bad / name])
+        assert canvas_state(window) == before, name
+        assert window.graph.undo_stack().count() == steps
+        assert match in window.status.text(), (name, window.status.text())
+    with pytest.raises(SnippetError, match="already has an input named 'logits'"):
+        gsnip.insert_file(window, ppath, (0, 0), on_clash="error")
+    assert canvas_state(window) == before
+
+
+def test_panel_lists_libraries_and_drags_urls(window, tmp_path):
+    build(window)
+    window.graph.select_all()
+    gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole", "all of it")
+    (tmp_path / "lib" / "junk.png").write_bytes(b"not a png")
+    panel = snippet_panel.SnippetPanel(folders=[("mine", tmp_path / "lib")])
+    assert panel.names() == ["whole"]
+    assert any("junk.png" in p for p in panel.problems)
+    item = panel.item("whole")
+    assert not item.icon().isNull()
+    mime = panel.list.mimeData([item])
+    assert [u.toLocalFile() for u in mime.urls()] == [str(tmp_path / "lib" / "whole.png")]
+    n = len(window.canvas.nodes())
+    window.snippet_panel.folders = [("mine", tmp_path / "lib")]
+    window.snippet_panel.refresh()
+    window.snippet_panel.list.itemDoubleClicked.emit(window.snippet_panel.item("whole"), )
+    assert len(window.canvas.nodes()) == 2 * n
+
+
+def test_builtin_panel_lists_examples(window):
+    names = snippet_panel.SnippetPanel().names()
+    assert {"SCCE documentation example", "SCCE from logits"} <= set(names)
+
+
+def test_palette_drop_still_works(window):
+    from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME
+    mime = QtCore.QMimeData()
+    mime.setData(MIME_TYPE, QtCore.QByteArray((URN_SCHEME + f"node:{window.canvas.types[SCCE]}").encode()))
+    window.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))
+    assert [n.haibal_class.type_id for n in window.canvas.nodes()] == [SCCE]
