@@ -76,14 +76,14 @@ class Problem:
     port: str | None
     message: str
     code: str = "invalid"  # unknown-type, unknown-node, unknown-port, fed-twice, unwired, cycle,
-    #                        type-mismatch, no-instance, bad-param, bad-instance, duplicate-terminal
+    #                  type-mismatch, no-instance, bad-param, bad-default, bad-instance, duplicate-terminal
 
     def __str__(self) -> str:
         where = ""
         if self.node is not None:
             where = f"node {self.node!r}"
             if self.port is not None:
-                where += f", port {self.port!r}"
+                where += f", {'parameter' if self.code in ('bad-param', 'bad-default') else 'port'} {self.port!r}"
             where += ": "
         return where + self.message
 
@@ -614,6 +614,8 @@ class Graph:
             if gn.raw_instance != gn.instance and gn.raw_instance != AUTOMATIC:
                 problems.append(Problem(gid, None, f"unknown instance {gn.raw_instance!r}; choose "
                                         f"'automatic' or one of {list(gn.cls.instance_names())}", "bad-instance"))
+            if gn.is_input and gn.node.values.get("default") is not None and "type" not in gn.bad_params:
+                problems.extend(self._check_default(gn))
             if gn.is_input or gn.is_output:
                 key = (gn.is_input, gn.name)
                 if key in names:
@@ -658,6 +660,19 @@ class Graph:
                                     + " (a dataflow graph cannot feed a node its own output)", "cycle"))
         problems.extend(self.port_types().problems)
         return problems
+
+    def _check_default(self, gn: GraphNode) -> list[Problem]:
+        from .terminals import as_declared
+        declared = gn.node.declared_type
+        try:
+            got = PortType.of_value(as_declared(gn.node.values["default"], declared))
+        except HaibalError as exc:
+            return [Problem(gn.id, "default", str(exc), "bad-default")]
+        res = got.check(declared)
+        if res.ok:
+            return []
+        return [Problem(gn.id, "default", f"the default value of graph input {gn.name!r} is {got}, "
+                        f"but the input is declared {declared}", "bad-default")]
 
     def check(self) -> None:
         """Raise GraphValidationError listing every problem, if there is any."""

@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import HaibalError, HaibalValueError
 from .graph import Graph, GraphValidationError
+from .node import Node
 from .terminals import VALUE, as_declared
 from .types import Batches, PortType
 
@@ -154,6 +155,7 @@ class Runtime:
         self._values: dict[str, dict[str, Any]] = {}
         self._instances: dict[str, str] = {}
         self._input_prints: dict[str, tuple] = {}
+        self._selections: dict[tuple, Any] = {}  # (class or node state, instance, value types) -> Instance
         self._tokens: dict[str, Any] = {}  # cache_token() of volatile nodes after they ran
         self._pending: set[str] = set()  # changed since the last successful sync
 
@@ -176,6 +178,7 @@ class Runtime:
             if problems:
                 raise GraphValidationError(problems)
             self._plan = _Plan(self.graph)
+            self._selections.clear()
             for gid in list(self._values):
                 if gid not in self.graph.nodes:
                     del self._values[gid]
@@ -272,11 +275,10 @@ class Runtime:
                         if hook.progress is not None:
                             node.progress = hook.progress_for(gid)
                         try:
-                            out = node.run(**args)
+                            out = self._call(gn, node, args)
                         finally:
                             if hook.progress is not None:
                                 del node.progress
-                        self._instances[gid] = self._instance_name(node, args)
             except Exception as exc:  # stop the run; keep what ran
                 seconds = time.perf_counter() - t0
                 message = str(exc) if isinstance(exc, HaibalError) else f"{type(exc).__name__}: {exc}"
@@ -300,16 +302,39 @@ class Runtime:
         hook.run_finished(result)
         return result
 
-    def _instance_name(self, node, args) -> str:
-        if len(node.instances) == 1:
-            return node.instances[0].name
-        if node.instance != "automatic":
-            return node.instance
-        wired = {k: PortType.of_value(v) for k, v in args.items()}
-        for port in node.inputs:
-            if port.name not in wired and not port.required and port.default is not None:
-                wired[port.name] = PortType.of_value(port.default)
-        return node.select(wired).instance.name
+    def _call(self, gn, node: Node, args: dict) -> dict:
+        """``node.run(**args)``, with the instance selection cached per node state and value types.
+
+        Same rules as ``Node.run`` (defaults fill unwired inputs; wired inputs and non-None
+        defaults take part in the selection), without re-deciding the instance for values
+        of the same kinds and ranks. A class overriding ``run`` is called as it is.
+        """
+        cls = type(node)
+        if cls.run is not _NODE_RUN:
+            out = node.run(**args)
+            self._instances[gn.id] = getattr(node, "last_instance", "") or ""
+            return out
+        values = args
+        for port in cls.inputs:
+            if port.name not in values:
+                if values is args:
+                    values = dict(args)
+                values[port.name] = port.default
+        # the selection depends on the class, the pinned instance and the value types; a class
+        # with its own select (types from parameters) also on the node's state
+        who = cls if cls.select is _NODE_SELECT else (gn.id, gn.revision)
+        key = (who, node.instance) + tuple(
+            _type_key(values[p.name]) if (p.name in args or values[p.name] is not None) else None
+            for p in cls.inputs)
+        inst = self._selections.get(key)
+        if inst is None:
+            wired = {k: PortType.of_value(v) for k, v in values.items() if k in args or v is not None}
+            inst = node.select(wired).instance
+            if len(self._selections) > 50_000:
+                self._selections.clear()
+            self._selections[key] = inst
+        self._instances[gn.id] = inst.name
+        return inst.compute(node, values)
 
     def _finish(self, result: RunResult, plan: _Plan, start: float) -> None:
         ran = set(result.ran)
@@ -321,6 +346,20 @@ class Runtime:
                 result.outputs[self.graph.nodes[gid].name] = self._values[gid][VALUE]
         result.seconds = time.perf_counter() - start
         self.last_result = result
+
+
+_NODE_RUN = Node.run
+_NODE_SELECT = Node.select
+
+
+def _type_key(value):
+    """What the selection depends on, cheaply: (dtype kind, rank) for arrays, else the PortType."""
+    t = type(value)
+    if t is np.ndarray or isinstance(value, np.generic):
+        return (value.dtype.kind, value.ndim)
+    if t is float or t is int or t is bool:
+        return t
+    return PortType.of_value(value)
 
 
 def _token(node):
