@@ -1,0 +1,172 @@
+"""Benchmark of haibal-py's sparse_categorical_crossentropy against a memory floor and peers.
+
+Run: ``python bench/scce.py`` (peers are optional imports: install them with the ``bench``
+extra, ideally in a separate venv: ``python3.11 -m venv .venv-bench &&
+.venv-bench/bin/pip install -e '.[bench]'``). Options: ``--quick`` (fewer repeats),
+``--rows classification,segmentation,small``.
+
+Each row times one call (best of several runs) of:
+
+* ``floor``: one pass reading ``y_pred`` (the faster of ``y_pred.sum()`` and ``np.max(y_pred)``),
+* ``haibal``: ``haibal_py.losses.sparse_categorical_crossentropy`` (per-sample losses),
+* ``torch``: ``F.cross_entropy`` on logits / ``F.nll_loss`` on clipped logs of probabilities,
+  ``reduction="none"``, on tensors sharing ``y_pred``'s memory,
+* ``tensorflow``: ``tf.keras.losses.sparse_categorical_crossentropy`` on prepared tensors,
+
+and prints each time as a ratio to the floor and to the fastest peer present, with the
+peak extra memory of the haibal call (``tracemalloc``, which sees NumPy's allocations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from haibal_py.losses import sparse_categorical_crossentropy  # noqa: E402
+
+EPS = 1e-7
+
+
+def best_time(fn, min_runs: int, min_seconds: float) -> float:
+    """Best wall time of one call; small calls are looped so the clock resolves them."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = time.perf_counter() - t0
+    loops = max(1, int(2e-3 / max(once, 1e-9)))
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < min_runs or spent < min_seconds:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        dt = time.perf_counter() - t0
+        best, spent, runs = min(best, dt / loops), spent + dt, runs + 1
+    return best
+
+
+def peak_extra_bytes(fn) -> int:
+    """Peak NumPy memory allocated during ``fn()`` beyond what was live before it."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    result = fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    del result
+    return peak - base
+
+
+def make_case(name: str, rng: np.random.Generator):
+    """(y_true, logits, probabilities, class axis, ignore_class) for one benchmark case."""
+    if name == "classification":
+        logits = rng.standard_normal((65536, 1000), dtype=np.float32) * 3
+        labels = rng.integers(0, 1000, 65536).astype(np.int64)
+        ignore = None
+    elif name == "segmentation":
+        logits = rng.standard_normal((8, 512, 512, 21), dtype=np.float32) * 3
+        labels = rng.integers(0, 21, (8, 512, 512)).astype(np.uint8)
+        labels[rng.random(labels.shape) < 0.1] = 255
+        ignore = 255
+    else:
+        logits = rng.standard_normal((32, 10), dtype=np.float32) * 3
+        labels = rng.integers(0, 10, 32).astype(np.int64)
+        ignore = None
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    return labels, logits, probs, ignore
+
+
+def torch_fn(labels, y_pred, from_logits, ignore):
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(y_pred)
+    if x.ndim > 2:
+        x = x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))  # class axis to dim 1 (a view)
+    y = torch.from_numpy(labels.astype(np.int64))
+    idx = -100 if ignore is None else ignore
+    if from_logits:
+        return lambda: F.cross_entropy(x, y, reduction="none", ignore_index=idx)
+    return lambda: F.nll_loss(torch.log(torch.clamp(x / x.sum(1, keepdim=True), EPS, 1 - EPS)), y,
+                              reduction="none", ignore_index=idx)
+
+
+def tf_fn(labels, y_pred, from_logits, ignore):
+    import tensorflow as tf
+
+    x, y = tf.constant(y_pred), tf.constant(labels.astype(np.int64))
+    loss = tf.keras.losses.sparse_categorical_crossentropy
+    return lambda: loss(y, x, from_logits=from_logits, ignore_class=ignore)
+
+
+def load_peers() -> dict:
+    peers = {}
+    try:
+        import torch
+
+        peers["torch"] = (torch_fn, f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    except ImportError:
+        pass
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow as tf
+
+        peers["tensorflow"] = (tf_fn, f"tensorflow {tf.__version__}")
+    except ImportError:
+        pass
+    return peers
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument("--rows", default="classification,segmentation,small")
+    ap.add_argument("--no-peers", action="store_true")
+    args = ap.parse_args(argv)
+    min_runs, min_seconds = (3, 0.2) if args.quick else (7, 1.0)
+    peers = {} if args.no_peers else load_peers()
+    rng = np.random.default_rng(0)
+
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, NumPy {np.__version__}")
+    for _, desc in peers.values():
+        print(f"# peer: {desc}")
+    header = f"{'case':<15} {'from_logits':<11} {'impl':<11} {'ms':>9} {'x floor':>8} {'x peer':>7} {'peak MB':>9}"
+    print(header)
+    print("-" * len(header))
+    for case in args.rows.split(","):
+        labels, logits, probs, ignore = make_case(case, rng)
+        floor = min(best_time(lambda: logits.sum(), min_runs, min_seconds),
+                    best_time(lambda: np.max(logits), min_runs, min_seconds))
+        for from_logits in (False, True):
+            y_pred = logits if from_logits else probs
+            times = {"floor": floor}
+
+            def ours(y_pred=y_pred, from_logits=from_logits):
+                return sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, ignore_class=ignore)
+
+            times["haibal"] = best_time(ours, min_runs, min_seconds)
+            peak = peak_extra_bytes(ours)
+            for name, (make, _) in peers.items():
+                times[name] = best_time(make(labels, y_pred, from_logits, ignore), min_runs, min_seconds)
+            peer_best = min((t for n, t in times.items() if n in peers), default=None)
+            for name, t in times.items():
+                ratio_peer = f"{t / peer_best:7.2f}" if peer_best else f"{'-':>7}"
+                mem = f"{peak / 2**20:9.1f}" if name == "haibal" else f"{'':>9}"
+                print(f"{case:<15} {str(from_logits):<11} {name:<11} {t * 1e3:9.3f} {t / floor:8.2f} "
+                      f"{ratio_peer} {mem}")
+        print(f"{'':<15} (y_pred: {logits.shape} float32, {logits.nbytes / 2**20:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
