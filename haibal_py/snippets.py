@@ -51,7 +51,9 @@ VERSION = 1
 JSON_SUFFIX = ".snippet.json"
 PNG_SUFFIX = ".png"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\- ]*$")
-_TERMINAL_GAP = 180.0  # how far left/right of the selection new template terminals are placed
+_TERMINAL_GAP = 180.0
+#: graph problems that make a snippet document malformed (type problems are left to validate/run)
+_STRUCTURAL = ("unknown-node", "unknown-port", "fed-twice", "duplicate-terminal", "bad-instance")  # how far left/right of the selection new template terminals are placed
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,9 @@ class Snippet:
         bad = [f"{gid}.{p} ({msg})" for gid, gn in graph.nodes.items() for p, (_, msg) in gn.bad_params.items()]
         if bad:
             raise SnippetError(f"{source}: snippet {name!r} has bad parameter values: {'; '.join(bad)}")
+        broken = [str(p) for p in graph.validate() if p.code in _STRUCTURAL]
+        if broken:
+            raise SnippetError(f"{source}: snippet {name!r} is malformed: {'; '.join(broken)}")
         params = []
         for i, p in enumerate(doc.get("params", [])):
             if not isinstance(p, dict) or not all(isinstance(p.get(k), str) for k in ("name", "node", "param")):
@@ -283,12 +288,17 @@ class Snippet:
 def copy_graph(graph: Graph) -> Graph:
     """An independent copy of a graph (same ids, names, parameters, instances, positions, wires)."""
     out = Graph(graph.name, graph.description)
-    for gid, gn in graph.nodes.items():
-        if gn.node is None:
-            raise SnippetError(f"node {gid!r} has an unknown type {gn.type_id!r}")
-        out.add_node(gn.type_id, gn.name, gn.params, gn.instance, gn.pos, id=gid)
-    for c in graph.connections:
-        out.connect(c.src, c.src_port, c.dst, c.dst_port)
+    try:
+        for gid, gn in graph.nodes.items():
+            if gn.node is None:
+                raise SnippetError(f"node {gid!r} has an unknown type {gn.type_id!r}")
+            out.add_node(gn.type_id, gn.name, gn.params, gn.instance, gn.pos, id=gid)
+        for c in graph.connections:
+            out.connect(c.src, c.src_port, c.dst, c.dst_port)
+    except SnippetError:
+        raise
+    except HaibalError as exc:
+        raise SnippetError(f"cannot copy graph {graph.name!r}: {exc}") from None
     out.base_dir = graph.base_dir
     return out
 

@@ -285,3 +285,63 @@ def test_load_runnable(tmp_path):
         g = load_runnable(p)
         assert g.base_dir == tmp_path.resolve()
         np.testing.assert_allclose(Runtime(g).run().outputs["loss"], _scce_by_hand(LABELS, LOGITS), rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------- fuzzing
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VALID_DOC = json.loads(make_snippet().to_json())
+_json_values = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False, width=32)
+                            | st.text(max_size=8),
+                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                          max_size=3), max_leaves=8)
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, prefix + (i,))
+
+
+_ALL_PATHS = [p for p in _paths(_VALID_DOC) if p]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(_ALL_PATHS), _json_values), min_size=1, max_size=3))
+def test_fuzz_mutated_documents_raise_only_snippet_error(edits):
+    doc = json.loads(json.dumps(_VALID_DOC))
+    for path, value in edits:
+        target = doc
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        sn = Snippet.from_dict(doc)
+    except SnippetError:
+        return
+    assert isinstance(sn.to_json(), str)
+    target = source_graph()
+    before = target.to_dict()
+    try:  # an accepted snippet either inserts or is refused cleanly, the graph untouched
+        insert_snippet(target, sn, at=(0, 0), on_clash="error")
+    except SnippetError:
+        assert target.to_dict() == before
+    try:
+        sn.runnable()
+    except SnippetError:
+        pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json_values)
+def test_fuzz_any_json_raises_only_snippet_error(value):
+    with pytest.raises(SnippetError):
+        Snippet.from_json(json.dumps(value))
