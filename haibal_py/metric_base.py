@@ -52,6 +52,8 @@ def samplewise(values: np.ndarray, sample_weight, mask) -> tuple[np.ndarray, np.
         weights = np.asarray(sample_weight, dtype=np.float64)
         if mask is not None:
             m, weights = squeeze_or_expand_to_same_rank(mask.astype(np.float64), weights)
+            if weights.ndim < m.ndim:  # per-sample weights on a per-position mask: align on the left
+                weights = weights.reshape(weights.shape + (1,) * (m.ndim - weights.ndim))
             weights = weights * m
         values, weights = squeeze_or_expand_to_same_rank(values, weights)
         if values.ndim > weights.ndim:
