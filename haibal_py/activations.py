@@ -14,6 +14,7 @@ import numpy as np
 
 from .arrays import as_float_array, compute_dtype, result_dtype
 from .errors import HaibalValueError
+from .kernels import fastmath
 from .kernels.sparse_categorical import normalize_axis
 
 __all__ = [
@@ -183,7 +184,7 @@ def _axis(axis, v: np.ndarray):
 
 
 def _softplus(v: np.ndarray) -> np.ndarray:
-    return np.maximum(v, v.dtype.type(0)) + np.log1p(np.exp(-np.abs(v)))
+    return fastmath.softplus(v)
 
 
 def softplus(x):

@@ -29,7 +29,7 @@ from ..loss_base import squeeze_or_expand_to_same_rank
 from .sparse_categorical import normalize_axis
 
 EPSILON = 1e-7  # keras.backend.epsilon()
-BLOCK_ELEMENTS = 1 << 14  # 64 KiB of float32 per input tile: several tiles stay in L2
+BLOCK_ELEMENTS = 1 << 16  # 256 KiB of float32 per input tile (measured best on 2 cores)
 PARALLEL_ELEMENTS = 1 << 21  # inputs at least this large are split between threads
 THREADS = max(1, min(2, os.cpu_count() or 1))
 

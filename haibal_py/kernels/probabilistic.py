@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 
 from ..errors import HaibalValueError
-from .blocks import EPSILON, mean_of, pair, reduced_axes, row_values, to_rows
+from . import fastmath
+from .blocks import EPSILON, mean_of, pair, row_values, to_rows
 from .sparse_categorical import normalize_axis
 
 __all__ = [
@@ -69,16 +70,14 @@ def _bce_probs(t, p):
     eps = p.dtype.type(EPSILON)
     c = np.clip(p, eps, p.dtype.type(1) - eps)
     log_c = np.log(c)
-    log_1mc = np.log1p(-c)
+    log_1mc = fastmath.log1p_inexact_free(-c)
     np.subtract(log_c, log_1mc, out=log_c)  # t log c + (1-t) log(1-c) = t (log c - log(1-c)) + log(1-c)
     return -(np.einsum("ij,ij->i", t, log_c) + log_1mc.sum(axis=1))
 
 
 def _bce_logits(t, x):
     """Elementwise ``max(x, 0) - x t + log1p(exp(-|x|))`` summed per row."""
-    soft = np.log1p(np.exp(-np.abs(x)))
-    soft += np.maximum(x, x.dtype.type(0))
-    return soft.sum(axis=1) - np.einsum("ij,ij->i", t, x)
+    return fastmath.softplus(x).sum(axis=1) - np.einsum("ij,ij->i", t, x)
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -100,11 +99,13 @@ def _focal_kernel(apply_class_balancing, alpha, gamma, from_logits, ls):
     def kernel(t, p):
         one = p.dtype.type(1)
         t = _smooth_binary(t, ls)
-        if from_logits:
+        if from_logits:  # as Keras on TensorFlow: the stable logits crossentropy, unclipped
+            bce = fastmath.softplus(p) - p * t
             p = sigmoid(p)
-        eps = p.dtype.type(EPSILON)
-        c = np.clip(p, eps, one - eps)
-        bce = -(t * np.log(c) + (one - t) * np.log1p(-c))
+        else:
+            eps = p.dtype.type(EPSILON)
+            c = np.clip(p, eps, one - eps)
+            bce = -(t * np.log(c) + (one - t) * fastmath.log1p_inexact_free(-c))
         p_t = t * p + (one - t) * (one - p)
         focal = _power(one - p_t, gamma)
         out = focal * bce
@@ -127,7 +128,11 @@ def _power(x: np.ndarray, gamma: float) -> np.ndarray:
 
 def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0,
                               from_logits=False, label_smoothing=0.0, axis=-1):
-    """Binary focal crossentropy (Lin et al.): ``(1 - p_t)^gamma * bce``, optionally class-balanced."""
+    """Binary focal crossentropy (Lin et al.): ``(1 - p_t)^gamma * bce``, optionally class-balanced.
+
+    ``p_t = y_true p + (1 - y_true)(1 - p)``; with ``from_logits``, ``p = sigmoid(y_pred)`` and
+    ``bce`` is the logits form (no clipping), as Keras computes it on TensorFlow.
+    """
     _check_axis(axis)
     ls = _check_smoothing(label_smoothing)
     gamma = float(gamma)

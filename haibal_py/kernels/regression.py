@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HaibalValueError
+from . import fastmath
 from .blocks import EPSILON, mean_of, pair, reduced_axes, row_sums, to_rows
 
 __all__ = [
@@ -36,7 +37,7 @@ def _ape(t, p):
 
 def _sle(t, p):
     eps = p.dtype.type(EPSILON)
-    d = np.log1p(np.maximum(p, eps)) - np.log1p(np.maximum(t, eps))
+    d = fastmath.log1p(np.maximum(p, eps)) - fastmath.log1p(np.maximum(t, eps))
     return np.einsum("ij,ij->i", d, d)
 
 
@@ -63,9 +64,12 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 def _huber_kernel(delta: float):
     def kernel(t, p):
         d = p.dtype.type(delta)
-        e = np.abs(p - t)
+        e = np.subtract(p, t)
+        np.abs(e, out=e)
         quad = np.minimum(e, d)  # |e| up to delta: 0.5 e^2; beyond: delta |e| - 0.5 delta^2
-        return (quad * (e - p.dtype.type(0.5) * quad)).sum(axis=1)
+        half = quad * p.dtype.type(0.5)
+        np.subtract(e, half, out=e)
+        return np.einsum("ij,ij->i", quad, e)
     return kernel
 
 
@@ -81,14 +85,7 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 def _logcosh(t, p):
-    x = p - t
-    half = np.sinh(x * p.dtype.type(0.5))
-    out = np.log1p(2 * half * half)  # log(cosh x) = log1p(2 sinh(x/2)^2): exact near 0
-    big = np.isinf(out) & np.isfinite(x)
-    if big.any():  # |x| too large for sinh: |x| + log1p(exp(-2|x|)) - log 2
-        a = np.abs(x[big])
-        out[big] = a + np.log1p(np.exp(-2 * a)) - p.dtype.type(np.log(2.0))
-    return out.sum(axis=1)
+    return fastmath.log_cosh(p - t).sum(axis=1)
 
 
 def log_cosh(y_true, y_pred):
