@@ -28,6 +28,28 @@ from haibal_py.registry import CATALOG
 from .style import kind_color
 
 INSTANCE_PROP = "instance"
+
+
+def _title_align_once():
+    """NodeGraphQt restyles every embedded widget's frame on each node redraw
+    (``setStyleSheet``, about 0.6 ms each); restyle only when the result would change."""
+    from NodeGraphQt.widgets.node_widgets import _NodeGroupBox
+
+    if getattr(_NodeGroupBox, "_haibal_patched", False):
+        return
+    original = _NodeGroupBox.setTitleAlign
+
+    def set_title_align(self, align="center"):
+        key = (align, bool(self.title()))
+        if getattr(self, "_haibal_title_key", None) != key:
+            self._haibal_title_key = key
+            original(self, align)
+
+    _NodeGroupBox.setTitleAlign = set_title_align
+    _NodeGroupBox._haibal_patched = True
+
+
+_title_align_once()
 _RESERVED = set(NodeModel().properties) | {"id", "type_", INSTANCE_PROP}
 
 
@@ -127,6 +149,15 @@ class HaibalNode(BaseNode):
     def __init__(self):
         super().__init__()
         cls = self.haibal_class
+        view = self.view
+        view.draw_node = lambda: None  # each add_* redraws the node: draw once at the end
+        try:
+            self._build(cls)
+        finally:
+            del view.draw_node
+        view.draw_node()
+
+    def _build(self, cls: type[Node]) -> None:
         self.port_states: dict[tuple[str, str], dict] = {}
         self.arrays: dict[str, np.ndarray] = {}  # large array parameters, by their summary text
         for port in cls.inputs:

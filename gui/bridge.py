@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from haibal_py.graph import Connection, Graph, TypeInfo
+from haibal_py.graph import Connection, Graph, GraphValidationError, TypeInfo
 from haibal_py.runtime import NodeRunError, Runtime
 from haibal_py.types import Compat
 
@@ -40,7 +40,18 @@ class Document:
         self.graph = graph or Graph()
         self.runtime = Runtime(self.graph)  # keeps node outputs between runs
         self.ids: dict[str, str] = {}  # canvas node id -> graph node id
-        self.busy = False  # a run is reading the graph: leave it alone
+        self._busy = False  # a run is reading the graph: leave it alone
+        self.edited_while_busy = False
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @busy.setter
+    def busy(self, value: bool) -> None:
+        self._busy = value
+        if value:
+            self.edited_while_busy = False
 
     # -- canvas -> graph
     def sync(self, canvas, graph: Graph | None = None, ids: dict | None = None) -> Graph:
@@ -111,7 +122,10 @@ class Document:
         self.runtime = Runtime(graph)
         skipped = []
         made: dict[str, HaibalNode] = {}
-        for gid, gn in graph.nodes.items():
+        # terminals first: their names are the graph's interface, so when a name is
+        # taken twice (the canvas wants unique names) the other node is the one renamed
+        order = sorted(graph.nodes.items(), key=lambda kv: not (kv[1].is_input or kv[1].is_output))
+        for gid, gn in order:
             if gn.node is None:
                 skipped.append(f"node {gid!r}: unknown type {gn.type_id!r} (kept in the file, not shown)")
                 continue
@@ -138,6 +152,8 @@ class Document:
     # -- checks shown live
     def type_info(self, canvas) -> tuple[TypeInfo, dict[str, str]]:
         """Static types of the canvas's graph, and graph id -> canvas node name."""
+        if self.busy:
+            self.edited_while_busy = True
         g = self.snapshot(canvas) if self.busy else self.sync(canvas)
         names = {gid: gn.name for gid, gn in g.nodes.items()}
         return g.port_types(), names
@@ -150,21 +166,17 @@ class Document:
         for (gid, port), t in info.outputs.items():
             if gid in names:
                 ports[(names[gid], "out", port)] = t
+        fed = {(c.dst, c.dst_port): info.outputs.get((c.src, c.src_port)) for c in info.wires}
         for (gid, port), t in info.inputs.items():
             if gid in names:
-                ports[(names[gid], "in", port)] = t
+                src = fed.get((gid, port))
+                ports[(names[gid], "in", port)] = src if (t.kind == "any" and src is not None) else t
         return wires, ports
 
     def problems(self, canvas) -> list[str]:
         g = self.sync(canvas)
         names = {gid: gn.name for gid, gn in g.nodes.items()}
-        out = []
-        for p in g.validate():
-            text = str(p)
-            if p.node in names and names[p.node] != p.node:
-                text = text.replace(f"node {p.node!r}", f"node {names[p.node]!r}", 1)
-            out.append(text)
-        return out
+        return [_named(p, names) for p in g.validate()]
 
     def node_name(self, gid: str) -> str:
         gn = self.graph.nodes.get(gid)
@@ -202,6 +214,13 @@ class _Observer:
         self.hooks.node_failed.emit(self.names.get(node_id, node_id), message)
 
 
+def _named(problem, names: dict[str, str]) -> str:
+    text = str(problem)
+    if problem.node in names and names[problem.node] != problem.node:
+        text = text.replace(f"node {problem.node!r}", f"node {names[problem.node]!r}", 1)
+    return text
+
+
 def run(runtime: Runtime, hooks) -> dict:
     """Run on the calling (worker) thread; values keyed by canvas node name.
 
@@ -216,6 +235,8 @@ def run(runtime: Runtime, hooks) -> dict:
         result = runtime.run(observer=observer)
     except NodeRunError as exc:
         result, error, failed = exc.result, str(exc), names.get(exc.node_id, exc.node_id)
+    except GraphValidationError as exc:  # nothing ran: every problem, nodes by their names
+        result, error = None, "cannot run: " + "; ".join(_named(p, names) for p in exc.problems)
     return {
         "outputs": {names.get(gid, gid): vals for gid, vals in (result.values if result else {}).items()},
         "ran": [names.get(gid, gid) for gid in (result.ran if result else [])],

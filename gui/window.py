@@ -73,10 +73,15 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.properties.setWindowFlags(QtCore.Qt.Widget)
         self.viewers = ViewerPanel(self)
         self.probe = ProbePanel(self)
-        self._dock("Palette", self.palette, QtCore.Qt.LeftDockWidgetArea, 230)
-        self._dock("Viewers", self.viewers, QtCore.Qt.RightDockWidgetArea, 380)
-        self._dock("Properties", self.properties, QtCore.Qt.RightDockWidgetArea, 380)
-        self._dock("Probe", self.probe, QtCore.Qt.LeftDockWidgetArea, 230)
+        pal = self._dock("Palette", self.palette, QtCore.Qt.LeftDockWidgetArea, 230)
+        view = self._dock("Viewers", self.viewers, QtCore.Qt.RightDockWidgetArea, 380)
+        props = self._dock("Properties", self.properties, QtCore.Qt.RightDockWidgetArea, 380)
+        probe = self._dock("Probe", self.probe, QtCore.Qt.RightDockWidgetArea, 380)
+        self.tabifyDockWidget(props, probe)
+        props.raise_()
+        self.resizeDocks([view, props], [560, 300], QtCore.Qt.Vertical)
+        self.resizeDocks([pal], [240], QtCore.Qt.Horizontal)
+        self.docks = {"palette": pal, "viewers": view, "properties": props, "probe": probe}
         self.status = QtWidgets.QLabel("Ready")
         self.progress = QtWidgets.QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -179,11 +184,26 @@ class EditorWindow(QtWidgets.QMainWindow):
         if len(pipes) == 1:
             in_port, out_port = pipes[0]
             self.probe_wire((out_port.node().name(), out_port.name(), in_port.node().name(), in_port.name()))
+            self.docks["probe"].raise_()
 
     def probe_wire(self, wire) -> None:
         """Show in the probe panel the value that flowed through ``wire`` in the last run."""
         node_out = self.outputs.get(wire[0], {})
         self.probe.show_wire(wire, node_out.get(wire[1]), wire[1] in node_out)
+
+    def fit_view(self) -> None:
+        """Zoom the canvas so every node shows (NodeGraphQt's own fit is quadratic)."""
+        nodes = self.canvas.nodes()
+        if not nodes:
+            return
+        rect = nodes[0].view.sceneBoundingRect()
+        for n in nodes[1:]:
+            rect = rect.united(n.view.sceneBoundingRect())
+        viewer = self.graph.viewer()
+        viewer._scene_range = rect.adjusted(-40, -40, 40, 40)
+        viewer._update_scene()
+        if viewer.get_zoom() > 0.1:
+            viewer.reset_zoom(rect.center())
 
     # -- modified state
     def is_modified(self) -> bool:
@@ -232,7 +252,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.path = path
         self.viewers.sync(self.canvas.nodes())
         self._update_title()
-        self.graph.center_on()
+        self.fit_view()
         self.show_status(f"opened {path}" + (": " + "; ".join(skipped) if skipped else ""), error=bool(skipped))
 
     def save(self, path=None) -> Path:
@@ -354,7 +374,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         if self.is_running():
             return False
         try:
-            problems = self.doc.problems(self.canvas)
+            self.doc.sync(self.canvas)  # the runtime validates it on the worker thread
+            problems = []
         except HaibalError as exc:
             problems = [str(exc)]
         if problems:
@@ -385,7 +406,8 @@ class EditorWindow(QtWidgets.QMainWindow):
 
     def _on_run_done(self, result, error: str, seconds: float) -> None:
         self.doc.busy = False
-        self.canvas._schedule_restyle()  # apply edits made during the run
+        if self.doc.edited_while_busy:  # apply edits made during the run
+            self.canvas._schedule_restyle()
         self.progress.hide()
         error = error or (result or {}).get("error", "")
         self.last_run = result or {}

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore  # noqa: E402
+from Qt import QtCore, QtWidgets  # noqa: E402
 
 from haibal_py.gui.style import FAILED_NODE_COLOR  # noqa: E402
 from haibal_py.gui.window import EditorWindow  # noqa: E402
@@ -101,7 +101,7 @@ def test_build_run_view_save_and_run_headless(window, qtbot, tmp_path):
     cli = subprocess.run([sys.executable, "-m", "haibal_py.cli", "run", str(path), "--json"],
                          capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr
-    np.testing.assert_allclose(json.loads(cli.stdout)["loss"], EXPECTED_LOGITS, rtol=1e-5)
+    np.testing.assert_allclose(json.loads(cli.stdout)["outputs"]["loss"]["value"], EXPECTED_LOGITS, rtol=1e-5)
 
     # and it reopens with the same nodes, wires and parameters
     window.open(path)
@@ -123,7 +123,7 @@ def test_type_mismatch_draws_a_broken_wire_and_refuses_to_run(window, qtbot):
     pipe = window.canvas.pipe_item(key)
     assert pipe.pen().style() == QtCore.Qt.DashLine and compat.reason in pipe.toolTip()
     with qtbot.waitSignal(window.run_finished) as sig:
-        assert not window.run_graph()
+        window.run_graph()
     assert sig.args == [False] and "type mismatch" in window.status.text()
 
 
@@ -204,9 +204,6 @@ def test_help_f1_and_hover(window, qtbot):
     window.graph.clear_selection()
     loss.set_selected(True)
     window.act_help.trigger()
-    text = window.help_dialog.findChild(type(window.help_dialog.children()[0]).__mro__[0]) if False else None
-    assert text is None
-    from Qt import QtWidgets
     page = window.help_dialog.findChild(QtWidgets.QPlainTextEdit).toPlainText()
     assert "Input parameters" in page and "Use cases" in page and "y_true" in page
 
