@@ -19,6 +19,7 @@ from haibal_py.registry import CATALOG
 from . import bridge
 from .adapter import HaibalNode
 from .canvas import Canvas
+from .layout import spread
 from .palette import Palette
 from .runner import RunWorker
 from .viewer_panel import ProbePanel, ViewerPanel
@@ -73,14 +74,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.properties.setWindowFlags(QtCore.Qt.Widget)
         self.viewers = ViewerPanel(self)
         self.probe = ProbePanel(self)
-        pal = self._dock("Palette", self.palette, QtCore.Qt.LeftDockWidgetArea, 230)
+        pal = self._dock("Palette", self.palette, QtCore.Qt.LeftDockWidgetArea, 270)
         view = self._dock("Viewers", self.viewers, QtCore.Qt.RightDockWidgetArea, 380)
         props = self._dock("Properties", self.properties, QtCore.Qt.RightDockWidgetArea, 380)
         probe = self._dock("Probe", self.probe, QtCore.Qt.RightDockWidgetArea, 380)
         self.tabifyDockWidget(props, probe)
         props.raise_()
         self.resizeDocks([view, props], [560, 300], QtCore.Qt.Vertical)
-        self.resizeDocks([pal], [240], QtCore.Qt.Horizontal)
+        self.resizeDocks([pal], [280], QtCore.Qt.Horizontal)
         self.docks = {"palette": pal, "viewers": view, "properties": props, "probe": probe}
         self.status = QtWidgets.QLabel("Ready")
         self.progress = QtWidgets.QProgressBar()
@@ -247,6 +248,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         graph = bridge.load(path)
         self._clear()
         skipped = self.doc.load_into(self.canvas, graph)
+        spread(self.canvas.nodes())  # layout only: the document is not changed by it
         self.graph.clear_undo_stack()
         self.canvas.restyle_wires()
         self.path = path

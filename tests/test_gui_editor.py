@@ -214,3 +214,24 @@ def test_every_example_reopens_and_runs(window, qtbot, example):
     assert window.canvas.nodes(), example
     assert window.canvas.broken_wires() == {}
     run_and_wait(window, qtbot)
+
+
+def test_screenshot_of_the_scce_example_with_a_plot(window, qtbot):
+    """Grab the window to tests/artifacts/editor.png (looked at by eye: titles, ports, layout)."""
+    window.resize(1600, 950)
+    window.open(ROOT / "examples" / "scce.json")
+    per_sample = window.canvas.node("per sample")
+    plot = window.add_from_palette("haibal.viewers.LinePlot", pos=(per_sample.x_pos() + 420, per_sample.y_pos() - 170))
+    plot.set_name("loss per sample")
+    assert window.canvas.connect(per_sample, "result", plot, "value").ok
+    run_and_wait(window, qtbot)
+    np.testing.assert_allclose(window.viewers.views["loss per sample"].value, EXPECTED, rtol=1e-5)
+    window.graph.clear_selection()
+    window.properties.add_node(per_sample)
+    window.fit_view()
+    qtbot.wait(50)
+    out = ROOT / "tests" / "artifacts"
+    out.mkdir(parents=True, exist_ok=True)
+    image = window.grab()
+    assert image.save(str(out / "editor.png"))
+    assert image.width() >= 1200 and image.height() >= 700
