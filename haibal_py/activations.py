@@ -27,13 +27,17 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _work(x) -> tuple[np.ndarray, np.dtype]:
+def _work(x) -> tuple[np.ndarray, tuple]:
+    """``x`` in the working dtype, at least 1-D (NumPy turns 0-d results into scalars);
+    and the ``(dtype, shape)`` the result must have."""
     arr = as_float_array(x, "x")
-    return arr.astype(compute_dtype(arr.dtype), copy=False), result_dtype(arr.dtype)
+    spec = (result_dtype(arr.dtype), arr.shape)
+    return np.atleast_1d(arr.astype(compute_dtype(arr.dtype), copy=False)), spec
 
 
-def _done(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return np.asarray(y).astype(dtype, copy=False)
+def _done(y: np.ndarray, spec: tuple) -> np.ndarray:
+    dtype, shape = spec
+    return np.asarray(y).astype(dtype, copy=False).reshape(shape)
 
 
 def _number(value, name: str, optional: bool = False):
@@ -52,11 +56,11 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     negative_slope = _number(negative_slope, "negative_slope")
     max_value = _number(max_value, "max_value", optional=True)
     threshold = _number(threshold, "threshold")
-    v, dtype = _work(x)
+    v, spec = _work(x)
     k = v.dtype.type
     with np.errstate(invalid="ignore"):
         if negative_slope != 0.0 and max_value is None and threshold == 0.0:
-            return _done(np.where(v > 0, v, v * k(negative_slope)), dtype)
+            return _done(np.where(v > 0, v, v * k(negative_slope)), spec)
         if threshold != 0.0:
             y = v * (v > k(threshold))
         else:
@@ -65,36 +69,36 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
             y = np.clip(y, k(0), k(max_value))
         if negative_slope != 0.0:
             y = y - k(negative_slope) * np.maximum(k(threshold) - v, k(0))
-    return _done(y, dtype)
+    return _done(y, spec)
 
 
 def leaky_relu(x, negative_slope=0.2):
     """``x`` where ``x > 0``, else ``negative_slope * x``."""
     negative_slope = _number(negative_slope, "negative_slope")
-    v, dtype = _work(x)
-    return _done(np.where(v > 0, v, v * v.dtype.type(negative_slope)), dtype)
+    v, spec = _work(x)
+    return _done(np.where(v > 0, v, v * v.dtype.type(negative_slope)), spec)
 
 
 def relu6(x):
     """``min(max(x, 0), 6)``."""
-    v, dtype = _work(x)
-    return _done(np.clip(v, v.dtype.type(0), v.dtype.type(6)), dtype)
+    v, spec = _work(x)
+    return _done(np.clip(v, v.dtype.type(0), v.dtype.type(6)), spec)
 
 
 def elu(x, alpha=1.0):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)`` (via ``expm1``)."""
     alpha = _number(alpha, "alpha")
-    v, dtype = _work(x)
+    v, spec = _work(x)
     neg = np.expm1(np.minimum(v, v.dtype.type(0)))
-    return _done(np.where(v > 0, v, v.dtype.type(alpha) * neg), dtype)
+    return _done(np.where(v > 0, v, v.dtype.type(alpha) * neg), spec)
 
 
 def selu(x):
     """``scale * elu(x, alpha)`` with Klambauer et al.'s constants."""
-    v, dtype = _work(x)
+    v, spec = _work(x)
     k = v.dtype.type
     neg = k(SELU_ALPHA) * np.expm1(np.minimum(v, k(0)))
-    return _done(k(SELU_SCALE) * np.where(v > 0, v, neg), dtype)
+    return _done(k(SELU_SCALE) * np.where(v > 0, v, neg), spec)
 
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
@@ -107,14 +111,15 @@ def gelu(x, approximate=False):
     Approximate: ``x * sigmoid(2 sqrt(2/pi) (x + 0.044715 x^3))``, which is
     ``0.5 x (1 + tanh(...))`` without its cancellation.
     """
-    v, dtype = _work(x)
+    v, spec = _work(x)
     k = v.dtype.type
     if approximate:
-        u = k(2 * math.sqrt(2 / math.pi)) * (v + k(0.044715) * v * v * v)
-        return _done(v * _sigmoid(u), dtype)
+        with np.errstate(over="ignore"):  # |x|^3 may overflow to inf: sigmoid(+-inf) is exact
+            u = k(2 * math.sqrt(2 / math.pi)) * (v + k(0.044715) * v * v * v)
+        return _done(v * _sigmoid(u), spec)
     wide = v.astype(np.float64)
     cdf = 0.5 * _erfc(-wide / math.sqrt(2)).astype(np.float64)
-    return _done((wide * cdf).astype(v.dtype), dtype)
+    return _done((wide * cdf).astype(v.dtype), spec)
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
@@ -126,28 +131,28 @@ def _sigmoid(v: np.ndarray) -> np.ndarray:
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed from ``exp(-|x|)``."""
-    v, dtype = _work(x)
-    return _done(_sigmoid(v), dtype)
+    v, spec = _work(x)
+    return _done(_sigmoid(v), spec)
 
 
 def log_sigmoid(x):
     """``log(sigmoid(x)) = -softplus(-x)``."""
-    v, dtype = _work(x)
-    return _done(-_softplus(-v), dtype)
+    v, spec = _work(x)
+    return _done(-_softplus(-v), spec)
 
 
 def hard_sigmoid(x):
     """Keras 3's ``relu6(x + 3) / 6``: 0 below -3, 1 above 3, ``x / 6 + 0.5`` between."""
-    v, dtype = _work(x)
+    v, spec = _work(x)
     k = v.dtype.type
-    return _done(np.clip(v + k(3), k(0), k(6)) / k(6), dtype)
+    return _done(np.clip(v + k(3), k(0), k(6)) / k(6), spec)
 
 
 def hard_silu(x):
     """``x * hard_sigmoid(x)``."""
-    v, dtype = _work(x)
+    v, spec = _work(x)
     k = v.dtype.type
-    return _done(v * (np.clip(v + k(3), k(0), k(6)) / k(6)), dtype)
+    return _done(v * (np.clip(v + k(3), k(0), k(6)) / k(6)), spec)
 
 
 hard_swish = hard_silu
@@ -155,32 +160,32 @@ hard_swish = hard_silu
 
 def softmax(x, axis=-1):
     """``exp(x) / sum(exp(x))`` along ``axis`` (``None``: over every element), max-shifted."""
-    v, dtype = _work(x)
-    ax = _axis(axis, v)
+    v, spec = _work(x)
+    ax = _axis(axis, len(spec[1]))
     with np.errstate(invalid="ignore"):
         e = np.exp(v - v.max(axis=ax, keepdims=True)) if v.size else v.copy()
         e /= e.sum(axis=ax, keepdims=True)
-    return _done(e, dtype)
+    return _done(e, spec)
 
 
 def log_softmax(x, axis=-1):
     """``x - logsumexp(x)`` along ``axis`` (``None``: over every element), max-shifted."""
-    v, dtype = _work(x)
-    ax = _axis(axis, v)
+    v, spec = _work(x)
+    ax = _axis(axis, len(spec[1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         if not v.size:
-            return _done(v.copy(), dtype)
+            return _done(v.copy(), spec)
         s = v - v.max(axis=ax, keepdims=True)
         s -= np.log(np.exp(s).sum(axis=ax, keepdims=True))
-    return _done(s, dtype)
+    return _done(s, spec)
 
 
-def _axis(axis, v: np.ndarray):
+def _axis(axis, ndim: int):
     if axis is None:
         return None
-    if v.ndim == 0:
+    if ndim == 0:
         raise HaibalValueError(f"axis={axis!r} is out of range for a scalar x")
-    return normalize_axis(axis, v.ndim)
+    return normalize_axis(axis, ndim)
 
 
 def _softplus(v: np.ndarray) -> np.ndarray:
@@ -189,20 +194,20 @@ def _softplus(v: np.ndarray) -> np.ndarray:
 
 def softplus(x):
     """``log(exp(x) + 1)``, as ``max(x, 0) + log1p(exp(-|x|))``."""
-    v, dtype = _work(x)
-    return _done(_softplus(v), dtype)
+    v, spec = _work(x)
+    return _done(_softplus(v), spec)
 
 
 def softsign(x):
     """``x / (|x| + 1)``."""
-    v, dtype = _work(x)
-    return _done(v / (np.abs(v) + v.dtype.type(1)), dtype)
+    v, spec = _work(x)
+    return _done(v / (np.abs(v) + v.dtype.type(1)), spec)
 
 
 def silu(x):
     """Swish: ``x * sigmoid(x)``."""
-    v, dtype = _work(x)
-    return _done(v * _sigmoid(v), dtype)
+    v, spec = _work(x)
+    return _done(v * _sigmoid(v), spec)
 
 
 swish = silu
@@ -210,27 +215,27 @@ swish = silu
 
 def mish(x):
     """``x * tanh(softplus(x))``."""
-    v, dtype = _work(x)
-    return _done(v * np.tanh(_softplus(v)), dtype)
+    v, spec = _work(x)
+    return _done(v * np.tanh(_softplus(v)), spec)
 
 
 def tanh(x):
     """Hyperbolic tangent."""
-    v, dtype = _work(x)
-    return _done(np.tanh(v), dtype)
+    v, spec = _work(x)
+    return _done(np.tanh(v), spec)
 
 
 def exponential(x):
     """``exp(x)``."""
-    v, dtype = _work(x)
+    v, spec = _work(x)
     with np.errstate(over="ignore"):
-        return _done(np.exp(v), dtype)
+        return _done(np.exp(v), spec)
 
 
 def linear(x):
     """The identity (as an array of the library's dtype)."""
-    v, dtype = _work(x)
-    return _done(v.copy(), dtype)
+    v, spec = _work(x)
+    return _done(v.copy(), spec)
 
 
 def thresholded_relu(x, theta=1.0):
