@@ -422,17 +422,18 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
         raise SnippetError(f"snippet {snippet.name!r} uses unknown node types: {', '.join(unknown)}")
     names: dict[str, str] = {}
     taken = {True: set(graph.inputs), False: set(graph.outputs)}
+    clashes = []
     for gid, gn in src.nodes.items():
         if gn.is_input or gn.is_output:
             if gn.name in taken[gn.is_input]:
-                if on_clash == "error":
-                    kind = "input" if gn.is_input else "output"
-                    raise SnippetError(f"cannot insert snippet {snippet.name!r}: the graph already has an {kind} "
-                                       f"named {gn.name!r} (node {graph.inputs.get(gn.name) or graph.outputs.get(gn.name)!r}); "
-                                       f"rename it first or insert with on_clash='rename'")
+                kind, have = ("input", graph.inputs) if gn.is_input else ("output", graph.outputs)
+                clashes.append(f"an {kind} named {gn.name!r} (node {have.get(gn.name)!r})")
                 names[gid] = _unique(gn.name, taken[gn.is_input])
             else:
                 taken[gn.is_input].add(gn.name)
+    if clashes and on_clash == "error":
+        raise SnippetError(f"cannot insert snippet {snippet.name!r}: the graph already has "
+                           f"{' and '.join(sorted(clashes))}; rename them first or insert with on_clash='rename'")
     x0, y0, _, _ = _bbox([gn.pos for gn in src.nodes.values()])
     dx, dy = (at[0] - x0, at[1] - y0) if at is not None else (0.0, 0.0)
     saved = (dict(graph.nodes), list(graph.connections), graph.revision)

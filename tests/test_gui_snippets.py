@@ -152,7 +152,7 @@ def test_bad_snippets_leave_canvas_unchanged(window, tmp_path):
         assert canvas_state(window) == before, name
         assert window.graph.undo_stack().count() == steps
         assert match in window.status.text(), (name, window.status.text())
-    with pytest.raises(SnippetError, match="already has an input named 'logits'"):
+    with pytest.raises(SnippetError, match="already has an input named 'labels'.* and an input named 'logits'.* and an output named 'loss'"):
         gsnip.insert_file(window, ppath, (0, 0), on_clash="error")
     assert canvas_state(window) == before
 

@@ -149,7 +149,7 @@ def test_insert_name_clash_leaves_graph_unchanged():
     target = Graph("t")
     insert_snippet(target, sn, at=(0, 0))
     doc, rev, n = target.to_dict(), target.revision, len(target.connections)
-    with pytest.raises(SnippetError, match="already has an input named 'logits'"):
+    with pytest.raises(SnippetError, match="already has an input named 'labels'.* and an input named 'logits'"):
         insert_snippet(target, sn, at=(0, 0))
     assert target.to_dict() == doc and target.revision == rev and len(target.connections) == n
     mapping = insert_snippet(target, sn, at=(0, 300), on_clash="rename")
