@@ -187,3 +187,39 @@ def test_palette_drop_still_works(window):
     mime.setData(MIME_TYPE, QtCore.QByteArray((URN_SCHEME + f"node:{window.canvas.types[SCCE]}").encode()))
     window.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))
     assert [n.haibal_class.type_id for n in window.canvas.nodes()] == [SCCE]
+
+
+def _qimage_rgba(img: QtGui.QImage) -> np.ndarray:
+    img = img.convertToFormat(QtGui.QImage.Format_RGBA8888)
+    ptr = img.constBits()
+    arr = np.frombuffer(ptr, np.uint8, count=img.sizeInBytes()).reshape(img.height(), img.bytesPerLine())
+    return arr[:, :img.width() * 4].reshape(img.height(), img.width(), 4).copy()
+
+
+def test_headless_encoder_on_editor_image_decoded_by_qt(window):
+    """An editor-rendered image re-encoded by the headless encoder: Qt decodes the same pixels
+    and reads the chunk back bit-identically."""
+    lg, yt, sc, out = build(window)
+    rendered = gsnip.render_image(window.canvas, [lg, sc])
+    pixels = _qimage_rgba(rendered)
+    text = '{"format": "haibal-snippet", "name": "\u00e9t\u00e9"}\n'
+    from haibal_py.png_chunks import encode_png
+    png = embed_snippet(encode_png(pixels), text)
+    back = QtGui.QImage()
+    assert back.loadFromData(png, "PNG")
+    assert np.array_equal(_qimage_rgba(back), pixels)
+    assert extract_snippet(png).encode("utf-8") == text.encode("utf-8")
+    assert back.text("haibal-snippet") == text
+
+
+def test_save_dialog_action(window, monkeypatch, tmp_path):
+    build(window)
+    window.graph.select_all()
+    answers = iter([("from dialog", True), ("made by a test", True)])
+    monkeypatch.setattr(snippet_panel.QtWidgets.QInputDialog, "getText", lambda *a, **k: next(answers))
+    edit = [a for a in window.menuBar().actions() if a.text().replace("&", "") == "Edit"][0]
+    assert window.act_save_snippet in edit.menu().actions()
+    window.act_save_snippet.trigger()
+    png = tmp_path / "lib" / "from_dialog.png"
+    assert load_snippet(png).description == "made by a test"
+    assert "from dialog" in window.snippet_panel.names()
