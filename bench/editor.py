@@ -70,11 +70,13 @@ class BlockMeter(QtCore.QObject):
 def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
     done = []
     window.run_finished.connect(done.append)
+    loop = QtCore.QEventLoop()
+    window.run_finished.connect(lambda _ok: loop.quit())
     meter.start()
     t0 = time.perf_counter()
     assert window.run_graph(), window.status.text()
-    while not done:
-        app.processEvents(QtCore.QEventLoop.AllEvents, 5)
+    if not done:
+        loop.exec()  # the UI thread idles in its event loop, as in the application
     elapsed = time.perf_counter() - t0
     blocked = meter.stop()
     window.run_finished.disconnect()

@@ -193,25 +193,25 @@ def load(path) -> Graph:
 
 
 class _Observer:
-    """Runtime observer that forwards to the worker's Qt signals, by canvas node name."""
+    """Runtime observer recording events by canvas node name (see ``runner.RunEvents``)."""
 
-    def __init__(self, hooks, names: dict[str, str]):
-        self.hooks, self.names, self.total, self.done = hooks, names, 0, 0
+    def __init__(self, events, names: dict[str, str]):
+        self.events, self.names, self.total, self.done = events, names, 0, 0
 
     def run_started(self, to_run):
         self.total = len(to_run)
-        self.hooks.progress.emit(0, max(self.total, 1))
+        self.events.progress(0, max(self.total, 1))
 
     def node_started(self, node_id):
-        self.hooks.node_started.emit(self.names.get(node_id, node_id))
+        self.events.started(self.names.get(node_id, node_id))
 
     def node_finished(self, node_id, seconds):
         self.done += 1
-        self.hooks.node_finished.emit(self.names.get(node_id, node_id), seconds)
-        self.hooks.progress.emit(self.done, max(self.total, 1))
+        self.events.finished(self.names.get(node_id, node_id), seconds)
+        self.events.progress(self.done, max(self.total, 1))
 
     def node_failed(self, node_id, message, seconds):
-        self.hooks.node_failed.emit(self.names.get(node_id, node_id), message)
+        self.events.failed(self.names.get(node_id, node_id), message)
 
 
 def _named(problem, names: dict[str, str]) -> str:
@@ -221,7 +221,7 @@ def _named(problem, names: dict[str, str]) -> str:
     return text
 
 
-def run(runtime: Runtime, hooks) -> dict:
+def run(runtime: Runtime, events) -> dict:
     """Run on the calling (worker) thread; values keyed by canvas node name.
 
     Returns ``{"outputs": {name: {port: value}}, "ran": [names], "graph_outputs": {...},
@@ -229,7 +229,7 @@ def run(runtime: Runtime, hooks) -> dict:
     """
     graph = runtime.graph
     names = {gid: gn.name for gid, gn in graph.nodes.items()}
-    observer = _Observer(hooks, names)
+    observer = _Observer(events, names)
     error, failed = "", None
     try:
         result = runtime.run(observer=observer)

@@ -62,6 +62,7 @@ class Canvas(QtCore.QObject):
         self.checker: Callable[["Canvas"], tuple[dict[WireKey, Compat], dict]] | None = None
         self.wire_status: dict[WireKey, Compat] = {}
         self.node_errors: dict[str, str] = {}
+        self.node_states: dict[str, str] = {}  # node name -> idle / running / done / failed
         self._restyle_pending = False
         g = self.graph
         g.port_connected.connect(self._on_wiring_changed)
@@ -213,10 +214,13 @@ class Canvas(QtCore.QObject):
     # -- run states (LabVIEW's highlight execution); view-only, never saved nor undone
     def set_node_state(self, name: str, state: str, message: str = "") -> None:
         """``state``: idle, running, done or failed (red, message in the tooltip)."""
+        if state == self.node_states.get(name, "idle") and state != "failed":
+            return  # nothing to redraw (each redraw costs the UI thread a repaint)
         try:
             node = self.node(name)
         except KeyError:
             return
+        self.node_states[name] = state
         base = (*node.model.color[:3], 255)
         view = node.view
         if state == "running":
@@ -238,5 +242,5 @@ class Canvas(QtCore.QObject):
         return tuple(self.node(name).view.color[:3])
 
     def reset_states(self, names: Iterable[str] | None = None) -> None:
-        for name in (names if names is not None else [n.name() for n in self.nodes()]):
+        for name in (names if names is not None else list(self.node_states)):
             self.set_node_state(name, "idle")

@@ -1,12 +1,15 @@
-"""Runs a job on a worker thread and reports its progress as Qt signals.
+"""Runs a job on a worker thread; the UI thread reads its progress in batches.
 
-The job is any callable taking a ``RunHooks``; it calls the hooks from the worker
-thread and the signals reach the window on the UI thread (queued connections), so
-the window never waits for a node to finish.
+The job is any callable taking a ``RunEvents``: it records node started / finished /
+failed and progress there (a thread-safe deque). The window drains the events with a
+timer a few dozen times a second, so a run of many small nodes costs the UI thread a
+handful of short Python calls instead of one queued signal per node: every Python
+slot must take the GIL from the worker, and hundreds of them would freeze the window.
 """
 
 from __future__ import annotations
 
+import collections
 import time
 import traceback
 from typing import Callable
@@ -14,32 +17,50 @@ from typing import Callable
 from Qt import QtCore
 
 
-class RunHooks(QtCore.QObject):
-    """Signals a running job emits: node started / finished / failed, overall progress."""
+class RunEvents:
+    """What happened during a run, in order: ("started" | "finished" | "failed" | "progress", ...)."""
 
-    node_started = QtCore.Signal(str)
-    node_finished = QtCore.Signal(str, float)
-    node_failed = QtCore.Signal(str, str)
-    progress = QtCore.Signal(int, int)
+    def __init__(self):
+        self._queue: collections.deque = collections.deque()
+
+    def started(self, name: str) -> None:
+        self._queue.append(("started", name))
+
+    def finished(self, name: str, seconds: float) -> None:
+        self._queue.append(("finished", name, seconds))
+
+    def failed(self, name: str, message: str) -> None:
+        self._queue.append(("failed", name, message))
+
+    def progress(self, done: int, total: int) -> None:
+        self._queue.append(("progress", done, total))
+
+    def drain(self) -> list[tuple]:
+        """Every event recorded since the last call (UI thread)."""
+        out = []
+        pop = self._queue.popleft
+        while self._queue:
+            out.append(pop())
+        return out
 
 
 class RunWorker(QtCore.QThread):
-    """``job(hooks)`` on a worker thread; ``done(result, error_text, seconds)`` at the end."""
+    """``job(events)`` on a worker thread; ``done(result, error_text, seconds)`` at the end."""
 
     done = QtCore.Signal(object, str, float)
 
-    def __init__(self, job: Callable[[RunHooks], object], parent=None):
+    def __init__(self, job: Callable[[RunEvents], object], parent=None):
         super().__init__(parent)
         self.job = job
-        self.hooks = RunHooks()
+        self.events = RunEvents()
 
     def run(self) -> None:  # worker thread
         start = time.perf_counter()
         try:
-            result, error = self.job(self.hooks), ""
+            result, error = self.job(self.events), ""
         except Exception as exc:  # reported on the UI thread, never swallowed
             result = None
             error = str(exc) or type(exc).__name__
-            if not getattr(exc, "__module__", "").startswith("haibal_py"):
+            if not type(exc).__module__.startswith("haibal_py"):
                 error = f"{type(exc).__name__}: {error}\n{traceback.format_exc(limit=3)}"
         self.done.emit(result, error, time.perf_counter() - start)
