@@ -1,0 +1,71 @@
+"""Confusion matrices over class ids and the intersection-over-union read from them.
+
+Rows are true classes, columns predicted classes (Keras' ``confusion_matrix``); each
+position adds its weight. ``iou_from_matrix`` follows Keras 3's ``IoU.result``: the IoU
+of each target class is ``tp / (tp + fp + fn + eps)``, and the result is their sum over
+the number of target classes that occur at all (``+ eps``), so a class never seen in
+labels or predictions does not pull the mean down.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HaibalValueError
+from .blocks import EPSILON
+
+__all__ = ["class_ids", "confusion_matrix", "iou_from_matrix"]
+
+
+def class_ids(value, name: str, axis: int | None = None) -> np.ndarray:
+    """Integer class ids: given as ids, or as scores / one-hot vectors along ``axis`` (argmax)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if axis is not None:
+        if arr.ndim == 0 or arr.shape[axis] == 0:
+            raise HaibalValueError(f"{name} needs a non-empty class axis {axis}, got shape {arr.shape}")
+        return np.argmax(arr, axis=axis)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise HaibalValueError(f"{name} holds a non-finite class id")
+        arr = arr.astype(np.int64)  # Keras casts to int: truncation
+    return arr.astype(np.int64, copy=False)
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int, weights=None, ignore_class=None) -> np.ndarray:
+    """``[num_classes, num_classes]`` float64 matrix of (weighted) counts of (true, predicted) pairs."""
+    t = np.asarray(y_true).reshape(-1)
+    p = np.asarray(y_pred).reshape(-1)
+    if t.size != p.size:
+        raise HaibalValueError(f"y_true has {t.size} class ids but y_pred has {p.size}")
+    w = np.ones(t.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.ndim > 1:
+        w = w.reshape(-1)
+    try:
+        w = np.broadcast_to(w, t.shape)
+    except ValueError:
+        raise HaibalValueError(f"sample_weight shape {np.shape(weights)} does not fit {t.size} labels") from None
+    if ignore_class is not None:
+        keep = t != ignore_class
+        t, p, w = t[keep], p[keep], w[keep]
+    n = int(num_classes)
+    for ids, name in ((t, "y_true"), (p, "y_pred")):
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            bad = ids[(ids < 0) | (ids >= n)][0]
+            raise HaibalValueError(f"{name} holds the class id {int(bad)}, outside [0, {n})")
+    return np.bincount(t * n + p, weights=w, minlength=n * n).reshape(n, n)
+
+
+def iou_from_matrix(cm: np.ndarray, target_class_ids) -> float:
+    """Mean IoU over ``target_class_ids`` of the classes present (see the module docstring)."""
+    ids = np.asarray(list(target_class_ids), dtype=np.int64)
+    tp = np.diag(cm)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1) - tp
+    tp, denominator = tp[ids], denominator[ids]
+    valid = float(np.count_nonzero(denominator > 1e-9))
+    iou = tp / (denominator + EPSILON)
+    return float(iou.sum() / (valid + EPSILON))
