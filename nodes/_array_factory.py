@@ -1,0 +1,222 @@
+"""Array and Math nodes generated from declarations (used by ``array.py`` and ``math.py``).
+
+A declaration gives the ports, the parameters, the polymorphic variants (input types and
+output *type rules*) and one compute function ``fn(node, **inputs)``. A type rule is
+``rule(wired, params) -> PortType``: it sees the wired input types and the node's
+parameters, so the graph's static type check follows a parameter such as reshape's shape
+or argmax's keepdims. At class level (docs, uncertain wiring) ``params`` is ``None`` and a
+rule answers conservatively.
+
+Compute functions raise ``HaibalValueError`` naming the port and value at fault;
+``Node.run`` and the runtime add the node's name. NumPy's divide-by-zero and invalid
+warnings are silenced: the results are NumPy's (inf, nan), without warning spam.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from haibal_py.errors import HaibalError, HaibalValueError, ParameterError
+from haibal_py.node import HelpText, Instance, Node, Param, Port, Selection
+from haibal_py.registry import register
+from haibal_py.types import PortType
+
+TypeRule = Callable[[Mapping[str, PortType], "Mapping[str, Any] | None"], PortType]
+RESULT = "result"
+_KIND_OF_DTYPE = {"f": "float", "i": "int", "u": "int", "b": "bool"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One polymorphic instance: accepted input types and a type rule (or type) per output."""
+
+    name: str
+    inputs: Mapping[str, PortType]
+    outputs: Mapping[str, TypeRule | PortType]
+    doc: str = ""
+    fn: Callable | None = None  # this instance's own compute function (default: the node's)
+
+
+def _apply(rule, params, wired) -> PortType:
+    return rule(wired, params) if callable(rule) else rule
+
+
+class ParamTypedNode(Node):
+    """A node whose output types follow its parameters as well as what is wired.
+
+    ``validators[name](value)`` checks a text parameter when it is set (raising
+    ``ValueError`` with the reason), so a bad reshape shape or index is refused at once.
+    """
+
+    rules: ClassVar[Mapping[str, Mapping[str, TypeRule | PortType]]] = {}
+    validators: ClassVar[Mapping[str, Callable[[Any], Any]]] = {}
+
+    def set_param(self, name: str, value) -> None:
+        check = self.validators.get(name)
+        coerced = self.param(name).coerce(value, self.label)
+        if check is not None and coerced is not None:
+            try:
+                check(coerced)
+            except ValueError as exc:
+                raise ParameterError(f"{self.label}: parameter {name!r}: {exc}") from None
+        self.values[name] = coerced
+
+    def select(self, wired: Mapping[str, PortType]) -> Selection:
+        sel = super().select(wired)
+        rules = self.rules.get(sel.instance.name)
+        if not rules:
+            return sel
+        params = dict(self.values)
+        outputs = {k: partial(_apply, rule, params) for k, rule in rules.items()}
+        return Selection(replace(sel.instance, outputs=outputs), sel.coerced)
+
+
+def _compute(fn: Callable, first_output: str) -> Callable:
+    def compute(node: Node, values: dict) -> dict:
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                out = fn(node, **values)
+        except HaibalError:
+            raise
+        except (ValueError, TypeError, IndexError, ArithmeticError) as exc:  # NumPy's reason, typed
+            raise HaibalValueError(str(exc)) from exc
+        return out if isinstance(out, dict) else {first_output: out}
+    return compute
+
+
+def array_node(
+    *,
+    name: str,
+    category: str,
+    fn: Callable,
+    inputs: Sequence[Port],
+    outputs: Sequence[Port],
+    variants: Sequence[Variant],
+    description: str,
+    use_cases: Sequence[str] = (),
+    params: Sequence[Param] = (),
+    validators: Mapping[str, Callable] | None = None,
+    display_name: str | None = None,
+    do_register: bool = True,
+) -> type[Node]:
+    """A registered node class ``haibal.<category>.<name>`` computing ``fn(node, **inputs)``.
+
+    ``fn`` returns the value of the first output (or a dict of all outputs).
+    """
+    instances = tuple(
+        Instance(v.name, dict(v.inputs), {k: partial(_apply, r, None) for k, r in v.outputs.items()},
+                 _compute(v.fn or fn, outputs[0].name), v.doc)
+        for v in variants)
+    attrs = dict(
+        type_id=f"haibal.{category.lower()}.{name}",
+        category=category,
+        display_name=display_name or name,
+        help=HelpText(description, tuple(use_cases)),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        params=tuple(params),
+        instances=instances,
+        rules={v.name: dict(v.outputs) for v in variants},
+        validators=dict(validators or {}),
+        __module__=f"haibal_py.nodes.{category.lower()}",
+        __doc__=description,
+    )
+    cls = type(f"{name}Node", (ParamTypedNode,), attrs)
+    return register(cls) if do_register else cls
+
+
+# -- type rules ------------------------------------------------------------------------------
+
+
+def exact_rank(t: PortType | None) -> int | None:
+    """The rank of ``t`` when it is known exactly, else None."""
+    if t is None or t.sequence or t.max_rank is None or t.min_rank != t.max_rank:
+        return None
+    return t.min_rank
+
+
+def join_kinds(*kinds: str) -> str:
+    """The kind of NumPy's promotion of these kinds (bool < int < float; anything else: any)."""
+    kinds = set(kinds)
+    if not kinds or not kinds <= {"bool", "int", "float"}:
+        return "any"
+    return "float" if "float" in kinds else "int" if "int" in kinds else "bool"
+
+
+def rank_range(kind: str, lo: int, hi: int | None) -> PortType:
+    return PortType(kind, max(0, lo), None if hi is None else max(0, hi))
+
+
+def same_as(port: str, kind: str | None = None) -> TypeRule:
+    """The wired type of ``port`` (its kind replaced by ``kind`` when given)."""
+    def rule(wired, params) -> PortType:
+        t = wired.get(port)
+        if t is None:
+            return PortType(kind or "any")
+        return PortType(kind or t.kind, t.min_rank, t.max_rank)
+    return rule
+
+
+def shifted(port: str, kind: str | None, shift: Callable[["Mapping | None"], tuple[int, int]]) -> TypeRule:
+    """``port``'s rank plus a shift read from the parameters: ``shift(params) -> (lo, hi)``
+    (``params`` None: every shift the parameters allow)."""
+    def rule(wired, params) -> PortType:
+        t = wired.get(port)
+        lo_s, hi_s = shift(params)
+        k = kind or (t.kind if t is not None else "any")
+        if t is None:
+            return PortType(k)
+        hi = None if t.max_rank is None else t.max_rank + hi_s
+        return rank_range(k, t.min_rank + lo_s, hi)
+    return rule
+
+
+def broadcast(ports: Sequence[str], kind: str | None = None) -> TypeRule:
+    """The type of the broadcast of ``ports``: the largest rank; the promoted kind unless given."""
+    def rule(wired, params) -> PortType:
+        ts = [wired[p] for p in ports if p in wired]
+        if not ts:
+            return PortType(kind or "any")
+        k = kind or join_kinds(*(t.kind for t in ts))
+        hi = None if any(t.max_rank is None for t in ts) else max(t.max_rank for t in ts)
+        return rank_range(k, max(t.min_rank for t in ts), hi)
+    return rule
+
+
+# -- checks used by compute functions ----------------------------------------------------------
+
+
+def as_array(value, port: str) -> np.ndarray:
+    """``value`` as a NumPy array; a ragged nested list is refused naming the port."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise HaibalValueError(f"input {port!r} is not an array: {exc}") from None
+
+
+def as_numeric(value, port: str) -> np.ndarray:
+    arr = as_array(value, port)
+    if arr.dtype.kind not in "biuf":
+        raise HaibalValueError(f"input {port!r} must hold numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def check_axis(axis: int, ndim: int, port: str, param: str = "axis") -> int:
+    """``axis`` normalised to [0, ndim); an out-of-range axis names the parameter and the port."""
+    if not -ndim <= axis < ndim:
+        allowed = f"-{ndim}..{ndim - 1}" if ndim else "none: it is a scalar"
+        raise HaibalValueError(f"parameter {param!r} = {axis} is out of bounds for input {port!r} "
+                               f"of rank {ndim} (allowed: {allowed})")
+    return axis % ndim
+
+
+def shape_text(shape: tuple) -> str:
+    return str(tuple(int(d) for d in shape))
+
+
+def kind_of(dtype) -> str:
+    return _KIND_OF_DTYPE.get(np.dtype(dtype).kind, "any")
