@@ -1,4 +1,4 @@
-"""Work around a reference leak of ``None`` in PySide6 6.12 on Python 3.11.
+"""Work around reference leaks of ``None``, ``True`` and ``False`` in PySide6 6.12 on Python 3.11.
 
 Every call to a Qt method returning ``void`` (``setPos``, ``update``, ``setPen``...)
 drops one reference to ``None`` without having taken it (measured: -1 per call with
@@ -7,8 +7,10 @@ nothing happens there; on 3.11 ``None``'s count (about 25 000 at start) reaches 
 after a few hundred nodes or a few seconds of painting, and the interpreter aborts
 with "none_dealloc: deallocating None".
 
-``protect_none`` gives ``None`` a reference count so large that no session can use it
-up: what Python 3.12 does by design (PEP 683). It is a no-op on 3.12+.
+Some calls leak ``True``/``False`` references the same way (seen as "bool_dealloc" at
+exit). ``protect_none`` gives ``None``, ``True`` and ``False`` reference counts so large
+that no session can use them up: what Python 3.12 does by design (PEP 683, immortal
+objects). It is a no-op on 3.12+.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ _done = False
 
 
 def protect_none() -> bool:
-    """Make ``None`` practically immortal on Python < 3.12; True if it was needed."""
+    """Make ``None``, ``True`` and ``False`` practically immortal on Python < 3.12."""
     global _done
     if _done or sys.version_info >= (3, 12):
         return False
     import ctypes
 
-    count = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is the first field
-    before = sys.getrefcount(None)
-    if count.value != before - 1 and count.value != before:  # not the layout we expect
-        return False
-    count.value += _HEADROOM
+    for obj in (None, True, False):
+        count = ctypes.c_ssize_t.from_address(id(obj))  # ob_refcnt is the first field
+        real = sys.getrefcount(obj)
+        if not 0 <= real - count.value <= 4:  # not the layout we expect: leave it
+            return False
+        count.value += _HEADROOM
     _done = True
     return True

@@ -22,6 +22,7 @@ from .adapter import HaibalNode
 from .canvas import Canvas
 from .layout import spread
 from .palette import Palette
+from .quick_search import QuickSearch, TabFilter
 from .runner import RunWorker
 from .viewer_panel import ProbePanel, ViewerPanel
 
@@ -95,7 +96,12 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.progress.hide()
         self.statusBar().addWidget(self.status, 1)
         self.statusBar().addPermanentWidget(self.progress)
-        self.graph.node_double_clicked.connect(lambda node: self.show_help(node))
+        self.graph.node_selected.connect(self._on_node_selected)
+        self.quick_search = QuickSearch(self)
+        self.quick_search.node_requested.connect(
+            lambda type_id, pos: self.add_from_palette(type_id, pos=(pos.x(), pos.y())))
+        self.tab_filter = TabFilter(self.graph.viewer(), self.quick_search)
+        self.graph.viewer().installEventFilter(self.tab_filter)
 
     def _dock(self, title, widget, area, width) -> QtWidgets.QDockWidget:
         dock = QtWidgets.QDockWidget(title, self)
@@ -130,7 +136,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.act_select_all = self._action("Select &All", self.graph.select_all, K.SelectAll)
         self.act_run = self._action("&Run", self.run_graph, "Ctrl+R", "run the graph (only what changed is recomputed)")
         self.act_help = self._action("Node &Help", self.show_help, K.HelpContents, "help of the selected node")
-        self.act_search = self._action("Add node…", self.graph.toggle_node_search, None, "quick search (Tab on the canvas)")
+        self.act_search = self._action("Add node…", lambda: self.tab_filter.open(), None, "quick search (Tab on the canvas)")
         menus = {
             "&File": [self.act_new, self.act_open, self.act_save, self.act_save_as, None, self.act_quit],
             "&Edit": [self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete,
@@ -184,6 +190,12 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._sync_pending = False
         self.viewers.sync(self.canvas.nodes())
         self._update_title()
+
+    def _on_node_selected(self, node) -> None:
+        """A clicked node shows its parameters in the Properties panel."""
+        if isinstance(node, HaibalNode):  # (the panel ignores it when locked)
+            self.properties.add_node(node)
+            self.docks["properties"].raise_()
 
     def _on_selection_changed(self) -> None:
         pipes = self.graph.selected_pipes()

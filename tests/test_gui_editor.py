@@ -235,3 +235,30 @@ def test_screenshot_of_the_scce_example_with_a_plot(window, qtbot):
     image = window.grab()
     assert image.save(str(out / "editor.png"))
     assert image.width() >= 1200 and image.height() >= 700
+
+
+def test_tab_on_the_canvas_opens_a_quick_search_that_adds_a_node(window, qtbot):
+    viewer = window.graph.viewer()
+    viewer.setFocus()
+    qtbot.keyClick(viewer, QtCore.Qt.Key_Tab)
+    search = window.quick_search
+    assert search.isVisible()
+    qtbot.keyClicks(search.edit, "line plot")
+    assert search.list.count() == 1
+    qtbot.keyClick(search.edit, QtCore.Qt.Key_Return)
+    assert [n.haibal_class.type_id for n in window.canvas.nodes()] == ["haibal.viewers.LinePlot"]
+    assert not search.isVisible()
+
+
+def test_selecting_a_node_shows_its_properties(window, qtbot):
+    loss = from_palette(window, SCCE, qtbot)
+    window.graph.clear_selection()
+    window.graph.node_selected.emit(loss)
+    editor = window.properties.get_property_editor_widget(loss)
+    assert editor is not None and editor.get_widget("axis").get_value() in ("-1", -1)
+
+
+def test_console_entry_point_help():
+    out = subprocess.run([sys.executable, "-m", "haibal_py.gui", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and "haibal-editor" in out.stdout and "GRAPH" in out.stdout.upper()
