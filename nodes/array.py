@@ -332,8 +332,8 @@ def _where(node, condition, x, y):
     try:
         np.broadcast_shapes(*(a.shape for _, a in items))
     except ValueError:
-        raise HaibalValueError("inputs " + ", ".join(f"{p!r} (shape {shape_text(a.shape)})" for p, a in items)
-                               + " do not broadcast together") from None
+        named = [f"{p!r} (shape {shape_text(a.shape)})" for p, a in items]
+        raise HaibalValueError(f"inputs {named[0]}, {named[1]} and {named[2]} do not broadcast together") from None
     return np.where(cond.astype(bool, copy=False), items[1][1], items[2][1])
 
 
