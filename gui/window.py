@@ -6,6 +6,7 @@ the menus do: ``add_from_palette``, ``run_graph``, ``save``, ``open``...
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -415,6 +416,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         # worker quickly: hand it over every 0.5 ms instead of every 5 ms during a run
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(RUN_SWITCH_INTERVAL)
+        # no cyclic-GC pause on the UI thread mid-run (a collection of a big canvas's
+        # Qt wrappers takes long); garbage is collected when the run is over
+        self._gc_enabled = gc.isenabled()
+        gc.disable()
         self.worker.start()
         self.event_timer.start()
         return True
@@ -437,6 +442,8 @@ class EditorWindow(QtWidgets.QMainWindow):
 
     def _on_run_done(self, result, error: str, seconds: float) -> None:
         sys.setswitchinterval(self._switch_interval)
+        if self._gc_enabled:
+            gc.enable()
         self.event_timer.stop()
         self._apply_run_events()
         self.doc.busy = False

@@ -262,3 +262,37 @@ def test_console_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "haibal_py.gui", "--help"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "haibal-editor" in out.stdout and "GRAPH" in out.stdout.upper()
+
+
+def test_viewers_show_images_tables_and_values(window, qtbot):
+    src = from_palette(window, "haibal.io.GraphInput", qtbot)
+    image = np.arange(48, dtype=float).reshape(6, 8)
+    set_in_properties(window, src, "type", "float[2]")
+    set_in_properties(window, src, "default", json.dumps(image.tolist()))
+    img = from_palette(window, "haibal.viewers.ImageView", qtbot)
+    table = from_palette(window, "haibal.viewers.ArrayTable", qtbot)
+    scce = from_palette(window, SCCE, qtbot)
+    yt = from_palette(window, "haibal.io.GraphInput", qtbot)
+    set_in_properties(window, yt, "type", "int[1]")
+    set_in_properties(window, yt, "default", json.dumps(Y_TRUE))
+    yp = from_palette(window, "haibal.io.GraphInput", qtbot)
+    set_in_properties(window, yp, "type", "float[2]")
+    set_in_properties(window, yp, "default", json.dumps(Y_PRED))
+    set_in_properties(window, scce, "instance", "batch")
+    value = from_palette(window, "haibal.viewers.ValueDisplay", qtbot)
+    c = window.canvas
+    for a, b in ((src, img), (src, table)):
+        assert c.connect(a, "value", b, "value").ok
+    c.connect(yt, "value", scce, "y_true")
+    c.connect(yp, "value", scce, "y_pred")
+    c.connect(scce, "result", value, "value")
+    run_and_wait(window, qtbot)
+    views = window.viewers.views
+    assert views[img.name()].shown_as() == "image"
+    np.testing.assert_array_equal(views[img.name()].image.image, image.T)  # pyqtgraph is column-major
+    assert views[table.name()].shown_as() == "table"
+    assert views[table.name()].table.rowCount() == 6 and views[table.name()].table.columnCount() == 8
+    assert "shape (6, 8)" in views[table.name()].label.text()
+    assert views[value.name()].shown_as() == "value"
+    np.testing.assert_allclose(views[value.name()].value, np.mean(EXPECTED), rtol=1e-5)
+    assert f"{np.mean(EXPECTED):.4f}"[:5] in views[value.name()].label.text()
