@@ -30,6 +30,7 @@ temporaries are one block per thread and the result (plus one converted copy of
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -41,19 +42,23 @@ from ..arrays import as_float_array, as_label_array, compute_dtype, result_dtype
 from ..errors import HaibalValueError
 
 EPSILON = 1e-7
-_BLOCK_ELEMENTS = 1 << 15  # elements per block: two float32 blocks stay in a 512 KiB L2
+_BLOCK_ELEMENTS = 1 << 16  # elements per block: a block and its temporary fit a 512 KiB L2 cache
+_SMALL_BLOCK = 1 << 12  # below this, blocks take the plain divide-then-clip form
 _PARALLEL_ELEMENTS = 1 << 20  # inputs at least this large are shared among threads
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else (os.cpu_count() or 1)))
 
 _clip = np._core.umath.clip if hasattr(np, "_core") else np.core.umath.clip  # the ufunc, without np.clip's checks
-_min, _max = np.minimum.reduce, np.maximum.reduce
+_min, _max, _and = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce
+_UNSIGNED = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in (np.int8, np.int16, np.int32, np.int64)}
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
 def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
     """``axis`` as a non-negative index, with a clear error when out of range."""
+    if axis == -1 and type(axis) is int and ndim:
+        return ndim - 1
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise HaibalValueError(f"{name} must be an integer, got {axis!r}")
     if not -ndim <= axis < ndim:
@@ -82,22 +87,36 @@ def _check_labels(labels: np.ndarray, num_classes: int, ignore_class):
     valid = None
     if ignore_class is not None and labels.size:
         valid = labels != ignore_class
-        if valid.all():
+        if _and(valid, axis=None):
             valid = None
         else:
             labels = np.where(valid, labels, 0)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = (labels < 0) | (labels >= num_classes)
-        value = labels[bad].flat[0].item()
-        extra = "" if ignore_class is None else f" and is not ignore_class={ignore_class}"
-        raise HaibalValueError(
-            f"y_true holds the label {value}, outside the valid range [0, {num_classes}){extra}"
-        )
+    if labels.size:
+        # one reduction: seen as unsigned, a negative label is larger than any class index
+        unsigned = labels.view(_UNSIGNED[labels.dtype]) if labels.dtype in _UNSIGNED else labels
+        if _max(unsigned, axis=None) >= num_classes:
+            bad = (labels < 0) | (labels >= num_classes)
+            value = labels[bad].flat[0].item()
+            extra = "" if ignore_class is None else f" and is not ignore_class={ignore_class}"
+            raise HaibalValueError(
+                f"y_true holds the label {value}, outside the valid range [0, {num_classes}){extra}"
+            )
     return labels, valid
 
 
+@functools.lru_cache(maxsize=16)
+def _steps(n: int, step: int) -> np.ndarray:
+    """``0, step, 2*step, ...`` (n values): flat offsets of the rows of a block."""
+    return np.arange(0, n * step, step, dtype=np.intp)
+
+
+@functools.lru_cache(maxsize=64)
+def _helper(cls: int, num_classes: int, dtype: np.dtype) -> "_Block":
+    return _Block(cls, num_classes, dtype)
+
+
 class _Block:
-    """Helpers for 2-D blocks whose class axis ``cls`` is 1 (rows x C) or 0 (C x columns)."""
+    """Constants and helpers for 2-D blocks whose class axis ``cls`` is 1 (rows x C) or 0 (C x columns)."""
 
     __slots__ = ("cls", "ones", "dtype", "eps", "one_eps", "tol", "bound")
 
@@ -120,12 +139,8 @@ class _Block:
         """``b[label]`` along the class axis, ``b`` being C-contiguous."""
         if self.cls == 1:
             n, c = b.shape
-            idx = np.arange(0, n * c, c, dtype=np.intp)
-        else:
-            idx = np.arange(b.shape[1], dtype=np.intp)
-            lab = lab * b.shape[1]
-        idx += lab
-        return b.ravel().take(idx)
+            return b.ravel().take(_steps(n, c) + lab)
+        return b.ravel().take(lab * b.shape[1] + _steps(b.shape[1], 1))
 
     def per_row(self, v: np.ndarray) -> np.ndarray:
         return v[:, None] if self.cls == 1 else v[None, :]
@@ -134,14 +149,18 @@ class _Block:
 def _probs_block(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
     """Probabilities: ``log(sum(r) / r[label])`` with ``r = clip(p, eps*s, (1-eps)*s)``."""
     s = h.rowsum(b)
-    smin, smax = _min(s), _max(s)
-    if smin > 0 and smax - smin <= smin * h.tol:  # one scalar clip for the block (False on NaN)
-        _clip(b, h.eps * smin, h.one_eps * smax, out=tmp)
-    else:  # TensorFlow's order: divide by the row sum, then clip
+    if b.size > _SMALL_BLOCK:  # saving a pass pays off only on large blocks
+        smin, smax = _min(s), _max(s)
+        if smin > 0 and smax - smin <= smin * h.tol:  # one scalar clip for the block (False on NaN)
+            _clip(b, h.eps * smin, h.one_eps * smax, out=tmp)
+            np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)  # r[label] >= eps * smin > 0
+            np.log(out, out=out)
+            return
+    with np.errstate(divide="ignore", invalid="ignore"):  # TensorFlow's order: divide, then clip
         np.divide(b, h.per_row(s), out=tmp)
         _clip(tmp, h.eps, h.one_eps, out=tmp)
-    np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)
-    np.log(out, out=out)
+        np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)
+        np.log(out, out=out)
 
 
 def _logits_block(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
@@ -151,12 +170,13 @@ def _logits_block(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tm
         np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)
         np.log(out, out=out)
         return
-    m = _max(b, axis=h.cls)
-    np.subtract(b, h.per_row(m), out=tmp)
-    z = h.picked(tmp, lab)
-    np.exp(tmp, out=tmp)
-    np.log(h.rowsum(tmp), out=out)
-    out -= z
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf gives NaN, as it should
+        m = _max(b, axis=h.cls)
+        np.subtract(b, h.per_row(m), out=tmp)
+        z = h.picked(tmp, lab)
+        np.exp(tmp, out=tmp)
+        np.log(h.rowsum(tmp), out=out)
+        out -= z
 
 
 def _block_ranges(outer: int, num_classes: int, inner: int):
@@ -182,20 +202,23 @@ def _run(kernel, x3: np.ndarray, lab: np.ndarray, out: np.ndarray) -> None:
     dtype = x3.dtype
     if inner == 1:
         x2, lab2, out2 = x3.reshape(outer, num_classes), lab.reshape(outer), out.reshape(outer)
-        h = _Block(1, num_classes, dtype)
+        h = _helper(1, num_classes, dtype)
+        if x2.size <= _BLOCK_ELEMENTS:  # one block: no bookkeeping (per-call overhead matters here)
+            kernel(h, x2, lab2, out2, np.empty_like(x2))
+            return
     else:
-        h = _Block(0, num_classes, dtype)
+        h = _helper(0, num_classes, dtype)
     pieces = _block_ranges(outer, num_classes, inner)
+    size = min(x3.size, max(_BLOCK_ELEMENTS, num_classes))
 
     def work(part):
-        tmp = np.empty(_BLOCK_ELEMENTS if num_classes <= _BLOCK_ELEMENTS else num_classes, dtype=dtype)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            for o, i in part:
-                if i is None:
-                    b, lb, ob = x2[o], lab2[o], out2[o]
-                else:
-                    b, lb, ob = x3[o, :, i], lab[o, i], out[o, i]
-                kernel(h, b, lb, ob, tmp[:b.size].reshape(b.shape))
+        tmp = np.empty(size, dtype=dtype)
+        for o, i in part:
+            if i is None:
+                b, lb, ob = x2[o], lab2[o], out2[o]
+            else:
+                b, lb, ob = x3[o, :, i], lab[o, i], out[o, i]
+            kernel(h, b, lb, ob, tmp[:b.size].reshape(b.shape))
 
     threads = min(_THREADS, len(pieces), x3.size // _PARALLEL_ELEMENTS)
     if threads < 2:
