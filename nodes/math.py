@@ -100,7 +100,8 @@ for _name, _ufunc, _kinds, _symbol, _desc, _uses in ARITHMETIC:
         name=_name, category=CATEGORY, fn=_binary(_ufunc, "float"),
         inputs=(Port("x", PortType("float"), "first operand: a number or an array."),
                 Port("y", PortType("float"), "second operand: a number or an array broadcastable with x.")),
-        outputs=(Port(RESULT, PortType("float"), f"{_symbol}, in the broadcast shape of x and y."),),
+        outputs=(Port(RESULT, PortType("float" if _kinds == ("float",) else "any"),
+                      f"{_symbol}, in the broadcast shape of x and y."),),
         variants=_arith_variants(_ufunc, _kinds),
         description=_desc + (" int + int stays int; int with float gives float (NumPy's promotion)."
                              if "int" in _kinds else ""),
