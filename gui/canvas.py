@@ -63,6 +63,7 @@ class Canvas(QtCore.QObject):
         self.wire_status: dict[WireKey, Compat] = {}
         self.node_errors: dict[str, str] = {}
         self.node_states: dict[str, str] = {}  # node name -> idle / running / done / failed
+        self._names: dict[str, HaibalNode] = {}
         self._restyle_pending = False
         g = self.graph
         g.port_connected.connect(self._on_wiring_changed)
@@ -216,9 +217,8 @@ class Canvas(QtCore.QObject):
         """``state``: idle, running, done or failed (red, message in the tooltip)."""
         if state == self.node_states.get(name, "idle") and state != "failed":
             return  # nothing to redraw (each redraw costs the UI thread a repaint)
-        try:
-            node = self.node(name)
-        except KeyError:
+        node = self._by_name(name)
+        if node is None:
             return
         self.node_states[name] = state
         base = (*node.model.color[:3], 255)
@@ -233,10 +233,17 @@ class Canvas(QtCore.QObject):
             view.color, view.border_color = base, (60, 200, 90, 255)
         else:
             view.color, view.border_color = base, tuple(node.model.border_color)
-        if state != "failed":
-            self.node_errors.pop(name, None)
+        if state != "failed" and self.node_errors.pop(name, None) is not None:
             view.setToolTip(node.hover_text())
         view.update()
+
+    def _by_name(self, name: str):
+        """The node named ``name`` (NodeGraphQt's lookup scans every node; this is cached)."""
+        node = self._names.get(name)
+        if node is None or node.name() != name or node.graph is None:
+            self._names = {n.name(): n for n in self.nodes()}
+            node = self._names.get(name)
+        return node
 
     def node_state_color(self, name: str) -> tuple:
         return tuple(self.node(name).view.color[:3])

@@ -429,13 +429,16 @@ class EditorWindow(QtWidgets.QMainWindow):
         if self.worker is None:
             return
         state = {"started": "running", "finished": "done", "failed": "failed"}
-        progress = None
-        for event in self.worker.events.drain():
+        progress, latest = None, {}
+        for event in self.worker.events.drain():  # only each node's last state is drawn
             kind = event[0]
             if kind == "progress":
                 progress = event[1:]
             else:
-                self.canvas.set_node_state(event[1], state[kind], event[2] if kind == "failed" else "")
+                latest.pop(event[1], None)
+                latest[event[1]] = (state[kind], event[2] if kind == "failed" else "")
+        for name, (node_state, message) in latest.items():
+            self.canvas.set_node_state(name, node_state, message)
         if progress is not None:
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
