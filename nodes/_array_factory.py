@@ -21,9 +21,9 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import numpy as np
 
 from haibal_py.errors import HaibalError, HaibalValueError, ParameterError
-from haibal_py.node import HelpText, Instance, Node, Param, Port, Selection
+from haibal_py.node import AUTOMATIC, HelpText, Instance, Node, Param, Port, Selection
 from haibal_py.registry import register
-from haibal_py.types import PortType
+from haibal_py.types import Batches, PortType
 
 TypeRule = Callable[[Mapping[str, PortType], "Mapping[str, Any] | None"], PortType]
 RESULT = "result"
@@ -66,13 +66,31 @@ class ParamTypedNode(Node):
         self.values[name] = coerced
 
     def select(self, wired: Mapping[str, PortType]) -> Selection:
-        sel = super().select(wired)
+        sel = self._prefer_batches(wired, super().select(wired))
         rules = self.rules.get(sel.instance.name)
         if not rules:
             return sel
         params = dict(self.values)
         outputs = {k: partial(_apply, rule, params) for k, rule in rules.items()}
         return Selection(replace(sel.instance, outputs=outputs), sel.coerced)
+
+    def _prefer_batches(self, wired: Mapping[str, PortType], sel: Selection) -> Selection:
+        """A sequence of batches goes to a batch instance, even where an ``any`` port would take it
+        (``any`` accepts everything, sequences included); the fewest coercions win, as usual."""
+        seq = [p for p, t in wired.items() if t.sequence]
+        if not seq or self.instance != AUTOMATIC or all(sel.instance.inputs.get(p, PortType()).sequence for p in seq):
+            return sel
+        best = None
+        for inst in self.instances:
+            if not all(p in inst.inputs and inst.inputs[p].sequence for p in seq):
+                continue
+            checks = {p: t.check(inst.inputs[p]) for p, t in wired.items() if p in inst.inputs}
+            if len(checks) < len(wired) or not all(checks.values()):
+                continue
+            coerced = tuple(p for p, c in checks.items() if c.coerced)
+            if best is None or len(coerced) < len(best.coerced):
+                best = Selection(inst, coerced)
+        return best or sel
 
 
 def _compute(fn: Callable, first_output: str) -> Callable:
@@ -101,12 +119,18 @@ def array_node(
     params: Sequence[Param] = (),
     validators: Mapping[str, Callable] | None = None,
     display_name: str | None = None,
+    batch: Sequence[str] = (),
     do_register: bool = True,
 ) -> type[Node]:
     """A registered node class ``haibal.<category>.<name>`` computing ``fn(node, **inputs)``.
 
-    ``fn`` returns the value of the first output (or a dict of all outputs).
+    ``fn`` returns the value of the first output (or a dict of all outputs). ``batch`` names
+    the ports that may carry a sequence of batches: each array variant then gets a batch
+    twin (see ``batch_variant``) applying the node to every batch.
     """
+    if batch:
+        variants = tuple(variants) + tuple(batch_variant(v, batch, fn) for v in variants
+                                           if not v.name.endswith("scalar"))
     instances = tuple(
         Instance(v.name, dict(v.inputs), {k: partial(_apply, r, None) for k, r in v.outputs.items()},
                  _compute(v.fn or fn, outputs[0].name), v.doc)
@@ -127,6 +151,47 @@ def array_node(
     )
     cls = type(f"{name}Node", (ParamTypedNode,), attrs)
     return register(cls) if do_register else cls
+
+
+# -- batch instances ------------------------------------------------------------------------
+
+
+def _as_sequence(rule) -> TypeRule:
+    """A type rule over batches: the per-batch rule, applied to the batches' type, as a sequence."""
+    def seq_rule(wired, params) -> PortType:
+        plain = {k: replace(t, sequence=False) for k, t in wired.items()}
+        return replace(_apply(rule, params, plain), sequence=True)
+    return seq_rule
+
+
+def batch_variant(v: Variant, ports: Sequence[str], fn: Callable) -> Variant:
+    """``v``'s twin over sequences of batches on ``ports`` (a plain value there is used for every
+    batch): the node is applied batch after batch and gives a sequence of batches, so a stream
+    from a Random Source or a file feeds a loss's or metric's batch instance."""
+    each = v.fn or fn
+    mapped = tuple(p for p in ports if p in v.inputs)
+
+    def compute(node, **values):
+        counts = {p: len(values[p]) for p in mapped if isinstance(values[p], Batches)}
+        if len(set(counts.values())) > 1:
+            raise HaibalValueError("inputs hold different numbers of batches: "
+                                   + ", ".join(f"{p!r} {n}" for p, n in counts.items()))
+        total = next(iter(counts.values()), 1)
+        out = []
+        for i in range(total):
+            args = {k: (val[i] if k in counts else val) for k, val in values.items()}
+            try:
+                out.append(each(node, **args))
+            except HaibalError as exc:
+                raise type(exc)(f"batch {i}: {exc}") from exc
+            if node.progress is not None:
+                node.progress(i + 1, total)
+        return Batches(out)
+
+    inputs = {k: (replace(t, sequence=True) if k in mapped else t) for k, t in v.inputs.items()}
+    name = "batch" if v.name == "array" else (v.name[:-len(" array")] if v.name.endswith(" array") else v.name) + " batch"
+    return Variant(name, inputs, {k: _as_sequence(r) for k, r in v.outputs.items()},
+                   "a sequence of batches -> the node applied to each batch", compute)
 
 
 # -- type rules ------------------------------------------------------------------------------

@@ -69,6 +69,7 @@ def _reshape_type(wired, params) -> PortType:
 
 Reshape = _node(
     name="Reshape", fn=_reshape,
+    batch=('x',),
     inputs=(Port("x", ANY, "array to reshape (any dtype)."),
             Port("shape", INT_VECTOR, "optional 1-D integer array of sizes; when wired it replaces "
                  "the shape parameter.", default=None)),
@@ -104,6 +105,7 @@ def _transpose(node, x):
 
 Transpose = _node(
     name="Transpose", fn=_transpose,
+    batch=('x',),
     inputs=(Port("x", ANY, "array to transpose (any dtype)."),),
     outputs=(Port(RESULT, ANY, "the array with its axes permuted (same dtype and rank)."),),
     params=(Param("axes", "str", "", "the new order of the axes, e.g. 0, 2, 1; empty: reversed."),),
@@ -171,6 +173,7 @@ def _plus_one(wired, params) -> PortType:
 _JOIN_AXIS = Param("axis", "int", 0, "the axis along which the arrays are joined.")
 Concatenate = _node(
     name="Concatenate", fn=_concatenate,
+    batch=_JOIN_PORTS,
     inputs=_join_ports("(rank >= 1)", ANY_ARRAY),
     outputs=(Port(RESULT, ANY, "the joined array (same rank; dtype promoted as NumPy does)."),),
     params=(_JOIN_AXIS,),
@@ -183,6 +186,7 @@ Concatenate = _node(
 )
 Stack = _node(
     name="Stack", fn=_stack,
+    batch=_JOIN_PORTS,
     inputs=_join_ports("(any rank)", ANY),
     outputs=(Port(RESULT, ANY, "the stacked array, one rank higher."),),
     params=(Param("axis", "int", 0, "the position of the new axis in the result."),),
@@ -222,6 +226,7 @@ def _slice_type(wired, params) -> PortType:
 
 Slice = _node(
     name="Slice", fn=_slice,
+    batch=('x',),
     inputs=(Port("x", ANY, "array to index (any dtype)."),),
     outputs=(Port(RESULT, ANY, "the selected part (same dtype)."),),
     params=(Param("index", "str", "...", "NumPy basic indexing as text: integers, start:stop:step slices, "
@@ -275,6 +280,7 @@ def _one_hot_type(wired, params) -> PortType:
 
 OneHot = _node(
     name="OneHot", fn=_one_hot,
+    batch=('indices',),
     inputs=(Port("indices", PortType("int"), "integer class ids (integral floats are accepted)."),),
     outputs=(Port(RESULT, ANY, "the one-hot array, one rank higher (dtype from the dtype parameter)."),),
     params=(Param("num_classes", "int", 2, "the number of classes (the size of the new axis).", minimum=1),
@@ -310,6 +316,7 @@ def _keep(params) -> tuple[int, int]:
 
 ArgMax = _node(
     name="ArgMax", fn=_argmax,
+    batch=('x',),
     inputs=(Port("x", ANY_ARRAY, "array of scores (rank >= 1)."),),
     outputs=(Port(RESULT, PortType("int"), "int64 indices of the largest values (the first one on ties)."),),
     params=(Param("axis", "int", -1, "the axis searched (the class axis)."),
@@ -345,6 +352,7 @@ def _where_type(wired, params) -> PortType:
 
 Where = _node(
     name="Where", fn=_where,
+    batch=('condition', 'x', 'y'),
     inputs=(Port("condition", ANY, "booleans (numbers: non-zero is true), broadcast with x and y."),
             Port("x", ANY, "values taken where condition is true."),
             Port("y", ANY, "values taken where condition is false.")),
@@ -383,6 +391,7 @@ def _cast_rule(wired, params) -> PortType:
 
 Cast = _node(
     name="Cast", fn=_cast,
+    batch=('x',),
     inputs=(Port("x", ANY, "numbers or booleans."),),
     outputs=(Port(RESULT, ANY, "the values in the new dtype (same shape)."),),
     params=(Param("dtype", "enum", "float32", "the dtype of the result.", choices=DTYPES),),
@@ -419,6 +428,7 @@ def _clip(node, x):
 _BOUND = "none: no {} bound."
 Clip = _node(
     name="Clip", fn=_clip,
+    batch=('x',),
     inputs=(Port("x", ANY, "numbers."),),
     outputs=(Port(RESULT, ANY, "the values limited to [min, max] (same dtype and shape; NaN stays NaN)."),),
     params=(Param("min", "float", 0.0, "the lower bound; " + _BOUND.format("lower"), optional=True),

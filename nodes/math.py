@@ -97,7 +97,7 @@ ARITHMETIC = [
 
 for _name, _ufunc, _kinds, _symbol, _desc, _uses in ARITHMETIC:
     NODES[_name] = array_node(
-        name=_name, category=CATEGORY, fn=_binary(_ufunc, "float"),
+        name=_name, category=CATEGORY, fn=_binary(_ufunc, "float"), batch=("x", "y"),
         inputs=(Port("x", PortType("float"), "first operand: a number or an array."),
                 Port("y", PortType("float"), "second operand: a number or an array broadcastable with x.")),
         outputs=(Port(RESULT, PortType("float" if _kinds == ("float",) else "any"),
@@ -179,7 +179,7 @@ for _name, _np_fn, _what, _kinds, _empty_ok, _desc, _uses in REDUCTIONS:
                 f"{k} values of any rank -> {out}", _reduction(_np_fn, _what, k, _empty_ok))
         for k, out in _kinds.items())
     NODES[_name] = array_node(
-        name=_name, category=CATEGORY, fn=_variants[0].fn,
+        name=_name, category=CATEGORY, fn=_variants[0].fn, batch=("x",),
         inputs=(Port("x", PortType("float"), "numbers or booleans, any rank."),),
         outputs=(Port(RESULT, PortType("any"), f"the {_what}: a number (axis all) or an array with the "
                                                f"reduced axes removed (kept with size 1 by keepdims)."),),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from haibal_py import CATALOG, HaibalValueError, ParameterError, PortTypeError
+from haibal_py import CATALOG, Batches, HaibalValueError, ParameterError, PortTypeError
 from haibal_py.graph import Graph
 from haibal_py.runtime import NodeRunError, Runtime
 from haibal_py.types import PortType
@@ -404,3 +404,47 @@ def test_no_warnings_from_array_nodes():
         run("Clip", x=np.array([np.nan]))
         run("ArgMax", x=np.array([np.nan, 1.0]))
         run("Where", condition=np.array([True]), x=np.array([np.inf]), y=np.array([np.nan]))
+
+
+# ---------------------------------------------------------------------------- batch instances
+def test_batch_instances_apply_the_node_to_every_batch():
+    stream = Batches([np.array([0, 2]), np.array([1])])
+    node = make("OneHot", num_classes=3)
+    assert node.select({"indices": PortType.parse("seq<int[1]>")}).instance.name == "batch"
+    got = node(indices=stream)["result"]
+    assert isinstance(got, Batches) and len(got) == 2
+    np.testing.assert_array_equal(got[0], [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(got[1], [[0, 1, 0]])
+    assert str(node.output_types({"indices": PortType.parse("seq<int[1]>")})["result"]) == "seq<float[2]>"
+    assert str(make("ArgMax").output_types({"x": PortType.parse("seq<float[3]>")})["result"]) == "seq<int[2]>"
+    flat = run("Reshape", {"shape": "-1"}, x=Batches([np.zeros((2, 2)), np.zeros((1, 3))]))
+    assert [b.shape for b in flat] == [(4,), (3,)]
+
+
+def test_batch_instances_zip_sequences_and_reuse_plain_values():
+    cond = Batches([np.array([True, False]), np.array([False, True])])
+    got = run("Where", condition=cond, x=Batches([np.array([1, 2]), np.array([3, 4])]), y=0)
+    assert [b.tolist() for b in got] == [[1, 0], [0, 4]]
+    with pytest.raises(HaibalValueError, match=r"different numbers of batches: 'condition' 2, 'x' 1"):
+        run("Where", condition=cond, x=Batches([np.array([1, 2])]), y=0)
+    with pytest.raises(HaibalValueError, match=r"OneHot: batch 1: input 'indices' holds 5, outside \[0, 3\)"):
+        run("OneHot", {"num_classes": 3}, indices=Batches([np.array([0]), np.array([5])]))
+
+
+def test_a_random_label_stream_through_one_hot_and_argmax():
+    g = Graph("stream")
+    src = g.add_node("haibal.io.RandomSource", params={"distribution": "integers", "low": 0, "high": 4,
+                                                       "shape": "8", "batches": 3, "seed": 7})
+    hot = g.add_node("haibal.array.OneHot", params={"num_classes": 4})
+    back = g.add_node("haibal.array.ArgMax")
+    g.connect(src, "value", hot, "indices")
+    g.connect(hot, "result", back, "x")
+    g.connect(src, "value", g.add_output("labels"), "value")
+    g.connect(back, "result", g.add_output("ids"), "value")
+    types = g.port_types()
+    assert str(types.outputs[(hot, "result")]) == "seq<float[2]>" and types.instances[back] == "batch"
+    assert g.validate() == []
+    res = Runtime(g).run()
+    assert len(res.outputs["ids"]) == 3
+    for labels, ids in zip(res.outputs["labels"], res.outputs["ids"]):
+        np.testing.assert_array_equal(labels, ids)

@@ -89,7 +89,7 @@ def test_add_instances_coercion_and_output_types(wired, instance, coerced, out):
 
 def test_divide_has_only_float_instances():
     cls = CATALOG.get("haibal.math.Divide")
-    assert cls.instance_names() == ("float scalar", "float array")
+    assert cls.instance_names() == ("float scalar", "float array", "float batch")
     sel = make("Divide").select({"x": t("int[1]"), "y": t("int[1]")})
     assert sel.instance.name == "float array" and sel.coerced == ("x", "y")
 
@@ -258,3 +258,19 @@ def test_math_nodes_in_a_graph():
     assert g.validate() == []
     res = Runtime(g).run()
     assert math.isclose(res.outputs["mse"], (0.25 + 0 + 1) / 3, rel_tol=1e-12)
+
+
+def test_batch_instances_of_math_nodes():
+    from haibal_py import Batches
+    xs = Batches([np.array([1.0, 2.0]), np.array([3.0])])
+    got = run("Multiply", x=xs, y=2.0)
+    assert isinstance(got, Batches) and [b.tolist() for b in got] == [[2.0, 4.0], [6.0]]
+    got = run("Subtract", x=xs, y=Batches([np.array([1.0, 1.0]), np.array([1.0])]))
+    assert [b.tolist() for b in got] == [[0.0, 1.0], [2.0]]
+    means = run("Mean", x=xs)
+    assert [float(m) for m in means] == [1.5, 3.0]
+    assert make("Sum").select({"x": t("seq<bool[2]>")}).instance.name == "bool batch"
+    assert str(make("Sum", axis="-1").output_types({"x": t("seq<bool[2]>")})["result"]) == "seq<int[1]>"
+    sel = make("Add").select({"x": t("seq<int[1]>"), "y": t("float[0]")})
+    assert sel.instance.name == "float batch" and sel.coerced == ("x",)
+    assert str(sel.instance.output_types({"x": t("seq<int[1]>"), "y": t("float[0]")})["result"]) == "seq<float[1]>"
