@@ -104,6 +104,15 @@ def _torch_cases():
         tp = (t * p).sum()
         return 1 - tp / (tp + 0.5 * (t.sum() - tp) + 0.5 * (p.sum() - tp) + eps)
 
+    def pearson(t, p):
+        tc, pc = t - t.mean(-1, keepdim=True), p - p.mean(-1, keepdim=True)
+        return (tc * pc).sum(-1) / ((tc.square().sum(-1) * pc.square().sum(-1)).sqrt() + eps)
+
+    def concordance(t, p):
+        tm, pm = t.mean(-1, keepdim=True), p.mean(-1, keepdim=True)
+        cov = ((t - tm) * (p - pm)).mean(-1)
+        return 2 * cov / (t.var(-1, unbiased=False) + p.var(-1, unbiased=False) + (tm - pm).squeeze(-1).square() + eps)
+
     return {
         "mean_squared_error": lambda t, p: F.mse_loss(p, t, reduction="none").mean(-1),
         "mean_absolute_error": lambda t, p: F.l1_loss(p, t, reduction="none").mean(-1),
@@ -127,6 +136,17 @@ def _torch_cases():
         "dice": dice,
         "tversky": tversky,
         "sparse_categorical_crossentropy (logits)": lambda t, p: F.cross_entropy(p, t, reduction="none"),
+        # metric functions (per-sample values)
+        "metrics.binary_accuracy": lambda t, p: ((p > 0.5).float() == t).float().mean(-1),
+        "metrics.categorical_accuracy": lambda t, p: (t.argmax(-1) == p.argmax(-1)).float(),
+        "metrics.sparse_categorical_accuracy": lambda t, p: (t == p.argmax(-1)).float(),
+        "metrics.top_k_categorical_accuracy":
+            lambda t, p: (p.topk(5, -1).indices == t.argmax(-1, keepdim=True)).any(-1).float(),
+        "metrics.sparse_top_k_categorical_accuracy":
+            lambda t, p: (p.topk(5, -1).indices == t[:, None]).any(-1).float(),
+        "metrics.pearson_correlation": pearson,
+        "metrics.concordance_correlation": concordance,
+        "metrics.cosine_similarity": lambda t, p: F.cosine_similarity(t, p, dim=-1, eps=eps),
     }
 
 
@@ -168,7 +188,8 @@ def metric_cases() -> dict:
     cases = {}
     for name in getattr(metrics, "__all__", ()):
         fn = getattr(metrics, name, None)
-        if fn is None or inspect.isclass(fn) or not callable(fn) or id(fn) in seen or name != name.lower():
+        if (fn is None or inspect.isclass(fn) or not callable(fn) or id(fn) in seen or name != name.lower()
+                or name in ("get", "serialize", "deserialize")):
             continue
         seen.add(id(fn))
         if "sparse" in name:

@@ -1,71 +1,102 @@
 """``log1p``, ``softplus`` and ``log(cosh)`` built on NumPy's vectorised ``exp``/``log``.
 
 NumPy evaluates ``exp`` and ``log`` with SIMD code, but ``log1p``, ``expm1`` and ``sinh``
-with scalar libm calls, 5 to 10 times slower. The classic corrections keep the accuracy
-of the scalar functions (a few ulp) with only ``exp``/``log``:
+with scalar libm calls, 5 to 10 times slower. These versions use only the fast ones and
+keep the accuracy of the scalar functions to a few ulp:
 
-- Goldberg: ``log1p(z) = log(w) * z / (w - 1)`` with ``w = 1 + z`` (``z`` itself when ``w == 1``);
-- Kahan:    ``expm1(h) = (u - 1) * h / log(u)`` with ``u = exp(h)`` (``h`` itself when ``u == 1``).
+- ``log1p(z) = log(w) - ((w - 1) - z) / w`` with ``w = 1 + z``: the rounding of ``w`` is
+  corrected to first order (exact where ``w == 1``, no division by zero);
+- ``log cosh x = |x| - log 2 + log1p(exp(-2|x|))``, and below ``|x| = 0.75``, where that
+  sum cancels, its Taylor series ``sum c_n x^(2n)`` (coefficients from Bernoulli numbers).
+
+Measured against ``math`` (tests/test_losses_fastmath.py): within 3 ulp (``log1p``,
+``softplus``) and 6 ulp (``log_cosh``) in float64, 4 ulp in float32.
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 
+LOG2 = math.log(2.0)
+SERIES_BELOW = 0.75  # |x| under which log_cosh uses its series
 
-def log1p(z: np.ndarray) -> np.ndarray:
-    """``log(1 + z)`` for ``z > -1``, accurate for tiny ``z``."""
-    w = z + z.dtype.type(1)
-    d = w - z.dtype.type(1)
+
+def _log_cosh_series(terms: int) -> list[float]:
+    """``c_n`` of ``log cosh x = sum_n c_n x^(2n)``: ``(-1)^(n+1) 2^(2n-1) (2^(2n) - 1) |B_2n| / (n (2n)!)``."""
+    bern = [Fraction(1)]
+    for m in range(1, 2 * terms + 1):
+        bern.append(-sum(math.comb(m + 1, k) * bern[k] for k in range(m)) / (m + 1))
+    return [float((-1) ** (n + 1) * Fraction(2 ** (2 * n - 1) * (2 ** (2 * n) - 1)) * abs(bern[2 * n])
+                  / (n * math.factorial(2 * n))) for n in range(1, terms + 1)]
+
+
+def _terms_needed(coefs: list[float], eps: float) -> int:
+    """Terms after which the next ones are below ``eps`` relative to ``log cosh(SERIES_BELOW)``."""
+    floor = eps * math.log(math.cosh(SERIES_BELOW)) / 4
+    for n, c in enumerate(coefs, start=1):
+        if abs(c) * SERIES_BELOW ** (2 * n) < floor:
+            return n
+    return len(coefs)
+
+
+_COEFS = _log_cosh_series(40)
+_TERMS = {np.dtype(np.float64): _terms_needed(_COEFS, 2.0 ** -53),
+          np.dtype(np.float32): _terms_needed(_COEFS, 2.0 ** -24)}
+
+
+def log1p_finite(z: np.ndarray) -> np.ndarray:
+    """``log(1 + z)`` for finite ``z > -1`` (no check for infinities)."""
+    one = z.dtype.type(1)
+    w = z + one
+    c = w - one
+    c -= z
+    c /= w
     out = np.log(w)
-    small = d == 0
-    np.divide(z, d, out=d, where=~small)
-    out *= d
-    if small.any():
-        out[small] = z[small]
+    out -= c
     return out
 
 
-def log1p_inexact_free(z: np.ndarray) -> np.ndarray:
-    """``log1p(z)`` where ``1 + z`` is known never to round to 1 (e.g. ``z = -c``, ``c >= 1e-7``)."""
-    w = z + z.dtype.type(1)
-    out = np.log(w)
-    out *= z / (w - z.dtype.type(1))
+def log1p(z: np.ndarray) -> np.ndarray:
+    """``log(1 + z)``, accurate for tiny ``z``; ``+inf`` for ``+inf``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = log1p_finite(z)
+    inf = np.isinf(z)
+    if inf.any():
+        out[inf] = np.log1p(z[inf])
     return out
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
     """``log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))``, never overflowing."""
-    out = log1p(np.exp(-np.abs(x)))
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    out = log1p_finite(e)
     out += np.maximum(x, x.dtype.type(0))
     return out
 
 
 def log_cosh(x: np.ndarray) -> np.ndarray:
-    """``log(cosh(x))``, exact near 0 (``~x^2/2``) and for large ``|x|`` (``|x| - log 2``).
-
-    ``log cosh x = log1p(2 sinh(x/2)^2)`` with ``2 sinh h = expm1(h) + expm1(h) / exp(h)``;
-    where that overflows (``|x|`` above ~89 in float32), ``|x| - log 2 + log1p(exp(-2|x|))``.
-    """
-    one = x.dtype.type(1)
-    h = np.abs(x)
-    h *= x.dtype.type(0.5)
-    u = np.exp(h)
-    em1 = u - one
-    tiny = em1 == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.divide(h, np.log(u), out=np.ones_like(h), where=~tiny)
-        em1 *= ratio
-        if tiny.any():
-            em1[tiny] = h[tiny]
-        two_sinh = em1 / u
-        two_sinh += em1
-        z = two_sinh
-        z *= two_sinh
-        z *= x.dtype.type(0.5)
-        out = log1p(z)
-    bad = ~np.isfinite(out) & ~np.isnan(x)
-    if bad.any():
-        a = np.abs(x[bad])
-        out[bad] = a - x.dtype.type(np.log(2.0)) + np.log1p(np.exp(-2 * a))
+    """``log(cosh(x))``: ``~x^2/2`` near 0, ``|x| - log 2`` far from it, accurate throughout."""
+    k = x.dtype.type
+    a = np.abs(x)
+    y = a * k(-2)
+    np.exp(y, out=y)
+    out = log1p_finite(y)
+    out += a
+    out -= k(LOG2)
+    small = a < k(SERIES_BELOW)
+    if small.any():
+        s = a[small]
+        s *= s
+        terms = _TERMS.get(x.dtype, _TERMS[np.dtype(np.float64)])
+        acc = np.full_like(s, _COEFS[terms - 1])
+        for c in reversed(_COEFS[:terms - 1]):
+            acc *= s
+            acc += k(c)
+        acc *= s
+        out[small] = acc
     return out

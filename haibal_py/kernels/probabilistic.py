@@ -70,7 +70,7 @@ def _bce_probs(t, p):
     eps = p.dtype.type(EPSILON)
     c = np.clip(p, eps, p.dtype.type(1) - eps)
     log_c = np.log(c)
-    log_1mc = fastmath.log1p_inexact_free(-c)
+    log_1mc = fastmath.log1p_finite(-c)
     np.subtract(log_c, log_1mc, out=log_c)  # t log c + (1-t) log(1-c) = t (log c - log(1-c)) + log(1-c)
     return -(np.einsum("ij,ij->i", t, log_c) + log_1mc.sum(axis=1))
 
@@ -105,7 +105,7 @@ def _focal_kernel(apply_class_balancing, alpha, gamma, from_logits, ls):
         else:
             eps = p.dtype.type(EPSILON)
             c = np.clip(p, eps, one - eps)
-            bce = -(t * np.log(c) + (one - t) * fastmath.log1p_inexact_free(-c))
+            bce = -(t * np.log(c) + (one - t) * fastmath.log1p_finite(-c))
         p_t = t * p + (one - t) * (one - p)
         focal = _power(one - p_t, gamma)
         out = focal * bce
