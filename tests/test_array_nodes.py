@@ -448,3 +448,41 @@ def test_a_random_label_stream_through_one_hot_and_argmax():
     assert len(res.outputs["ids"]) == 3
     for labels, ids in zip(res.outputs["labels"], res.outputs["ids"]):
         np.testing.assert_array_equal(labels, ids)
+
+
+# ---------------------------------------------------------------------------- saved graphs and the CLI
+def _saved_graph(tmp_path):
+    g = Graph("reshape and pick")
+    g.add_input("x", default=np.arange(6.0), type="float[1]")
+    r = g.add_node("haibal.array.Reshape", "matrix", params={"shape": "2, -1"}, id="matrix")
+    s = g.add_node("haibal.array.Slice", "last column", params={"index": "..., -1"})
+    g.connect("x", "value", r, "x")
+    g.connect(r, "result", s, "x")
+    g.connect(s, "result", g.add_output("column"), "value")
+    path = tmp_path / "graph.json"
+    g.save(path)
+    return path
+
+
+def test_cli_runs_a_saved_graph_of_array_nodes(tmp_path):
+    import json
+    import subprocess
+    import sys
+    path = _saved_graph(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "haibal_py", "run", str(path), "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["outputs"]["column"]["value"] == [2.0, 5.0]
+    bad = subprocess.run([sys.executable, "-m", "haibal_py", "run", str(path), "--set", "matrix.shape=4, -1"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0
+    assert "cannot reshape array of shape (6,) into (4, -1)" in bad.stderr
+
+
+def test_a_saved_bad_text_parameter_is_a_validation_problem(tmp_path):
+    path = _saved_graph(tmp_path)
+    doc = path.read_text().replace('"..., -1"', '"__import__(\'os\')"')
+    path.write_text(doc)
+    problems = Graph.load(path).validate()
+    assert [(p.code, p.port) for p in problems] == [("bad-param", "index")]
+    assert "cannot read" in problems[0].message
