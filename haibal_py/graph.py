@@ -17,6 +17,7 @@ Build::
     assert g.validate() == []          # every problem, each naming node and port
     g.save("scce.json")                # atomic; Graph.load("scce.json") reads it back
 
+Change wires with ``connect``/``disconnect``/``remove_node`` (``connections`` is readable).
 Nodes are addressed by stable string ids (``"scc1"``: initials of the class name plus a
 counter, or given), never memory addresses. Each ``GraphNode`` holds a live ``Node`` (its
 parameters and pinned/automatic instance) unless its type id is unknown: such a node is
@@ -207,6 +208,8 @@ class Graph:
         self.editor: dict[str, Any] = {}
         self.revision = 0
         self._log: list[tuple[str | None, bool]] = []  # (changed node id, structural) per edit
+        self._fed: tuple[dict | None, int] = (None, -1)  # see _fed_index
+        self._id_hint: dict[str, int] = {}  # id stem -> a number below which every id is taken
 
     # ------------------------------------------------------------------ lookup
     def __contains__(self, node_id: str) -> bool:
@@ -277,9 +280,11 @@ class Graph:
 
     def new_id(self, type_id: str) -> str:
         """A fresh stable id for a node of this type (``scc1``, ``scc2`` ...)."""
-        stem, n = _initials(type_id), 1
+        stem = _initials(type_id)
+        n = self._id_hint.get(stem, 1) if f"{stem}1" in self.nodes else 1  # lowest free number
         while f"{stem}{n}" in self.nodes:
             n += 1
+        self._id_hint[stem] = n
         return f"{stem}{n}"
 
     def add_node(self, type_id: str, name: str | None = None, params: Mapping[str, Any] | None = None,
@@ -326,7 +331,9 @@ class Graph:
         self.node(node_id)
         fed = {c.dst for c in self.connections if c.src == node_id and c.dst != node_id}
         del self.nodes[node_id]
+        self._id_hint.clear()  # a number became free
         self.connections = [c for c in self.connections if node_id not in (c.src, c.dst)]
+        self._fed = (None, -1)
         self._touch(structural=True)
         for dst in fed:
             if dst in self.nodes:
@@ -344,15 +351,28 @@ class Graph:
             self._port(s, src_port, output=True)
         if d.node is not None:
             self._port(d, dst_port, output=False)
-        fed = [c for c in self.connections if c.dst == dst and c.dst_port == dst_port]
+        index = self._fed_index()
+        fed = index.get((dst, dst_port), [])
         if fed and not replace:
             raise GraphError(f"input {dst_port!r} of node {d.label} is already fed by {fed[0].src}.{fed[0].src_port}")
-        for c in fed:
-            self.connections.remove(c)
+        if fed:
+            self.connections = [c for c in self.connections if c not in fed]
         conn = Connection(src, src_port, dst, dst_port)
         self.connections.append(conn)
+        index[(dst, dst_port)] = [conn]
+        self._fed = (index, len(self.connections))
         self._touch(d, structural=True)
         return conn
+
+    def _fed_index(self) -> dict[tuple[str, str], list[Connection]]:
+        """(dst, dst_port) -> the wires feeding it; rebuilt when ``connections`` changed size."""
+        index, size = self._fed
+        if size != len(self.connections) or index is None:
+            index = {}
+            for c in self.connections:
+                index.setdefault((c.dst, c.dst_port), []).append(c)
+            self._fed = (index, len(self.connections))
+        return index
 
     def _port(self, gn: GraphNode, port: str, output: bool):
         try:
@@ -366,6 +386,7 @@ class Graph:
         if conn not in self.connections:
             raise GraphError(f"no connection {conn}")
         self.connections.remove(conn)
+        self._fed = (None, -1)
         self._touch(self.nodes.get(dst), structural=True)
 
     def set_param(self, node_id: str, name: str, value) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -76,12 +77,104 @@ def check_document(doc: Any, source: str = "") -> None:
     if version != VERSION:
         raise GraphFormatError(f"{prefix}unknown graph format version {version}; this haibal-py reads "
                                f"version {VERSION}")
+    try:
+        if _conforms(doc):  # the common case, checked fast; jsonschema explains the others
+            return
+    except RecursionError:
+        raise GraphFormatError(f"{prefix}the document is nested too deeply") from None
     errors = sorted(_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
+    if not errors:  # _conforms is a little stricter than the schema's letter
+        raise GraphFormatError(f"{prefix}the document is not in the strict form of the schema: node ids "
+                               f"match {_ID.pattern} exactly, array shapes and versions are integers "
+                               f"written without a decimal point, lists are JSON arrays")
+    else:
         import jsonschema
         err = jsonschema.exceptions.best_match(errors)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise GraphFormatError(f"{prefix}{_where(err.absolute_path)}: {_short(err.message)}{more}")
+
+
+# The schema's rules as plain Python: jsonschema takes about 1 ms per node, this 100 times less.
+# It accepts nothing the schema refuses (tests/test_format.py checks both on random documents).
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                     "float16", "float32", "float64"))
+_DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor"))
+_NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos"))
+
+
+def _is_number(v) -> bool:
+    return type(v) is float or type(v) is int
+
+
+def _is_id(v) -> bool:
+    return type(v) is str and len(v) <= 200 and _ID.fullmatch(v) is not None
+
+
+def _nested(v) -> bool:
+    if type(v) is list:
+        return all(_nested(x) for x in v)
+    return type(v) in (int, float, bool)
+
+
+def _value(v) -> bool:
+    t = type(v)
+    if v is None or t in (bool, int, float, str):
+        return True
+    if t is list:
+        return _nested(v)
+    if t is not dict:
+        return False
+    if v.keys() == {"npz"}:
+        return type(v["npz"]) is str and len(v["npz"]) >= 1
+    if v.keys() == {"array", "dtype", "shape"}:
+        shape = v["shape"]
+        return (_nested(v["array"]) and type(v["dtype"]) is str and v["dtype"] in _DTYPES
+                and type(shape) is list and all(type(d) is int and d >= 0 for d in shape))
+    return False
+
+
+def _port(p) -> bool:
+    return type(p) is list and len(p) == 2 and _is_id(p[0]) and type(p[1]) is str and len(p[1]) >= 1
+
+
+def _node(n) -> bool:
+    if type(n) is not dict or not n.keys() <= _NODE_KEYS or "id" not in n or "type" not in n:
+        return False
+    if not _is_id(n["id"]) or type(n["type"]) is not str or not 1 <= len(n["type"]) <= 300:
+        return False
+    for key in ("name", "instance"):
+        if key in n and (type(n[key]) is not str or not n[key]):
+            return False
+    if "params" in n and (type(n["params"]) is not dict or not all(_value(v) for v in n["params"].values())):
+        return False
+    if "pos" in n:
+        pos = n["pos"]
+        if type(pos) is not list or len(pos) != 2 or not all(_is_number(x) for x in pos):
+            return False
+    return True
+
+
+def _conforms(doc) -> bool:
+    """True when ``doc`` certainly satisfies the version-1 schema."""
+    if type(doc) is not dict or not doc.keys() <= _DOC_KEYS or "nodes" not in doc:
+        return False
+    if doc.get("format") != FORMAT or type(doc.get("version")) is not int or doc["version"] != VERSION:
+        return False
+    for key in ("name", "description"):
+        if key in doc and type(doc[key]) is not str:
+            return False
+    if "editor" in doc and type(doc["editor"]) is not dict:
+        return False
+    if type(doc["nodes"]) is not list or not all(_node(n) for n in doc["nodes"]):
+        return False
+    conns = doc.get("connections", [])
+    if type(conns) is not list:
+        return False
+    for c in conns:
+        if type(c) is not dict or c.keys() != {"from", "to"} or not _port(c["from"]) or not _port(c["to"]):
+            return False
+    return True
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -94,17 +94,23 @@ class RunResult:
 
     outputs: dict[str, Any] = field(default_factory=dict)
     ran: list[str] = field(default_factory=list)
-    cached: list[str] = field(default_factory=list)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     instances: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     failed: str | None = None
     seconds: float = 0.0
+    order: list[str] = field(default_factory=list, repr=False)  # the dataflow order of the graph
 
     @property
     def ok(self) -> bool:
         return self.failed is None
+
+    @property
+    def cached(self) -> list[str]:
+        """Ids of the nodes whose kept values were reused, in order (computed when asked)."""
+        ran = set(self.ran)
+        return [gid for gid in self.order if gid in self.values and gid not in ran]
 
 
 def fingerprint(value) -> tuple:
@@ -179,9 +185,9 @@ class Runtime:
                 raise GraphValidationError(problems)
             self._plan = _Plan(self.graph)
             self._selections.clear()
-            for gid in list(self._values):
-                if gid not in self.graph.nodes:
-                    del self._values[gid]
+            for kept in (self._values, self._instances, self._tokens, self._input_prints):
+                for gid in [gid for gid in kept if gid not in self.graph.nodes]:
+                    del kept[gid]
         self._pending |= changed
         self._mark = mark
         return self._plan
@@ -337,10 +343,9 @@ class Runtime:
         return inst.compute(node, values)
 
     def _finish(self, result: RunResult, plan: _Plan, start: float) -> None:
-        ran = set(result.ran)
-        result.cached = [gid for gid in plan.order if gid in self._values and gid not in ran]
-        result.values = dict(self._values)
-        result.instances = {gid: self._instances[gid] for gid in self._values if gid in self._instances}
+        result.order = plan.order
+        result.values = dict(self._values)  # C-speed copies: later runs do not change this result
+        result.instances = dict(self._instances)
         for gid in plan.output_ids:
             if gid in self._values:
                 result.outputs[self.graph.nodes[gid].name] = self._values[gid][VALUE]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Graph
-from haibal_py.graph_format import GraphFormatError, arrays_path, check_document, schema
+from haibal_py.graph_format import GraphFormatError, _conforms, arrays_path, check_document, schema
 from haibal_py.runtime import Runtime
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
@@ -228,3 +228,15 @@ def test_random_bytes_load_or_raise_the_projects_error(tmp_path_factory, data):
         Graph.load(path)
     except GraphFormatError:
         pass
+
+
+@settings(max_examples=400, deadline=None)
+@given(_document)
+def test_the_fast_check_accepts_nothing_the_schema_refuses(doc):
+    valid = not list(jsonschema.Draft202012Validator(schema()).iter_errors(doc))
+    if _conforms(doc):
+        assert valid
+    elif valid and isinstance(doc, dict) and doc.get("version") == 1 and type(doc.get("version")) is int:
+        # the only documents the fast check refuses beyond the schema
+        with pytest.raises(GraphFormatError, match="strict form"):
+            check_document(doc)

@@ -1,0 +1,174 @@
+"""Runtime overhead benchmark (not a test): `python bench/runtime.py`.
+
+Measures, best of several repeats:
+- a chain of N scalar LeakyReLU nodes: the runtime's cost per node over calling the same
+  kernel directly in a Python loop (cold first run incl. validation, and warm full re-run);
+- a 100-wide fan-out/fan-in graph (one source, 100 LeakyReLU nodes, one 100-input sum);
+- a re-run after changing one parameter at the end of the chain, for N and 10 N nodes
+  (O(changed nodes): the time must not grow with N);
+- loading + validating a saved 1000-node graph file.
+Targets: < 20 us overhead per node; load + validate 1000 nodes < 0.5 s.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from haibal_py import activations
+from haibal_py.graph import Graph
+from haibal_py.node import HelpText, Instance, Node, Port
+from haibal_py.registry import register
+from haibal_py.runtime import Runtime
+from haibal_py.types import PortType
+
+LRELU = "haibal.activations.LeakyReLU"
+REPEATS = 7
+WIDTH = 100
+
+
+def best(fn, repeats: int = REPEATS) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def chain(n: int) -> tuple[Graph, str]:
+    g = Graph(f"chain of {n}")
+    prev, port = g.add_input("x", default=0.5, type="float[0]"), "value"
+    for _ in range(n):
+        node = g.add_node(LRELU)
+        g.connect(prev, port, node, "x")
+        prev, port = node, "result"
+    g.connect(prev, port, g.add_output("y"), "value")
+    return g, prev
+
+
+def _sum_all(node, values):
+    return {"result": sum(values[f"x{i}"] for i in range(WIDTH))}
+
+
+@register
+class BenchSum(Node):
+    """A 100-input sum: the fan-in of the benchmark (a plug-in node class defined here)."""
+
+    type_id = "bench.Sum100"
+    category = "Benchmark"
+    display_name = "Sum100"
+    help = HelpText("Sums 100 scalars.")
+    inputs = tuple(Port(f"x{i}", PortType.of("float", 0)) for i in range(WIDTH))
+    outputs = (Port("result", PortType.of("float", 0)),)
+    instances = (Instance("scalar", {f"x{i}": PortType.of("float", 0) for i in range(WIDTH)},
+                          {"result": PortType.of("float", 0)}, _sum_all),)
+
+
+def fan() -> Graph:
+    g = Graph("fan-out/fan-in")
+    g.add_input("x", default=0.5, type="float[0]")
+    total = g.add_node("bench.Sum100")
+    for i in range(WIDTH):
+        node = g.add_node(LRELU)
+        g.connect("x", "value", node, "x")
+        g.connect(node, "result", total, f"x{i}")
+    g.connect(total, "result", g.add_output("y"), "value")
+    return g
+
+
+def direct_chain(n: int) -> None:
+    x = np.asarray(0.5)
+    for _ in range(n):
+        x = activations.leaky_relu(x, 0.2)
+
+
+def direct_fan() -> None:
+    x = np.asarray(0.5)
+    outs = [activations.leaky_relu(x, 0.2) for _ in range(WIDTH)]
+    sum(outs)
+
+
+def measure_graph(g: Graph, direct, kernel_nodes: int) -> dict:
+    cold = best(lambda: Runtime(g).run(), 3)
+    rt = Runtime(g)
+    rt.run()
+
+    def warm():
+        rt.invalidate()
+        rt.run()
+
+    t_warm = best(warm)
+    t_direct = best(direct)
+    nodes = len(g.nodes)
+    return {"nodes": nodes, "cold": cold, "warm": t_warm, "direct": t_direct,
+            "overhead_us": (t_warm - t_direct) / nodes * 1e6,
+            "cold_overhead_us": (cold - t_direct) / nodes * 1e6, "kernel_nodes": kernel_nodes}
+
+
+def measure_rerun(n: int) -> tuple[float, int]:
+    g, last = chain(n)
+    rt = Runtime(g)
+    rt.run()
+    slopes = iter(np.linspace(0.1, 0.3, 1000))
+    ran = []
+
+    def one_change():
+        g.set_param(last, "negative_slope", float(next(slopes)))
+        ran.append(len(rt.run().ran))
+
+    return best(one_change), max(ran)
+
+
+def measure_load(n: int) -> tuple[float, float, int]:
+    g, _ = chain(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "chain.json"
+        g.save(path)
+        size = path.stat().st_size
+        loaded = {}
+
+        def load():
+            loaded["g"] = Graph.load(path)
+
+        t_load = best(load, 5)
+        t_both = best(lambda: Graph.load(path).validate(), 5)
+        assert loaded["g"].validate() == []
+    return t_load, t_both, size
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rows = []
+    c = measure_graph(chain(n)[0], lambda: direct_chain(n), n)
+    rows.append((f"chain of {n} LeakyReLU (scalar)", c))
+    f = measure_graph(fan(), direct_fan, WIDTH + 1)
+    rows.append((f"fan-out/fan-in {WIDTH} wide", f))
+    print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}; best of {REPEATS}\n")
+    print("| graph | nodes | direct kernels | runtime, warm | overhead/node, warm | first run (validate + run) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        print(f"| {name} | {r['nodes']} | {r['direct'] * 1e3:.2f} ms | {r['warm'] * 1e3:.2f} ms | "
+              f"{r['overhead_us']:.1f} us | {r['cold'] * 1e3:.1f} ms ({r['cold_overhead_us']:.0f} us/node) |")
+    print()
+    print("| re-run after one parameter change at the chain end | time | nodes run |")
+    print("|---|---:|---:|")
+    for size in (n, 10 * n):
+        t, ran = measure_rerun(size)
+        print(f"| chain of {size} | {t * 1e6:.0f} us | {ran} |")
+    print()
+    t_load, t_both, size = measure_load(1000)
+    print("| saved graph of 1000 nodes | time |")
+    print("|---|---:|")
+    print(f"| load ({size / 1024:.0f} KiB JSON, schema check) | {t_load * 1e3:.0f} ms |")
+    print(f"| load + validate | {t_both * 1e3:.0f} ms |")
+    ok = c["overhead_us"] < 20 and f["overhead_us"] < 20 and t_both < 0.5
+    print(f"\ntargets (< 20 us/node warm, load+validate < 0.5 s): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
