@@ -8,6 +8,7 @@ from Qt import QtCore  # noqa: E402
 
 from haibal_py import CATALOG  # noqa: E402
 from haibal_py.gui.adapter import HaibalNode, node_class_for  # noqa: E402
+from haibal_py.gui.bridge import same_value  # noqa: E402
 from haibal_py.gui.canvas import Canvas  # noqa: E402
 from haibal_py.gui.palette import TYPE_ROLE, Palette  # noqa: E402
 from haibal_py.gui.style import BROKEN_COLOR, KIND_COLORS  # noqa: E402
@@ -28,7 +29,11 @@ def test_every_catalog_class_gets_a_node_class_with_its_ports_and_params(canvas)
         assert isinstance(node, HaibalNode) and node.haibal_class is cls
         assert list(node.inputs()) == [p.name for p in cls.inputs]
         assert list(node.outputs()) == [p.name for p in cls.outputs]
-        assert node.param_values() == {p.name: p.default for p in cls.params}
+        values = node.param_values()
+        assert list(values) == [p.name for p in cls.params]
+        for p in cls.params:
+            want = p.coerce(p.default) if p.default is not None or not p.optional else None
+            assert same_value(values[p.name], want), (cls.type_id, p.name)
         assert node.has_property("instance") == (len(cls.instances) > 1)
 
 
