@@ -245,3 +245,111 @@ def elementwise_node(
     )
     cls = type(class_name or display_name + "Node", (Node,), attrs)
     return register(cls) if do_register else cls
+
+
+# -- class-only metrics (AUC, Precision, IoU, ...) --------------------------------------------
+
+
+def metric_constructor_kwargs(params: Sequence[Param], values: dict) -> dict:
+    """A node's parameter values as a metric constructor's keyword arguments.
+
+    ``array`` parameters (thresholds, class ids, label weights, a normalizer) become a
+    Python float when 0-D and a list otherwise; an ``enum`` choice ``"none"`` becomes
+    ``None`` (e.g. F1Score's ``average``), so every choice is a plain string in the editor.
+    An optional parameter left at ``None`` is not passed: the class's own default applies.
+    """
+    kwargs = {}
+    for p in params:
+        value = values[p.name]
+        if value is None and p.optional:
+            continue
+        if isinstance(value, np.ndarray):
+            value = value.item() if value.ndim == 0 else value.tolist()
+        elif p.kind == "enum" and value == "none":
+            value = None
+        kwargs[p.name] = value
+    return kwargs
+
+
+def class_metric_node(
+    *,
+    type_id: str,
+    category: str,
+    display_name: str,
+    metric_cls: type,
+    params: Sequence[Param],
+    description: str,
+    use_cases: Sequence[str] = (),
+    inputs: Sequence[tuple[str, str, int, str]] = (
+        ("y_true", "float", 0, "true values (labels)."),
+        ("y_pred", "float", 0, "predicted values."),
+    ),
+    result_doc: str = "float, the metric.",
+    translate: Callable[[dict], dict] | None = None,
+    class_name: str | None = None,
+    do_register: bool = True,
+) -> type[Node]:
+    """A node over a stateful metric class that has no per-sample function.
+
+    ``inputs``: ``(name, kind, min_rank, doc)`` for each positional argument of
+    ``update_state`` (``y_true, y_pred`` or ``values``); ``sample_weight`` is added.
+    Instances: ``array`` (one batch -> the metric over that batch) and ``batch`` (a
+    ``Batches`` sequence fed batch after batch -> the metric over all of them). The node's
+    parameters are the class's constructor arguments (see ``metric_constructor_kwargs``);
+    ``translate(kwargs)``, when given, adjusts them (e.g. a default that depends on another one).
+    """
+    names = [name for name, _, _, _ in inputs]
+
+    def build(node: Node):
+        kwargs = metric_constructor_kwargs(params, node.values)
+        return metric_cls(**(translate(kwargs) if translate is not None else kwargs))
+
+    def call_array(node: Node, values: dict) -> dict:
+        metric = build(node)
+        metric.update_state(*(values[n] for n in names), sample_weight=values.get("sample_weight"))
+        return {RESULT: metric.result()}
+
+    def call_batches(node: Node, values: dict) -> dict:
+        metric = build(node)
+        streams = [_as_batches(values[n]) for n in names]
+        weights = values.get("sample_weight")
+        weights = None if weights is None else _as_batches(weights)
+        counts = [len(s) for s in streams] + ([] if weights is None else [len(weights)])
+        if len(set(counts)) > 1:
+            from .errors import HaibalValueError
+            listed = ", ".join(f"{n} {len(s)}" for n, s in zip(names, streams))
+            raise HaibalValueError(f"{node.label}: the inputs hold different numbers of batches ({listed}"
+                                   + ("" if weights is None else f", sample_weight {len(weights)}") + ")")
+        total = counts[0]
+        for i in range(total):
+            metric.update_state(*(s[i] for s in streams), sample_weight=None if weights is None else weights[i])
+            if node.progress is not None:
+                node.progress(i + 1, total)
+        return {RESULT: metric.result()}
+
+    weight_port = PortType("float", 0, None)
+    instances = (
+        Instance("array", {**{n: PortType.of(kind, (rank, None)) for n, kind, rank, _ in inputs},
+                           "sample_weight": weight_port},
+                 {RESULT: PortType("float")}, call_array, "one batch -> the metric over that batch"),
+        Instance("batch", {**{n: PortType.of(kind, (rank, None), sequence=True) for n, kind, rank, _ in inputs},
+                           "sample_weight": PortType("float", 0, None, True)},
+                 {RESULT: PortType("float")}, call_batches,
+                 "batches fed one after the other to the stateful metric -> the metric over all of them"),
+    )
+    attrs = dict(
+        type_id=type_id,
+        category=category,
+        display_name=display_name,
+        help=HelpText(description, tuple(use_cases)),
+        inputs=tuple(Port(n, PortType(kind, rank, None, True), doc) for n, kind, rank, doc in inputs)
+        + (Port("sample_weight", PortType("float", 0, None, True),
+                "optional weights (per sample, or shaped like y_pred).", default=None),),
+        outputs=(Port(RESULT, PortType("float"), result_doc),),
+        params=tuple(params),
+        instances=instances,
+        __module__=__name__,
+        __doc__=description,
+    )
+    cls = type(class_name or display_name + "Node", (Node,), attrs)
+    return register(cls) if do_register else cls
