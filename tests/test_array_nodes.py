@@ -486,3 +486,23 @@ def test_a_saved_bad_text_parameter_is_a_validation_problem(tmp_path):
     problems = Graph.load(path).validate()
     assert [(p.code, p.port) for p in problems] == [("bad-param", "index")]
     assert "cannot read" in problems[0].message
+
+
+def test_a_label_stream_one_hot_into_a_loss_batch_instance():
+    from haibal_py import losses
+    g = Graph()
+    lab = g.add_node("haibal.io.RandomSource", params={"distribution": "integers", "low": 0, "high": 4,
+                                                       "shape": "8", "batches": 3, "seed": 1})
+    pred = g.add_node("haibal.io.RandomSource", params={"shape": "8, 4", "batches": 3, "seed": 2,
+                                                        "dtype": "float64"})
+    hot = g.add_node("haibal.array.OneHot", params={"num_classes": 4, "dtype": "float64"})
+    loss = g.add_node("haibal.losses.CategoricalCrossentropy")
+    g.connect(lab, "value", hot, "indices")
+    g.connect(hot, "result", loss, "y_true")
+    g.connect(pred, "value", loss, "y_pred")
+    g.connect(loss, "result", g.add_output("loss"), "value")
+    assert g.validate() == [] and g.port_types().instances[loss] == "batch"
+    res = Runtime(g).run()
+    labels, preds = res.values[lab]["value"], res.values[pred]["value"]
+    per_sample = np.concatenate([losses.categorical_crossentropy(np.eye(4)[y], p) for y, p in zip(labels, preds)])
+    assert res.outputs["loss"] == pytest.approx(per_sample.mean(), rel=1e-12)
