@@ -295,20 +295,22 @@ def _large_cases(draw):
         if draw(st.booleans()):
             pred /= pred.sum(-1, keepdims=True)
     labels = rng.integers(0, num_classes, rows)
-    return labels, pred.astype(dtype), from_logits, nchw
+    small_block = draw(st.sampled_from([0, kernel._SMALL_BLOCK]))  # 0: every block takes the large-block form
+    return labels, pred.astype(dtype), from_logits, nchw, small_block
 
 
 @settings(max_examples=40, deadline=None)
 @given(_large_cases())
 def test_blocked_and_threaded_paths_equal_the_simple_path(case):
     """Tiny blocks and forced threads give the same losses as each row computed alone."""
-    labels, pred, from_logits, nchw = case
+    labels, pred, from_logits, nchw, small_block = case
     one_by_one = np.concatenate([scce(labels[i:i + 1], pred[i:i + 1], from_logits=from_logits)
                                  for i in range(len(labels))])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kernel, "_BLOCK_ELEMENTS", 97)
         mp.setattr(kernel, "_PARALLEL_ELEMENTS", 1)
         mp.setattr(kernel, "_THREADS", 3)
+        mp.setattr(kernel, "_SMALL_BLOCK", small_block)
         if nchw:  # (1, C, rows): the class axis in the middle, column blocks
             x = np.ascontiguousarray(pred.T[None])
             blocked = scce(labels[None, :], x, from_logits=from_logits, axis=1)[0]
@@ -328,3 +330,30 @@ def test_large_input_uses_blocks_and_threads_and_matches_reference():
     lab = rng.integers(0, 70, (4, 5000))
     np.testing.assert_allclose(scce(lab, z, from_logits=True, axis=1), ref_logits(lab, z, axis=1),
                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nchw", [False, True])
+def test_large_blocks_redo_rows_with_huge_or_nan_logits(dtype, nchw):
+    """Rows whose unshifted exp over- or underflows (or holds NaN) get the stable form."""
+    rng = np.random.default_rng(7)
+    z = rng.standard_normal((3000, 40)) * 4
+    z[10] *= 1e3  # overflows exp
+    z[11] -= 2000.0  # underflows exp entirely
+    z[12, 3] = 95.0  # one large logit: the sum overflows in float32
+    z[13, 5] = np.nan
+    z[14, 0] = np.inf
+    z = z.astype(dtype)
+    labels = rng.integers(0, 40, 3000)
+    labels[12] = 3
+    if nchw:
+        loss = scce(labels[None], np.ascontiguousarray(z.T[None]), from_logits=True, axis=1)[0]
+    else:
+        loss = scce(labels, z, from_logits=True)
+    with np.errstate(invalid="ignore"):
+        ref = ref_logits(labels, z.astype(np.float64))
+    assert np.isnan(loss[13]) and np.isnan(loss[14])
+    finite = np.ones(3000, bool)
+    finite[[13, 14]] = False
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(loss[finite], ref[finite], **tol)

@@ -16,11 +16,13 @@ per row, ``r = clip(p, lo, hi)`` and ``loss = log(sum(r) / r[label])``: no per-e
 * A perfect float32 prediction gives ``log(1.0000001 / 0.9999999)`` rounded in float32,
   ``2.3841855e-07`` as TensorFlow prints; float64 gives ``2e-07``.
 
-Logits path: ``loss = log(sum(exp(z)) / exp(z[label]))`` for blocks whose logits all lie
-within about +-40 (float32; +-350 in float64): the arguments of ``exp`` are exact, every
-result is a normal number and no sum or ratio overflows, so this is as accurate as the
-shifted form and saves a pass. Other blocks (and NaN/inf) take the per-row stable
+Logits path: ``loss = log(sum(exp(z)) / exp(z[label]))``, unshifted: the arguments of
+``exp`` are exact, so this is as accurate as the max-shifted form and saves two passes. It is
+kept for a row only where it is exact: ``exp(z[label])`` well above the underflow limit
+(terms that underflow then change the sum by less than an ulp) and nothing overflowed.
+Other rows (huge logits, NaN, inf) are redone with the stable
 ``log(sum(exp(z - max z))) - (z[label] - max z)``, which handles logits of any size.
+Small blocks decide for the whole block from its min and max (fewer calls).
 
 Work is done in blocks that fit in the L2 cache, shared among threads for large inputs
 (NumPy and BLAS release the GIL): ``y_pred`` is read from memory once, and the only
@@ -118,7 +120,7 @@ def _helper(cls: int, num_classes: int, dtype: np.dtype) -> "_Block":
 class _Block:
     """Constants and helpers for 2-D blocks whose class axis ``cls`` is 1 (rows x C) or 0 (C x columns)."""
 
-    __slots__ = ("cls", "ones", "dtype", "eps", "one_eps", "tol", "bound")
+    __slots__ = ("cls", "ones", "dtype", "eps", "one_eps", "tol", "bound", "tiny", "huge")
 
     def __init__(self, cls: int, num_classes: int, dtype: np.dtype):
         self.cls = cls
@@ -131,6 +133,11 @@ class _Block:
         # logits within +-bound: exp(z) is normal and C * exp(2 * bound) stays below the max
         top = math.log(float(np.finfo(dtype).max)) - 3.0
         self.bound = min(top / 2 - 5.0, (top - math.log(num_classes)) / 2)
+        # unshifted exp is exact when exp(z[label]) >= tiny (terms that underflow, each below
+        # 2**minexp, then move the sum by less than a quarter ulp) and the ratio stays finite
+        info = np.finfo(dtype)
+        self.tiny = dtype.type(num_classes * 2.0 ** (info.minexp + info.nmant + 3))
+        self.huge = info.max
 
     def rowsum(self, b: np.ndarray) -> np.ndarray:
         return b @ self.ones if self.cls == 1 else self.ones @ b
@@ -164,13 +171,36 @@ def _probs_block(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tmp
 
 
 def _logits_block(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
-    """Logits: ``log(sum(exp(z)) / exp(z[label]))`` when every ``|z| <= h.bound``, else stable per row."""
-    if -h.bound <= _min(b, axis=None) and _max(b, axis=None) <= h.bound:  # False on NaN or inf
-        np.exp(b, out=tmp)  # exact arguments; normal results; sums and ratios finite
-        np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)
-        np.log(out, out=out)
+    """Logits: ``log(sum(exp(z)) / exp(z[label]))`` where that is exact, else the stable form per row."""
+    if b.size <= _SMALL_BLOCK:  # small: two reductions decide for the whole block
+        if -h.bound <= _min(b, axis=None) and _max(b, axis=None) <= h.bound:  # False on NaN or inf
+            np.exp(b, out=tmp)  # exact arguments; normal results; sums and ratios finite
+            np.divide(h.rowsum(tmp), h.picked(tmp, lab), out=out)
+            np.log(out, out=out)
+        else:
+            _logits_stable(h, b, lab, out, tmp)
         return
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf gives NaN, as it should
+    # large: try the unshifted form on every row, then redo the rows where it is not exact
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        np.exp(b, out=tmp)
+        picked = h.picked(tmp, lab)
+        np.divide(h.rowsum(tmp), picked, out=out)
+    good = picked >= h.tiny  # exp(z[label]) is a normal number (False on NaN) ...
+    good &= out <= h.huge  # ... and no exp, sum or ratio overflowed (False on NaN)
+    if not _and(good, axis=None):
+        rows = np.flatnonzero(~good)
+        sub = b[rows] if h.cls == 1 else b[:, rows]
+        redo = np.empty(rows.size, dtype=out.dtype)
+        _logits_stable(h, sub, lab[rows], redo, np.empty_like(sub))
+        np.log(out, out=out)
+        out[rows] = redo
+        return
+    np.log(out, out=out)
+
+
+def _logits_stable(h: _Block, b: np.ndarray, lab: np.ndarray, out: np.ndarray, tmp: np.ndarray) -> None:
+    """``log(sum(exp(z - max z))) - (z[label] - max z)``: any logits, NaN and inf propagate."""
+    with np.errstate(invalid="ignore", over="ignore", under="ignore"):  # inf - inf gives NaN
         m = _max(b, axis=h.cls)
         np.subtract(b, h.per_row(m), out=tmp)
         z = h.picked(tmp, lab)
