@@ -1,5 +1,6 @@
-"""Math nodes (HAIBAL's Math palette): add, subtract, multiply, divide with broadcasting, and
-the reductions sum, mean, min, max along an axis.
+"""Math nodes (HAIBAL's Math palette): add, subtract, multiply, divide with broadcasting, the
+comparisons (equal, greater, ...) giving booleans, and the reductions sum, mean, min, max
+along an axis.
 
 Instances follow LabVIEW's numeric polymorphism: a ``float`` and an ``int`` instance of each
 rank class. An int wired to a float instance is coerced (the editor's coercion dot), so
@@ -53,7 +54,7 @@ def _operand(value, kind: str, port: str):
     return _to_kind(as_numeric(value, port), kind, port)
 
 
-def _binary(ufunc, kind: str):
+def _binary(ufunc, kind: str, out_kind: str | None = None):
     def fn(node, x, y):
         a, b = _operand(x, kind, "x"), _operand(y, kind, "y")
         sa, sb = np.shape(a), np.shape(b)
@@ -62,20 +63,23 @@ def _binary(ufunc, kind: str):
         except ValueError:
             raise HaibalValueError(f"inputs 'x' (shape {shape_text(sa)}) and 'y' (shape {shape_text(sb)}) "
                                    f"do not broadcast together") from None
-        return _result_kind(ufunc(a, b), kind)
+        return _result_kind(ufunc(a, b), out_kind or kind)
     return fn
 
 
-def _arith_variants(ufunc, kinds) -> tuple[Variant, ...]:
+def _arith_variants(ufunc, kinds, out_kind: str | None = None) -> tuple[Variant, ...]:
+    """``float``/``int`` scalar and array instances; the result has the instance's kind, or ``out_kind``."""
     out = []
     for kind in kinds:
         scalar, any_rank = PortType.of(kind, 0), PortType(kind)
+        result = out_kind or kind
         prefix = kind + " "
-        out.append(Variant(prefix + "scalar", {"x": scalar, "y": scalar}, {RESULT: scalar},
-                           "two numbers -> one number", _binary(ufunc, kind)))
-        out.append(Variant(prefix + "array", {"x": any_rank, "y": any_rank}, {RESULT: broadcast(("x", "y"), kind)},
+        out.append(Variant(prefix + "scalar", {"x": scalar, "y": scalar}, {RESULT: PortType.of(result, 0)},
+                           f"two numbers -> one {'boolean' if result == 'bool' else 'number'}",
+                           _binary(ufunc, kind, out_kind)))
+        out.append(Variant(prefix + "array", {"x": any_rank, "y": any_rank}, {RESULT: broadcast(("x", "y"), result)},
                            "arrays (or an array and a number) that broadcast -> the broadcast shape",
-                           _binary(ufunc, kind)))
+                           _binary(ufunc, kind, out_kind)))
     return tuple(out)
 
 
@@ -105,6 +109,30 @@ for _name, _ufunc, _kinds, _symbol, _desc, _uses in ARITHMETIC:
         variants=_arith_variants(_ufunc, _kinds),
         description=_desc + (" int + int stays int; int with float gives float (NumPy's promotion)."
                              if "int" in _kinds else ""),
+        use_cases=_uses,
+    )
+
+
+# (name, ufunc, symbol, use cases)
+COMPARISONS = [
+    ("Equal", np.equal, "x == y", ("Mark a 'void' label (255) to replace it with Where.",
+                                    "Correct predictions: ArgMax of y_pred equal to the labels.")),
+    ("NotEqual", np.not_equal, "x != y", ("A mask of the valid (not ignored) labels.",)),
+    ("Greater", np.greater, "x > y", ("Threshold probabilities into binary predictions.",)),
+    ("GreaterEqual", np.greater_equal, "x >= y", ("Values at or above a threshold.",)),
+    ("Less", np.less, "x < y", ("Values below a threshold, e.g. negative scores.",)),
+    ("LessEqual", np.less_equal, "x <= y", ("Values at or below a threshold.",)),
+]
+
+for _name, _ufunc, _symbol, _uses in COMPARISONS:
+    NODES[_name] = array_node(
+        name=_name, category=CATEGORY, fn=_binary(_ufunc, "float", "bool"), batch=("x", "y"),
+        inputs=(Port("x", PortType("float"), "first operand: a number or an array."),
+                Port("y", PortType("float"), "second operand: a number or an array broadcastable with x.")),
+        outputs=(Port(RESULT, PortType("bool"), f"{_symbol}, element by element (booleans, broadcast shape)."),),
+        variants=_arith_variants(_ufunc, ("float", "int"), "bool"),
+        description=f"Compares x and y element by element ({_symbol}), with broadcasting; gives booleans "
+                    f"for Where, Sum (a count) or Mean (a fraction). A NaN compares unequal to everything.",
         use_cases=_uses,
     )
 

@@ -35,7 +35,8 @@ def t(text):
 
 def test_the_math_palette():
     names = {c.display_name for c in CATALOG.in_category("Math")}
-    assert names == {"Add", "Subtract", "Multiply", "Divide", "Sum", "Mean", "Min", "Max"}
+    assert names == {"Add", "Subtract", "Multiply", "Divide", "Sum", "Mean", "Min", "Max",
+                     "Equal", "NotEqual", "Greater", "GreaterEqual", "Less", "LessEqual"}
     assert all(c.type_id == f"haibal.math.{c.display_name}" for c in CATALOG.in_category("Math"))
 
 
@@ -150,6 +151,42 @@ def test_int_division_round_trip(a, b):
         b = np.resize(b, a.shape)
     q = run("Divide", x=a, y=b)
     np.testing.assert_allclose(run("Multiply", x=q, y=b), a, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------- comparisons
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name, expected", [
+    ("Equal", [False, True, False, False]), ("NotEqual", [True, False, True, True]),
+    ("Greater", [False, False, True, False]), ("GreaterEqual", [False, True, True, False]),
+    ("Less", [True, False, False, False]), ("LessEqual", [True, True, False, False]),
+])
+def test_comparisons_give_booleans(dtype, name, expected):
+    x = np.array([0.25, 0.5, 0.75, np.nan], dtype=dtype)
+    got = run(name, x=x, y=0.5)
+    assert got.dtype == np.bool_ and got.tolist() == expected
+    assert run(name, x=np.array([1, 2, 3, 4]), y=np.array([2])).dtype == np.bool_
+
+
+def test_comparison_types_and_a_void_label_replaced_in_a_graph():
+    sel = make("Equal").select({"x": t("int[2]"), "y": t("int[0]")})
+    assert sel.instance.name == "int array" and sel.coerced == ()
+    assert str(sel.instance.output_types({"x": t("int[2]"), "y": t("int[0]")})["result"]) == "bool[2]"
+    assert str(make("Less").output_types({"x": t("float[0]"), "y": t("int[0]")})["result"]) == "bool[0]"
+    g = Graph()
+    g.add_input("labels", default=np.array([[0, 255], [2, 1]]), type="int[2]")
+    void = g.add_node("haibal.io.Constant", params={"value": 255})
+    zero = g.add_node("haibal.io.Constant", params={"value": 0})
+    eq = g.add_node("haibal.math.Equal")
+    where = g.add_node("haibal.array.Where")
+    g.connect("labels", "value", eq, "x")
+    g.connect(void, "value", eq, "y")
+    g.connect(eq, "result", where, "condition")
+    g.connect(zero, "value", where, "x")
+    g.connect("labels", "value", where, "y")
+    g.connect(where, "result", g.add_output("clean", type="int[2]"), "value")
+    assert g.validate() == []
+    assert str(g.port_types().outputs[(where, "result")]) == "int[2]"
+    assert Runtime(g).run().outputs["clean"].tolist() == [[0, 0], [2, 1]]
 
 
 # ---------------------------------------------------------------------------- reductions
