@@ -147,7 +147,7 @@ class _Block:
         if self.cls == 1:
             n, c = b.shape
             return b.ravel().take(_steps(n, c) + lab)
-        return b.ravel().take(lab * b.shape[1] + _steps(b.shape[1], 1))
+        return b.ravel().take(lab.astype(np.intp) * b.shape[1] + _steps(b.shape[1], 1))
 
     def per_row(self, v: np.ndarray) -> np.ndarray:
         return v[:, None] if self.cls == 1 else v[None, :]
@@ -281,7 +281,9 @@ def sparse_categorical_crossentropy_with_mask(
     inner = math.prod(pred.shape[ax + 1:])
     out = np.empty((outer, inner), dtype=work)
     if out.size:
-        lab = labels.reshape(outer, inner).astype(np.intp, copy=False)
+        lab = labels.reshape(outer, inner)
+        if not np.can_cast(lab.dtype, np.intp):  # uint64 (values already checked to be < C)
+            lab = lab.astype(np.intp)
         _run(_logits_block if from_logits else _probs_block, x.reshape(outer, num_classes, inner), lab, out)
 
     loss = out.reshape(labels.shape)
