@@ -53,6 +53,9 @@ _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
 _clip = np._core.umath.clip if hasattr(np, "_core") else np.core.umath.clip  # the ufunc, without np.clip's checks
 _min, _max, _and = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce
 _UNSIGNED = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in (np.int8, np.int16, np.int32, np.int64)}
+_FAST_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
+_FAST_LABELS = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in
+                (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
@@ -260,10 +263,36 @@ def _run(kernel, x3: np.ndarray, lab: np.ndarray, out: np.ndarray) -> None:
         f.result()
 
 
+def _fast_path(y_true, y_pred, from_logits, axis, ignore_class):
+    """The common small call (a 2-D float array and its integer labels) with no bookkeeping.
+
+    Per-call overhead is what costs on small batches; ``None`` sends every other case
+    (and every error) to the general path.
+    """
+    if (type(y_pred) is not np.ndarray or type(y_true) is not np.ndarray or ignore_class is not None
+            or y_pred.ndim != 2 or type(axis) is not int or axis not in (-1, 1)
+            or y_pred.dtype not in _FAST_FLOATS or y_true.dtype not in _FAST_LABELS
+            or y_true.shape != y_pred.shape[:1] or not 0 < y_pred.size <= _BLOCK_ELEMENTS
+            or not y_pred.flags.c_contiguous):
+        return None
+    num_classes = y_pred.shape[1]
+    if _max(y_true.view(_FAST_LABELS[y_true.dtype]), axis=None) >= num_classes:
+        return None  # negative labels are large as unsigned: the general path raises
+    if y_true.dtype == np.uint64:
+        y_true = y_true.astype(np.intp)
+    out = np.empty(y_pred.shape[0], dtype=y_pred.dtype)
+    kernel = _logits_block if from_logits else _probs_block
+    kernel(_helper(1, num_classes, y_pred.dtype), y_pred, y_true, out, np.empty_like(y_pred))
+    return out
+
+
 def sparse_categorical_crossentropy_with_mask(
     y_true, y_pred, from_logits: bool = False, axis: int = -1, ignore_class=None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The loss and the mask of positions that count (``None`` when all count)."""
+    fast = _fast_path(y_true, y_pred, from_logits, axis, ignore_class)
+    if fast is not None:
+        return fast, None
     pred = as_float_array(y_pred, "y_pred")
     labels = as_label_array(y_true, "y_true")
     if pred.ndim == 0:
