@@ -148,6 +148,7 @@ class _Plan:
             if hasattr(type(node), "base_dir"):
                 node.base_dir = graph.base_dir
         self.volatile_set = set(self.volatile)
+        self.output_set = set(self.output_ids)
 
 
 class Runtime:
@@ -263,28 +264,34 @@ class Runtime:
         values = self._values
         for gid in to_run:
             values.pop(gid, None)
+        watched = observer is not None
+        progress = hook.progress
+        instances, timings, ran = self._instances, result.timings, result.ran
+        perf_counter, call, nodes, feeds = time.perf_counter, self._call, graph.nodes, plan.feeds
+        volatile, output_set = plan.volatile_set, plan.output_set
         for gid in to_run:
-            gn = graph.nodes[gid]
+            gn = nodes[gid]
             node = gn.node
-            hook.node_started(gid)
-            t0 = time.perf_counter()
+            if watched:
+                hook.node_started(gid)
+            t0 = perf_counter()
             try:
                 if gid in given:
                     out = {VALUE: given[gid]}
-                    self._instances[gid] = "value"
+                    instances[gid] = VALUE
                 else:
-                    args = {port: values[src][sport] for port, src, sport in plan.feeds[gid]}
-                    if gn.is_output:
+                    args = {port: values[src][sport] for port, src, sport in feeds[gid]}
+                    if gid in output_set:
                         out = {VALUE: args[VALUE]}
-                        self._instances[gid] = "value"
+                        instances[gid] = VALUE
+                    elif progress is None:
+                        out = call(gn, node, args)
                     else:
-                        if hook.progress is not None:
-                            node.progress = hook.progress_for(gid)
+                        node.progress = hook.progress_for(gid)
                         try:
-                            out = self._call(gn, node, args)
+                            out = call(gn, node, args)
                         finally:
-                            if hook.progress is not None:
-                                del node.progress
+                            del node.progress
             except Exception as exc:  # stop the run; keep what ran
                 seconds = time.perf_counter() - t0
                 message = str(exc) if isinstance(exc, HaibalError) else f"{type(exc).__name__}: {exc}"
@@ -297,13 +304,14 @@ class Runtime:
                 own = node.label + ": "  # Node.run names the node; the id and type say it here
                 detail = message[len(own):] if message.startswith(own) else message
                 raise NodeRunError(f"node {gn.label} failed: {detail}", gid, gn.type_id, exc, result) from exc
-            seconds = time.perf_counter() - t0
+            seconds = perf_counter() - t0
             values[gid] = out
-            if gid in plan.volatile_set:
+            if gid in volatile:
                 self._tokens[gid] = _token(node)
-            result.ran.append(gid)
-            result.timings[gid] = seconds
-            hook.node_finished(gid, seconds)
+            ran.append(gid)
+            timings[gid] = seconds
+            if watched:
+                hook.node_finished(gid, seconds)
         self._finish(result, plan, start)
         hook.run_finished(result)
         return result
@@ -316,22 +324,27 @@ class Runtime:
         of the same kinds and ranks. A class overriding ``run`` is called as it is.
         """
         cls = type(node)
-        if cls.run is not _NODE_RUN:
+        info = _CLASS_INFO.get(cls)
+        if info is None:
+            info = _CLASS_INFO[cls] = (tuple((p.name, p.default) for p in cls.inputs),
+                                       cls.run is _NODE_RUN, cls.select is _NODE_SELECT)
+        ports, plain_run, plain_select = info
+        if not plain_run:  # a class with its own run does everything itself
             out = node.run(**args)
             self._instances[gn.id] = getattr(node, "last_instance", "") or ""
             return out
-        values = args
-        for port in cls.inputs:
-            if port.name not in values:
-                if values is args:
-                    values = dict(args)
-                values[port.name] = port.default
+        if len(args) < len(ports):
+            values = dict(args)
+            for name, default in ports:
+                if name not in values:
+                    values[name] = default
+        else:
+            values = args
         # the selection depends on the class, the pinned instance and the value types; a class
         # with its own select (types from parameters) also on the node's state
-        who = cls if cls.select is _NODE_SELECT else (gn.id, gn.revision)
-        key = (who, node.instance) + tuple(
-            _type_key(values[p.name]) if (p.name in args or values[p.name] is not None) else None
-            for p in cls.inputs)
+        key = (cls if plain_select else (gn.id, gn.revision), node.instance,
+               *[_type_key(values[name]) if (name in args or values[name] is not None) else None
+                 for name, _ in ports])
         inst = self._selections.get(key)
         if inst is None:
             wired = {k: PortType.of_value(v) for k, v in values.items() if k in args or v is not None}
@@ -354,6 +367,7 @@ class Runtime:
 
 
 _NODE_RUN = Node.run
+_CLASS_INFO: dict[type, tuple] = {}  # node class -> (input (name, default)s, plain run?, plain select?)
 _NODE_SELECT = Node.select
 
 
