@@ -57,13 +57,14 @@ class ParamTypedNode(Node):
 
     def set_param(self, name: str, value) -> None:
         check = self.validators.get(name)
-        coerced = self.param(name).coerce(value, self.label)
-        if check is not None and coerced is not None:
+        if check is not None:  # checked before it is stored: a refused value leaves the old one
+            coerced = self.param(name).coerce(value, self.label)
             try:
-                check(coerced)
+                if coerced is not None:
+                    check(coerced)
             except ValueError as exc:
                 raise ParameterError(f"{self.label}: parameter {name!r}: {exc}") from None
-        self.values[name] = coerced
+        super().set_param(name, value)
 
     def select(self, wired: Mapping[str, PortType]) -> Selection:
         sel = self._prefer_batches(wired, super().select(wired))
@@ -184,6 +185,8 @@ def batch_variant(v: Variant, ports: Sequence[str], fn: Callable) -> Variant:
                 out.append(each(node, **args))
             except HaibalError as exc:
                 raise type(exc)(f"batch {i}: {exc}") from exc
+            except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
+                raise HaibalValueError(f"batch {i}: {exc}") from exc
             if node.progress is not None:
                 node.progress(i + 1, total)
         return Batches(out)

@@ -506,3 +506,11 @@ def test_a_label_stream_one_hot_into_a_loss_batch_instance():
     labels, preds = res.values[lab]["value"], res.values[pred]["value"]
     per_sample = np.concatenate([losses.categorical_crossentropy(np.eye(4)[y], p) for y, p in zip(labels, preds)])
     assert res.outputs["loss"] == pytest.approx(per_sample.mean(), rel=1e-12)
+
+
+def test_a_refused_text_parameter_keeps_the_previous_value():
+    node = make("Reshape", shape="3, 2")
+    with pytest.raises(ParameterError):
+        node.set_param("shape", "3, two")
+    assert node["shape"] == "3, 2"
+    assert node(x=np.arange(6))["result"].shape == (3, 2)
