@@ -320,11 +320,12 @@ def test_blocked_and_threaded_paths_equal_the_simple_path(case):
     np.testing.assert_allclose(blocked, one_by_one, **tol)
 
 
-def test_large_input_uses_blocks_and_threads_and_matches_reference():
+def test_large_input_uses_blocks_and_threads_and_matches_reference(monkeypatch):
+    monkeypatch.setattr(kernel, "_THREADS", 2)
     rng = np.random.default_rng(6)
-    pred = rng.random((20000, 70)).astype(np.float32)  # > _PARALLEL_ELEMENTS: threaded
-    labels = rng.integers(0, 70, 20000)
-    assert pred.size >= kernel._PARALLEL_ELEMENTS
+    pred = rng.random((40000, 70)).astype(np.float32)  # >= 2 * _PARALLEL_ELEMENTS: two threads
+    labels = rng.integers(0, 70, 40000)
+    assert pred.size >= 2 * kernel._PARALLEL_ELEMENTS
     np.testing.assert_allclose(scce(labels, pred), ref_probs(labels, pred), rtol=1e-5, atol=1e-6)
     z = rng.standard_normal((4, 70, 5000)).astype(np.float32) * 5
     lab = rng.integers(0, 70, (4, 5000))
@@ -357,3 +358,21 @@ def test_large_blocks_redo_rows_with_huge_or_nan_logits(dtype, nchw):
     finite[[13, 14]] = False
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(loss[finite], ref[finite], **tol)
+
+
+def test_threaded_kernel_works_in_a_forked_child(monkeypatch):
+    """The worker pool is recreated after fork (its threads do not survive it; reusing it deadlocks)."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(kernel, "_THREADS", 2)
+    rng = np.random.default_rng(8)
+    pred = rng.random((40000, 60)).astype(np.float32)  # two threads
+    labels = rng.integers(0, 60, 40000)
+    assert pred.size >= 2 * kernel._PARALLEL_ELEMENTS
+    expected = scce(labels, pred)  # creates the pool in this process
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(scce, (labels, pred)).get(timeout=60)
+    np.testing.assert_array_equal(got, expected)

@@ -57,6 +57,7 @@ _FAST_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 _FAST_LABELS = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in
                 (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 _pool_lock = threading.Lock()
 
 
@@ -222,10 +223,12 @@ def _block_ranges(outer: int, num_classes: int, inner: int):
 
 
 def _get_pool() -> ThreadPoolExecutor:
-    global _pool
+    """The worker pool, created on first use (and again in a forked child, where its threads are gone)."""
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():
             _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="haibal-scce")
+            _pool_pid = os.getpid()
         return _pool
 
 
