@@ -45,5 +45,5 @@ def spread(nodes) -> bool:
         return False
     x0, y0 = min(x), min(y)
     for node, xi, yi in zip(nodes, x, y):
-        node.set_pos(x0 + (xi - x0) * sx, y0 + (yi - y0) * sy)
+        node.set_property("pos", [x0 + (xi - x0) * sx, y0 + (yi - y0) * sy], push_undo=False)
     return True
