@@ -262,3 +262,37 @@ def test_progress_bar_when_asked():
     assert proc.returncode == 0
     assert "4/4 nodes" in proc.stderr and "#" * 30 in proc.stderr
     assert haibal("run", ROOT / "examples/stream.json").stderr == ""
+
+
+def _stderr_through_a_terminal(*args) -> tuple[int, str]:
+    """Run haibal with stderr on a pseudo-terminal (as in an interactive shell)."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "haibal_py", *map(str, args)], stdout=subprocess.PIPE,
+                              stderr=slave, cwd=ROOT, timeout=120)
+        os.close(slave)
+        chunks = []
+        while select.select([master], [], [], 0.5)[0]:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # the terminal closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return proc.returncode, b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+def test_progress_bar_on_a_terminal_only_for_long_runs():
+    code, err = _stderr_through_a_terminal("run", ROOT / "examples/stream.json")
+    assert code == 0 and "#" * 30 in err and "/200" in err  # 200 batches: the bar shows them
+    code, err = _stderr_through_a_terminal("run", ROOT / "examples/scce.json")
+    assert code == 0 and err == ""  # 6 nodes, no batches: no bar
+    code, err = _stderr_through_a_terminal("run", ROOT / "examples/stream.json", "--no-progress")
+    assert code == 0 and err == ""
