@@ -327,10 +327,11 @@ class Runtime:
         info = _CLASS_INFO.get(cls)
         if info is None:
             info = _CLASS_INFO[cls] = (tuple((p.name, p.default) for p in cls.inputs),
-                                       cls.run is _NODE_RUN, cls.select is _NODE_SELECT)
-        ports, plain_run, plain_select = info
+                                       cls.run is _NODE_RUN, cls.select is _NODE_SELECT,
+                                       tuple(p.name for p in cls.outputs))
+        ports, plain_run, plain_select, out_names = info
         if not plain_run:  # a class with its own run does everything itself
-            out = node.run(**args)
+            out = _checked(node.run(**args), out_names)
             self._instances[gn.id] = getattr(node, "last_instance", "") or ""
             return out
         if len(args) < len(ports):
@@ -353,7 +354,7 @@ class Runtime:
                 self._selections.clear()
             self._selections[key] = inst
         self._instances[gn.id] = inst.name
-        return inst.compute(node, values)
+        return _checked(inst.compute(node, values), out_names)
 
     def _finish(self, result: RunResult, plan: _Plan, start: float) -> None:
         result.order = plan.order
@@ -369,6 +370,17 @@ class Runtime:
 _NODE_RUN = Node.run
 _CLASS_INFO: dict[type, tuple] = {}  # node class -> (input (name, default)s, plain run?, plain select?)
 _NODE_SELECT = Node.select
+
+
+def _checked(out, names: tuple[str, ...]) -> dict:
+    """A node's result, checked to hold every declared output (a bug in a node class otherwise)."""
+    if type(out) is not dict:
+        raise HaibalValueError(f"the node returned {type(out).__name__}, not a dict of its outputs")
+    for name in names:
+        if name not in out:
+            raise HaibalValueError(f"the node returned no value for its output {name!r} "
+                                   f"(returned: {', '.join(map(str, out)) or 'nothing'})")
+    return out
 
 
 def _type_key(value):

@@ -277,3 +277,26 @@ def test_random_source_is_seeded_and_typed():
     assert a.shape == (4, 5) and a.dtype == np.int64
     assert set(np.unique(a)) <= {0, 1, 2, 255} and (a == 255).any()
     assert str(g.port_types().outputs[(r, "value")]) == "int[2]"
+
+
+def test_a_node_class_that_forgets_an_output_is_named_not_its_consumer():
+    from haibal_py.node import Instance, Node, Port
+    from haibal_py.types import ANY
+
+    class Forgetful(Node):  # a plug-in with a bug, not registered in the catalog
+        type_id = "test.Forgetful"
+        display_name = "Forgetful"
+        inputs = ()
+        outputs = (Port("value", ANY),)
+        instances = (Instance("only", {}, {"value": ANY}, lambda node, values: {"other": 1}),)
+
+    from haibal_py.registry import CATALOG
+    CATALOG._nodes.setdefault(Forgetful.type_id, Forgetful)
+    try:
+        g = Graph()
+        f = g.add_node("test.Forgetful")
+        g.connect(f, "value", g.add_output("y"), "value")
+        with pytest.raises(NodeRunError, match=r"node 'f1' \(Forgetful\) failed: .*no value for its output 'value'"):
+            Runtime(g).run()
+    finally:
+        CATALOG._nodes.pop(Forgetful.type_id, None)
