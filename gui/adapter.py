@@ -19,6 +19,7 @@ import numpy as np
 
 from NodeGraphQt import BaseNode
 from NodeGraphQt.base.model import NodeModel
+from NodeGraphQt.constants import NodePropWidgetEnum
 from Qt import QtCore, QtGui
 
 from haibal_py.errors import HaibalError, ParameterError
@@ -28,6 +29,9 @@ from haibal_py.registry import CATALOG
 from .style import kind_color
 
 INSTANCE_PROP = "instance"
+#: False while building nodes for a big graph: parameters then show in the Properties
+#: panel only (embedded widgets cost NodeGraphQt about 2 ms each to build)
+EMBED_WIDGETS = True
 
 
 def _title_align_once():
@@ -169,8 +173,12 @@ class HaibalNode(BaseNode):
             self._add_param_widget(param)
         if len(cls.instances) > 1:
             items = [AUTOMATIC, *cls.instance_names()]
-            self.add_combo_menu(INSTANCE_PROP, "instance", items=items,
-                                tooltip="polymorphic instance: 'automatic' picks it from what is wired")
+            tip = "polymorphic instance: 'automatic' picks it from what is wired"
+            if EMBED_WIDGETS:
+                self.add_combo_menu(INSTANCE_PROP, "instance", items=items, tooltip=tip)
+            else:
+                self.create_property(INSTANCE_PROP, AUTOMATIC, items=items,
+                                     widget_type=NodePropWidgetEnum.QCOMBO_BOX.value, widget_tooltip=tip)
         self.view.setToolTip(self.hover_text())
         self.set_color(*_title_color(cls.category))
 
@@ -185,6 +193,15 @@ class HaibalNode(BaseNode):
 
     def _add_param_widget(self, param: Param) -> None:
         name, tip = prop_name(param.name), f"{param.name} ({param.kind}): {param.doc}"
+        if not EMBED_WIDGETS:  # compact node: the parameter lives in the Properties panel only
+            items, kind = None, NodePropWidgetEnum.QLINE_EDIT.value
+            value = param_to_text(param, param.default, self.arrays)
+            if param.kind == "bool":
+                kind = NodePropWidgetEnum.QCHECK_BOX.value
+            elif param.kind == "enum":
+                items, kind = [str(c) for c in param.choices], NodePropWidgetEnum.QCOMBO_BOX.value
+            self.create_property(name, value, items=items, widget_type=kind, widget_tooltip=tip)
+            return
         if param.kind == "bool":
             self.add_checkbox(name, param.name, text="", state=bool(param.default), tooltip=tip)
         elif param.kind == "enum":

@@ -18,7 +18,11 @@ from haibal_py.graph import Connection, Graph, GraphValidationError, TypeInfo
 from haibal_py.runtime import NodeRunError, Runtime
 from haibal_py.types import Compat
 
+from . import adapter
 from .adapter import HaibalNode
+
+#: graphs with more nodes open with compact nodes (see ``Document.load_into``)
+COMPACT_ABOVE = 150
 
 WireKey = tuple[str, str, str, str]
 
@@ -117,7 +121,19 @@ class Document:
 
     # -- graph -> canvas
     def load_into(self, canvas, graph: Graph) -> list[str]:
-        """Put ``graph``'s nodes and wires on the (empty) canvas; returns what could not be shown."""
+        """Put ``graph``'s nodes and wires on the (empty) canvas; returns what could not be shown.
+
+        Graphs of more than ``COMPACT_ABOVE`` nodes get compact nodes (parameters in the
+        Properties panel only), so that they open in seconds.
+        """
+        compact = len(graph.nodes) > COMPACT_ABOVE
+        adapter.EMBED_WIDGETS = not compact
+        try:
+            return self._load_into(canvas, graph)
+        finally:
+            adapter.EMBED_WIDGETS = True
+
+    def _load_into(self, canvas, graph: Graph) -> list[str]:
         self.graph, self.ids = graph, {}
         self.runtime = Runtime(graph)
         skipped = []
@@ -132,11 +148,13 @@ class Document:
             node = canvas.add_node(gn.type_id, name=gn.name, pos=gn.pos or (0, 0), push_undo=False)
             if node.name() != gn.name:  # NodeGraphQt made it unique: keep the graph in step
                 graph.rename(gid, node.name())
+            current = node.param_values()
             for name, value in gn.params.items():
-                if name in gn.bad_params:
-                    continue
+                if name in gn.bad_params or same_value(current.get(name), value):
+                    continue  # (each change redraws the node: skip the defaults)
                 node.set_param(name, value, push_undo=False)
-            node.set_instance(gn.instance, push_undo=False)
+            if gn.instance != node.instance_name():
+                node.set_instance(gn.instance, push_undo=False)
             made[gid] = node
             self.ids[node.id] = gid
         for conn in graph.connections:

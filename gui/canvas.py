@@ -8,6 +8,7 @@ running / done / failed.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable
 
 from NodeGraphQt import NodeGraph
@@ -56,6 +57,7 @@ class Canvas(QtCore.QObject):
         self.graph = NodeGraph()
         self.graph.set_acyclic(True)
         self.graph.set_pipe_collision(False)
+        self.graph.get_unique_name = self._unique_name
         self.types = register_catalog(self.graph)  # catalog type id -> NodeGraphQt type
         #: ``checker(canvas) -> (wire checks, port types)``; port types are keyed
         #: (node name, "in"/"out", port). None: the declared port types alone.
@@ -124,7 +126,24 @@ class Canvas(QtCore.QObject):
     def _schedule_restyle(self) -> None:
         if not self._restyle_pending:
             self._restyle_pending = True
-            QtCore.QTimer.singleShot(0, self.restyle_wires)
+            QtCore.QTimer.singleShot(0, self._restyle_if_pending)
+
+    def _restyle_if_pending(self) -> None:
+        if self._restyle_pending:  # not done meanwhile by a direct call
+            self.restyle_wires()
+
+    def _unique_name(self, name: str) -> str:
+        """NodeGraphQt's ``get_unique_name`` (a node name not yet used), with a set:
+        the original scans a list per candidate, quadratic when opening big graphs."""
+        name = " ".join(name.split())
+        taken = {n.model.name for n in self.graph.model.nodes.values()}
+        if name not in taken:
+            return name
+        base = re.sub(r" \d+$", "", name) if re.search(r"\w+ \d+$", name) else name
+        x = 1
+        while f"{base} {x}" in taken:
+            x += 1
+        return f"{base} {x}"
 
     def declared_checks(self) -> dict[WireKey, Compat]:
         """Wire checks from the declared port types alone (used when no checker is set)."""

@@ -296,3 +296,32 @@ def test_viewers_show_images_tables_and_values(window, qtbot):
     assert views[value.name()].shown_as() == "value"
     np.testing.assert_allclose(views[value.name()].value, np.mean(EXPECTED), rtol=1e-5)
     assert f"{np.mean(EXPECTED):.4f}"[:5] in views[value.name()].label.text()
+
+
+def test_big_graph_opens_with_compact_nodes_and_runs(window, qtbot, tmp_path):
+    from haibal_py.graph import Graph
+    from haibal_py.gui.bridge import COMPACT_ABOVE
+
+    g = Graph(name="chain")
+    prev, port = g.add_input("x", default=[-1.0, 0.5], type="float[1]"), "value"
+    for i in range(COMPACT_ABOVE):
+        nid = g.add_node("haibal.activations.ELU", params={"alpha": 0.5 if i == 3 else 1.0}, pos=(200 * i, 0))
+        g.connect(prev, port, nid, "x")
+        prev, port = nid, "result"
+    g.connect(prev, port, g.add_output("y"), "value")
+    g.save(tmp_path / "chain.json")
+    window.open(tmp_path / "chain.json")
+    nodes = window.canvas.nodes()
+    assert len(nodes) == COMPACT_ABOVE + 2
+    elu = [n for n in nodes if n.haibal_class.type_id == "haibal.activations.ELU"]
+    assert all(not n.view.widgets for n in elu)  # parameters in the Properties panel only
+    assert sorted({n.param_values()["alpha"] for n in elu}) == [0.5, 1.0]
+    set_in_properties(window, elu[0], "alpha", "2.0")
+    assert elu[0].param_values()["alpha"] == 2.0
+    run_and_wait(window, qtbot)
+    # by hand: ELU(x) = x for x > 0, alpha * (exp(x) - 1) otherwise; 0.5 stays 0.5
+    x = -1.0
+    for n in elu:
+        alpha = n.param_values()["alpha"]
+        x = x if x > 0 else alpha * np.expm1(x)
+    np.testing.assert_allclose(window.last_run["graph_outputs"]["y"], [x, 0.5], rtol=1e-6)
