@@ -194,9 +194,11 @@ def loss_node(
                       y_true_doc=y_true_doc, y_pred_doc=y_pred_doc, result_doc=result_doc,
                       output_rank_drop=output_rank_drop or 1, sparse_labels=sparse_labels,
                       class_name=class_name, do_register=False)
-    if output_rank_drop is None:
-        cls.instances = tuple(replace(i, outputs={RESULT: PortType("float")}) if i.name == "array" else i
-                              for i in cls.instances)
+    batch_doc = "batches fed one after the other to the loss -> one float (the mean over every loss value)"
+    cls.instances = tuple(
+        replace(i, outputs={RESULT: PortType("float")}) if i.name == "array" and output_rank_drop is None
+        else replace(i, doc=batch_doc) if i.name == "batch" else i
+        for i in cls.instances)
     return register(cls) if do_register else cls
 
 
