@@ -50,7 +50,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.canvas = Canvas(self)
         self.graph = self.canvas.graph
         self.doc = bridge.Document()
-        self.canvas.checker = lambda canvas: self.doc.wire_checks(canvas)
+        self.canvas.checker = self._wire_checks
         self.path: Path | None = None
         self.worker: RunWorker | None = None
         self.outputs: dict[str, dict] = {}
@@ -178,6 +178,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.graph.delete_nodes(nodes)
         for in_port, out_port in self.graph.selected_pipes():
             in_port.disconnect_from(out_port)
+
+    def _wire_checks(self, canvas):
+        """The runtime's type checks of the canvas; the declared types if it cannot say."""
+        try:
+            return self.doc.wire_checks(canvas)
+        except HaibalError as exc:  # e.g. a pasted parameter the node refuses
+            self.show_status(f"type check: {exc}", error=True)
+            return canvas.declared_checks(), {}
 
     def _on_invalid_value(self, node, message: str) -> None:
         self.show_status(f"refused: {message}", error=True)
