@@ -218,3 +218,14 @@ def test_nan_values_propagate_through_means():
     rmse = m.RootMeanSquaredError()
     rmse.update_state([[1.0]], [[np.nan]])
     assert math.isnan(rmse.result())
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float64))
+@pytest.mark.parametrize("n", (3, 17, 200, 1000))
+def test_even_grid_binning_equals_a_binary_search(n, dtype):
+    from haibal_py.kernels.confusion import _bins_on_grid, even_thresholds
+    th = even_thresholds(n).astype(dtype)
+    rng = np.random.default_rng(n)
+    p = np.concatenate([rng.random(5000), th, np.nextafter(th, dtype(2)), np.nextafter(th, dtype(-2)),
+                        [-1.0, 2.0, 0.0, 1.0, -np.inf, np.inf]]).astype(dtype)
+    np.testing.assert_array_equal(_bins_on_grid(th, p), np.searchsorted(th, p))

@@ -136,3 +136,21 @@ def test_precision_recall_and_counts_agree(d):
     auc = m.AUC()
     auc.update_state(t, p)
     assert 0.0 <= auc.result() <= 1.0
+
+
+@SETTINGS
+@given(d=classification(), thresholds=st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]),
+                                                min_size=1, max_size=7))
+def test_counts_at_any_thresholds_match_brute_force(d, thresholds):
+    """Both count engines (direct comparisons for few thresholds, binning for many) agree with numpy."""
+    t, p, w = d["binary"], d["scores"], d["weights"][:, None]
+    th = np.array(thresholds, dtype=p.dtype)
+    above = p[None] > th[:, None, None]
+    expected = {"tp": (above & (t != 0)), "fp": (above & (t == 0)), "tn": (~above & (t == 0)),
+                "fn": (~above & (t != 0))}
+    for cls, key in ((m.TruePositives, "tp"), (m.FalsePositives, "fp"), (m.TrueNegatives, "tn"),
+                     (m.FalseNegatives, "fn")):
+        metric = cls(thresholds=thresholds)
+        metric.update_state(t, p, sample_weight=d["weights"])
+        want = (expected[key] * w[None]).sum(axis=(1, 2))
+        np.testing.assert_allclose(np.atleast_1d(metric.result()), want, rtol=1e-9, atol=1e-9)
