@@ -73,8 +73,15 @@ def ngqt_type(type_id: str) -> tuple[str, str]:
 ARRAY_TEXT_LIMIT = 64
 
 
+_SHOWN_ARRAYS: dict[str, np.ndarray] = {}  # summary text -> array, for copy/paste and undo
+
+
 def array_summary(arr: np.ndarray) -> str:
-    return f"<array {arr.dtype} {tuple(arr.shape)}>"
+    text = f"<array {arr.dtype} {tuple(arr.shape)}>"
+    known = _SHOWN_ARRAYS.get(text)
+    if known is not None and known is not arr and not np.array_equal(known, arr):
+        text = f"<array {arr.dtype} {tuple(arr.shape)} #{len(_SHOWN_ARRAYS)}>"
+    return text
 
 
 def param_to_text(param: Param, value, arrays: dict | None = None) -> Any:
@@ -92,7 +99,7 @@ def param_to_text(param: Param, value, arrays: dict | None = None) -> Any:
         if arr.size <= ARRAY_TEXT_LIMIT or arrays is None:
             return json.dumps(arr.tolist())
         text = array_summary(arr)
-        arrays[text] = arr
+        arrays[text] = _SHOWN_ARRAYS[text] = arr
         return text
     return "" if value is None else repr(value) if param.kind == "float" else str(value)
 
@@ -101,8 +108,13 @@ def text_to_param(param: Param, text, owner: str = "", arrays: dict | None = Non
     """The parameter value for a widget's text; ``ParameterError`` when it is not one."""
     if param.kind in ("bool", "enum"):
         return param.coerce(text, owner)
-    if param.kind == "array" and arrays and text in arrays:
-        return arrays[text]
+    if param.kind == "array" and isinstance(text, str) and text.startswith("<array "):
+        if arrays and text in arrays:
+            return arrays[text]
+        if text in _SHOWN_ARRAYS:  # a pasted node, or an undone edit
+            if arrays is not None:
+                arrays[text] = _SHOWN_ARRAYS[text]
+            return _SHOWN_ARRAYS[text]
     if isinstance(text, str):
         stripped = text.strip()
         if stripped == "" and param.kind != "str":

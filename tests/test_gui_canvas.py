@@ -114,3 +114,18 @@ def test_undo_of_a_connection(canvas):
     assert canvas.wires() == []
     canvas.graph.undo_stack().redo()
     assert canvas.wires() == [(scce.name(), "result", plot.name(), "value")]
+
+
+def test_large_array_parameter_survives_copy_and_paste(canvas, qtbot):
+    import numpy as np
+
+    src = canvas.add_node("haibal.io.GraphInput")
+    big = np.arange(200.0).reshape(10, 20)
+    src.set_param("default", big)
+    assert src.get_property("default").startswith("<array float64 (10, 20)")
+    np.testing.assert_array_equal(src.param_values()["default"], big)
+    canvas.graph.clear_selection()
+    src.set_selected(True)
+    canvas.graph.copy_nodes()
+    (pasted,) = canvas.graph.paste_nodes()
+    np.testing.assert_array_equal(pasted.param_values()["default"], big)
