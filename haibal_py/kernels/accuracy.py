@@ -42,7 +42,21 @@ def _mean_last(hits: np.ndarray, dtype) -> np.ndarray:
         return np.asarray(hits, dtype=dtype)
     if hits.shape[-1] == 0:
         return np.full(hits.shape[:-1], np.nan, dtype=dtype)
-    return hits.mean(axis=-1, dtype=np.float64).astype(dtype)
+    return (np.count_nonzero(hits, axis=-1) / hits.shape[-1]).astype(dtype)
+
+
+def _hit_rate(compare, y_true: np.ndarray, y_pred: np.ndarray, dtype) -> np.ndarray:
+    """Mean over the last axis of ``compare(t, p)`` (booleans), in cache-sized row blocks."""
+    if y_pred.ndim == 0 or y_pred.shape[-1] == 0:
+        return _mean_last(compare(y_true, y_pred), dtype)
+    n = y_pred.shape[-1]
+    t, p = y_true.reshape(-1, n), y_pred.reshape(-1, n)
+    counts = np.empty(t.shape[0], dtype=np.int64)
+    step = max(1, (1 << 16) // n)
+    for start in range(0, t.shape[0], step):
+        block = slice(start, start + step)
+        counts[block] = np.count_nonzero(compare(t[block], p[block]), axis=1)
+    return (counts / n).astype(dtype).reshape(y_pred.shape[:-1])
 
 
 def accuracy(y_true, y_pred):
@@ -51,7 +65,7 @@ def accuracy(y_true, y_pred):
     yt = _numeric(y_true, "y_true")
     dtype = result_dtype(yp.dtype)
     yt, yp = _same_shape(yt, yp, "accuracy")
-    return _mean_last(yt == yp, dtype)
+    return _hit_rate(np.equal, yt, yp, dtype)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
@@ -60,8 +74,8 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
     yt = _numeric(y_true, "y_true")
     yt, yp = _same_shape(yt, yp, "binary_accuracy")
     # NaN predictions are not > threshold: they count as class 0, as in Keras.
-    hits = yt == (yp > yp.dtype.type(threshold))
-    return _mean_last(hits, result_dtype(yp.dtype))
+    thr = yp.dtype.type(threshold)
+    return _hit_rate(lambda t, p: t == (p > thr), yt, yp, result_dtype(yp.dtype))
 
 
 def _argmax_last(arr: np.ndarray, name: str) -> np.ndarray:
