@@ -92,3 +92,28 @@ def test_node_errors_name_the_node():
         node("BinaryAccuracy")(y_true="abc", y_pred=[0.5])
     with pytest.raises(HaibalValueError, match="target class id"):
         node("IoU", num_classes=2, target_class_ids="[3]")(y_true=[0], y_pred=[0])
+
+
+def test_metric_nodes_in_a_saved_graph_run_headlessly(tmp_path):
+    """AUC with explicit thresholds and Precision at two thresholds survive save/load and run."""
+    from haibal_py.graph import Graph
+    from haibal_py.runtime import Runtime
+
+    g = Graph("metrics")
+    g.add_input("y_true", default=np.array([0, 0, 1, 1]), type="int[1]")
+    g.add_input("y_pred", default=np.array([0.0, 0.5, 0.3, 0.9]), type="float[1]")
+    auc = g.add_node("haibal.metrics.AUC", "auc", params={"thresholds": "[0.5]"})
+    prec = g.add_node("haibal.metrics.Precision", "precision", params={"thresholds": [0.2, 0.6]})
+    acc = g.add_node("haibal.metrics.BinaryAccuracy", "accuracy", params={"threshold": 0.4})
+    for n in (auc, prec, acc):
+        g.connect("y_true", "value", n, "y_true")
+        g.connect("y_pred", "value", n, "y_pred")
+        g.connect(n, "result", g.add_output(f"out_{n}"), "value")
+    path = tmp_path / "metrics.haibal.json"
+    g.save(path)
+    res = Runtime(Graph.load(path)).run()
+    assert res.ok
+    outs = {k.removeprefix("out_"): v for k, v in res.outputs.items()}
+    assert outs[auc] == pytest.approx(0.75)
+    np.testing.assert_allclose(outs[prec], [2 / 3, 1.0])
+    assert outs[acc] == pytest.approx(0.5)  # 1-D: one sample, hits [1, 0, 0, 1] averaged
