@@ -15,6 +15,8 @@ Each row times one call (best of several runs) of:
 
 and prints each time as a ratio to the floor and to the fastest peer present, with the
 peak extra memory of the haibal call (``tracemalloc``, which sees NumPy's allocations).
+All of them are timed in interleaved rounds (best of every round), so a load that varies
+over time on a shared machine weighs on each alike.
 """
 
 from __future__ import annotations
@@ -131,33 +133,35 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--rows", default="classification,segmentation,small")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, 1 with --quick)")
     args = ap.parse_args(argv)
-    min_runs, min_seconds = (3, 0.2) if args.quick else (9, 1.5)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    min_runs, min_seconds = (3, 0.2) if args.quick else (5, 0.5)
     rng = np.random.default_rng(0)
     cases = {name: make_case(name, rng) for name in args.rows.split(",")}
 
-    # Phase 1, before any peer is imported (their idle worker threads would compete): floor and haibal.
-    times, peaks, floors = {}, {}, {}
+    # Every implementation is timed in several interleaved rounds (best of all rounds), so that
+    # a load that changes over time (a shared machine) weighs on all of them alike.
+    peers = {} if args.no_peers else load_peers()
+    calls, peaks = {}, {}
     for case, (labels, logits, probs, ignore) in cases.items():
-        floors[case] = min(best_time(lambda: logits.sum(), min_runs, min_seconds),
-                           best_time(lambda: np.max(logits), min_runs, min_seconds))
+        calls[case, None, "floor"] = [lambda x=logits: x.sum(), lambda x=logits: np.max(x)]
         for from_logits in (False, True):
             y_pred = logits if from_logits else probs
 
             def ours(y_pred=y_pred, from_logits=from_logits, labels=labels, ignore=ignore):
                 return sparse_categorical_crossentropy(labels, y_pred, from_logits=from_logits, ignore_class=ignore)
 
-            times[case, from_logits, "haibal"] = best_time(ours, min_runs, min_seconds)
+            calls[case, from_logits, "haibal"] = [ours]
             peaks[case, from_logits] = peak_extra_bytes(ours)
-
-    # Phase 2: the peers, on the same inputs.
-    peers = {} if args.no_peers else load_peers()
-    for case, (labels, logits, probs, ignore) in cases.items():
-        for from_logits in (False, True):
-            y_pred = logits if from_logits else probs
             for name, (make, _) in peers.items():
-                times[case, from_logits, name] = best_time(make(labels, y_pred, from_logits, ignore),
-                                                           min_runs, min_seconds)
+                calls[case, from_logits, name] = [make(labels, y_pred, from_logits, ignore)]
+    times = dict.fromkeys(calls, float("inf"))
+    for _ in range(args.rounds):
+        for key, fns in calls.items():
+            for fn in fns:
+                times[key] = min(times[key], best_time(fn, min_runs, min_seconds))
+    floors = {case: times[case, None, "floor"] for case in cases}
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -175,7 +179,7 @@ def main(argv=None) -> int:
     for case, (labels, logits, probs, ignore) in cases.items():
         floor = floors[case]
         for from_logits in (False, True):
-            row = {"floor": floor, **{n: t for (c, fl, n), t in times.items() if c == case and fl == from_logits}}
+            row = {"floor": floor, **{n: t for (c, fl, n), t in times.items() if c == case and fl is from_logits}}
             peer_best = min((t for n, t in row.items() if n in peers), default=None)
             for name, t in row.items():
                 ratio_peer = f"{t / peer_best:11.2f}" if peer_best else f"{'-':>11}"

@@ -218,6 +218,13 @@ def test_label_out_of_range_names_value_and_classes():
     assert "200" in msg
 
 
+def test_non_native_byte_order():
+    labels = np.array([1, -1], dtype=">i8")
+    assert "-1" in _error(labels, DOC_PRED)
+    swapped = np.array(DOC_PRED, dtype=">f4")
+    np.testing.assert_array_equal(scce(np.array(DOC_TRUE, ">i4"), swapped), scce(DOC_TRUE, DOC_PRED))
+
+
 def test_label_out_of_range_with_ignore_class():
     msg = _error([1, 7, -1], [[0.1, 0.9, 0]] * 3, ignore_class=-1)
     assert "7" in msg and "ignore_class=-1" in msg

@@ -52,9 +52,9 @@ _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
 
 _clip = np._core.umath.clip if hasattr(np, "_core") else np.core.umath.clip  # the ufunc, without np.clip's checks
 _min, _max, _and = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce
-_UNSIGNED = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in (np.int8, np.int16, np.int32, np.int64)}
 _FAST_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
-_FAST_LABELS = {np.dtype(t): np.dtype(t).str.replace("i", "u") for t in
+# integer label dtype -> the unsigned dtype of its size, under which a negative label is large
+_FAST_LABELS = {np.dtype(t): np.dtype(np.dtype(t).str.replace("i", "u")) for t in
                 (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
@@ -63,7 +63,7 @@ _pool_lock = threading.Lock()
 
 def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
     """``axis`` as a non-negative index, with a clear error when out of range."""
-    if axis == -1 and type(axis) is int and ndim:
+    if type(axis) is int and axis == -1 and ndim:  # the common case, cheaply
         return ndim - 1
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise HaibalValueError(f"{name} must be an integer, got {axis!r}")
@@ -99,8 +99,11 @@ def _check_labels(labels: np.ndarray, num_classes: int, ignore_class):
             labels = np.where(valid, labels, 0)
     if labels.size:
         # one reduction: seen as unsigned, a negative label is larger than any class index
-        unsigned = labels.view(_UNSIGNED[labels.dtype]) if labels.dtype in _UNSIGNED else labels
-        if _max(unsigned, axis=None) >= num_classes:
+        if labels.dtype in _FAST_LABELS:
+            out_of_range = _max(labels.view(_FAST_LABELS[labels.dtype]), axis=None) >= num_classes
+        else:  # e.g. a non-native byte order
+            out_of_range = _min(labels, axis=None) < 0 or _max(labels, axis=None) >= num_classes
+        if out_of_range:
             bad = (labels < 0) | (labels >= num_classes)
             value = labels[bad].flat[0].item()
             extra = "" if ignore_class is None else f" and is not ignore_class={ignore_class}"
