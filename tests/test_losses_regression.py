@@ -195,3 +195,12 @@ def test_aliases_are_the_functions():
     assert losses.mape is losses.MAPE is losses.mean_absolute_percentage_error
     assert losses.msle is losses.MSLE is losses.mean_squared_logarithmic_error
     assert losses.logcosh is losses.log_cosh
+
+
+def test_float16_is_computed_in_float32_and_returned_as_float16():
+    t = np.array([[0.5, 1.5]], np.float16)
+    p = np.array([[1.0, 1.0]], np.float16)
+    got = losses.mean_squared_error(t, p)
+    assert got.dtype == np.float16 and float(got[0]) == 0.25
+    from haibal_py import activations
+    assert activations.sigmoid(np.zeros(2, np.float16)).dtype == np.float16
