@@ -22,9 +22,13 @@ test: $(STAMP)
 editor: $(STAMP)
 	$(VENV)/bin/haibal-editor
 
-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[bench]"
-	$(PY) bench/scce.py
+# Benchmarks, with the peers (torch, tensorflow-cpu) in a venv of their own.
+bench:
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet -e ".[bench]"
+	.venv-bench/bin/python bench/scce.py
+	.venv-bench/bin/python bench/runtime.py
+	.venv-bench/bin/python bench/catalog.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-bench build *.egg-info
