@@ -8,9 +8,8 @@ and a ``Loss`` class for each, built on ``LossFunctionWrapper`` (reductions and
 
 from __future__ import annotations
 
-import inspect
 
-from .errors import HaibalValueError
+from .keras_api import bind_arguments, get_by_identifier, keras_signature
 from .kernels.hinge import categorical_hinge, hinge, squared_hinge
 from .kernels.probabilistic import (
     BCE,
@@ -94,20 +93,11 @@ def _loss_class(class_name: str, fn, default_name: str, options: dict, doc: str,
     keyword arguments with Keras' defaults) come first; ``tail`` names options Keras puts
     after ``name`` (``axis=None`` for Dice and Tversky).
     """
-    def param(key, default):
-        return inspect.Parameter(key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
-
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [param(k, v) for k, v in options.items()]
-    params += [param("reduction", "sum_over_batch_size"), param("name", default_name)]
-    params += [param(k, None) for k in tail] + [param("dtype", None)]
-    signature = inspect.Signature(params)
+    signature = keras_signature([*options.items(), ("reduction", "sum_over_batch_size"), ("name", default_name),
+                                 *((k, None) for k in tail), ("dtype", None)])
 
     def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        values.pop("self")
+        values = bind_arguments(signature, self, args, kwargs)
         reduction, name, dtype = values.pop("reduction"), values.pop("name"), values.pop("dtype")
         LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **values)
         for key, value in values.items():
@@ -171,23 +161,5 @@ _BY_NAME = {name: globals()[name] for name in __all__ if name not in ("Loss", "L
 
 
 def get(identifier):
-    """A loss by name, as ``keras.losses.get``: a function for a function name, an instance for a class name.
-
-    ``None`` gives ``None``; a callable is returned as it is; a dict
-    ``{"class_name": ..., "config": {...}}`` builds the class with that config.
-    """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if not inspect.isclass(cls):
-            raise HaibalValueError(f"unknown loss class {identifier.get('class_name')!r}")
-        return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str):
-        obj = _BY_NAME.get(identifier)
-        if obj is None:
-            raise HaibalValueError(f"unknown loss {identifier!r}")
-        return obj() if inspect.isclass(obj) else obj
-    if callable(identifier):
-        return identifier
-    raise HaibalValueError(f"cannot interpret {identifier!r} as a loss")
+    """A loss by name, as ``keras.losses.get``: see ``haibal_py.keras_api.get_by_identifier``."""
+    return get_by_identifier(identifier, _BY_NAME, "loss")

@@ -11,7 +11,6 @@ as ``keras.metrics.get``. HAIBAL's 42-metric palette is ``HAIBAL_PALETTE``.
 
 from __future__ import annotations
 
-import inspect
 
 from . import losses as _losses
 from .confusion_metrics import (
@@ -29,6 +28,7 @@ from .confusion_metrics import (
     TruePositives,
 )
 from .errors import HaibalValueError
+from .keras_api import bind_arguments, get_by_identifier, keras_signature
 from .fscore_metrics import F1Score, FBetaScore
 from .iou_metrics import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .kernels.accuracy import (
@@ -86,20 +86,10 @@ def _wrapper_class(class_name: str, fn, default_name: str, options: dict | None 
     """
     options, lead = options or {}, lead or {}
 
-    def param(key, default):
-        return inspect.Parameter(key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
-
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [param(k, v) for k, v in lead.items()]
-    params += [param("name", default_name), param("dtype", None)]
-    params += [param(k, v) for k, v in options.items()]
-    signature = inspect.Signature(params)
+    signature = keras_signature([*lead.items(), ("name", default_name), ("dtype", None), *options.items()])
 
     def __init__(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        values.pop("self")
+        values = bind_arguments(signature, self, args, kwargs)
         name, dtype = values.pop("name"), values.pop("dtype")
         if check is not None:
             check(values)
@@ -200,26 +190,5 @@ _BY_NAME = {name: globals()[name] for name in __all__ if name not in ("get", "HA
 
 
 def get(identifier):
-    """A metric by name, as ``keras.metrics.get``: a function for a function name, an instance
-    for a class name; a callable is returned as it is; a dict ``{"class_name", "config"}``
-    builds the class."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        if not inspect.isclass(cls):
-            raise HaibalValueError(f"unknown metric class {identifier.get('class_name')!r}")
-        return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str):
-        obj = _BY_NAME.get(identifier)
-        if obj is None:
-            raise HaibalValueError(f"unknown metric {identifier!r}")
-        if inspect.isclass(obj):
-            try:
-                return obj()
-            except TypeError as exc:
-                raise HaibalValueError(f"metric {identifier!r} needs arguments: {exc}") from None
-        return obj
-    if callable(identifier):
-        return identifier
-    raise HaibalValueError(f"cannot interpret {identifier!r} as a metric")
+    """A metric by name, as ``keras.metrics.get``: see ``haibal_py.keras_api.get_by_identifier``."""
+    return get_by_identifier(identifier, _BY_NAME, "metric")
