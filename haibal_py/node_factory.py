@@ -37,6 +37,26 @@ def _as_batches(value) -> Batches:
     return value if isinstance(value, Batches) else Batches([value])
 
 
+def declare_node(*, type_id: str, category: str, display_name: str, description: str,
+                 use_cases: Sequence[str], inputs: tuple, outputs: tuple, params: Sequence[Param],
+                 instances: Sequence[Instance], class_name: str | None, do_register: bool) -> type[Node]:
+    """A ``Node`` subclass from its declarations, registered in the catalog unless told not to."""
+    attrs = dict(
+        type_id=type_id,
+        category=category,
+        display_name=display_name,
+        help=HelpText(description, tuple(use_cases)),
+        inputs=tuple(inputs),
+        outputs=tuple(outputs),
+        params=tuple(params),
+        instances=tuple(instances),
+        __module__=__name__,
+        __doc__=description,
+    )
+    cls = type(class_name or display_name + "Node", (Node,), attrs)
+    return register(cls) if do_register else cls
+
+
 def metric_node(
     *,
     type_id: str,
@@ -98,11 +118,10 @@ def metric_node(
                  {RESULT: float_scalar}, call_metric,
                  "batches fed one after the other to the stateful metric -> one float (the mean over all samples)"),
     )
-    attrs = dict(
-        type_id=type_id,
-        category=category,
-        display_name=display_name,
-        help=HelpText(description, tuple(use_cases)),
+    return declare_node(
+        type_id=type_id, category=category, display_name=display_name, description=description,
+        use_cases=use_cases, params=params, instances=instances, class_name=class_name,
+        do_register=do_register,
         inputs=(
             Port("y_true", PortType(label_kind, 0, None, True), y_true_doc),
             Port("y_pred", PortType("float", 1, None, True), y_pred_doc),
@@ -110,13 +129,7 @@ def metric_node(
                  "optional weights per sample (batch instance only).", default=None),
         ),
         outputs=(Port(RESULT, PortType("float"), result_doc),),
-        params=tuple(params),
-        instances=instances,
-        __module__=__name__,
-        __doc__=description,
     )
-    cls = type(class_name or display_name + "Node", (Node,), attrs)
-    return register(cls) if do_register else cls
 
 
 # -- losses and elementwise functions ------------------------------------------------------
@@ -233,20 +246,13 @@ def elementwise_node(
                                   compute, "one number -> one number"))
     instances.append(Instance("array", {"x": PortType.of("float", (1, None))}, {RESULT: _rank_minus("x", 0)},
                               compute, "an array of any rank -> an array of the same shape"))
-    attrs = dict(
-        type_id=type_id,
-        category=category,
-        display_name=display_name,
-        help=HelpText(description, tuple(use_cases)),
+    return declare_node(
+        type_id=type_id, category=category, display_name=display_name, description=description,
+        use_cases=use_cases, params=params, instances=instances, class_name=class_name,
+        do_register=do_register,
         inputs=(Port("x", PortType("float", 0 if scalar else 1, None), x_doc),),
         outputs=(Port(RESULT, PortType("float"), result_doc),),
-        params=tuple(params),
-        instances=tuple(instances),
-        __module__=__name__,
-        __doc__=description,
     )
-    cls = type(class_name or display_name + "Node", (Node,), attrs)
-    return register(cls) if do_register else cls
 
 
 # -- class-only metrics (AUC, Precision, IoU, ...) --------------------------------------------
@@ -339,19 +345,12 @@ def class_metric_node(
                  {RESULT: PortType("float")}, call_batches,
                  "batches fed one after the other to the stateful metric -> the metric over all of them"),
     )
-    attrs = dict(
-        type_id=type_id,
-        category=category,
-        display_name=display_name,
-        help=HelpText(description, tuple(use_cases)),
+    return declare_node(
+        type_id=type_id, category=category, display_name=display_name, description=description,
+        use_cases=use_cases, params=params, instances=instances, class_name=class_name,
+        do_register=do_register,
         inputs=tuple(Port(n, PortType(kind, rank, None, True), doc) for n, kind, rank, doc in inputs)
         + (Port("sample_weight", PortType("float", 0, None, True),
                 "optional weights (per sample, or shaped like y_pred).", default=None),),
         outputs=(Port(RESULT, PortType("float"), result_doc),),
-        params=tuple(params),
-        instances=instances,
-        __module__=__name__,
-        __doc__=description,
     )
-    cls = type(class_name or display_name + "Node", (Node,), attrs)
-    return register(cls) if do_register else cls
