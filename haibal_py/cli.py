@@ -188,6 +188,9 @@ def read_inputs(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _load(path: str) -> Graph:
+    from .snippets import is_snippet_path, load_runnable  # NAME.png / NAME.snippet.json run like graphs
+    if is_snippet_path(path):
+        return load_runnable(path)
     return Graph.load(path)
 
 
