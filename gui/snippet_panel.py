@@ -140,7 +140,9 @@ def save_selection_dialog(window) -> Path | None:
 
 
 def install(window) -> SnippetPanel:
-    """Add the Snippets panel, the Edit-menu action and snippet drops to an ``EditorWindow``."""
+    """Add the Snippets panel, the Edit-menu action and snippet drops to an ``EditorWindow`` (once)."""
+    if getattr(window, "snippet_panel", None) is not None:
+        return window.snippet_panel
     panel = SnippetPanel(parent=window)
     window.snippet_panel = panel
 

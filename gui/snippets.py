@@ -196,6 +196,8 @@ def handle_drop(window, mimedata: QtCore.QMimeData, pos) -> bool:
 
 def install_drop_handler(window) -> None:
     """Route canvas drops through ``handle_drop`` first (NodeGraphQt keeps the other drops)."""
+    if getattr(window, "_snippet_drop", None) is not None:
+        return
     ngraph = window.graph
     viewer = ngraph.viewer()
     original = ngraph._on_node_data_dropped

@@ -28,7 +28,7 @@ def window(qtbot, tmp_path, monkeypatch):
     w = EditorWindow(recovery_path=tmp_path / "recovery.json")
     w.ask_save_changes = lambda: "discard"
     qtbot.addWidget(w)
-    snippet_panel.install(w)
+    assert snippet_panel.install(w) is w.snippet_panel  # installed by the window itself
     w.show()
     return w
 
@@ -121,8 +121,9 @@ def test_inserted_snippet_runs_same_results(window, tmp_path, qtbot):
     fresh = EditorWindow(recovery_path=tmp_path / "r2.json")
     fresh.ask_save_changes = lambda: "discard"
     qtbot.addWidget(fresh)
-    gsnip.install_drop_handler(fresh)
+    gsnip.install_drop_handler(fresh)  # already installed by the window: no second handler
     drop(fresh, [jpath], pos=(0, 0))
+    assert len(fresh.canvas.nodes()) == 4
     graph, _ = gsnip.canvas_graph(fresh)
     np.testing.assert_allclose(Runtime(graph).run().outputs["loss"], EXPECTED, rtol=1e-6)
 
