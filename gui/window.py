@@ -18,7 +18,7 @@ from Qt import QtCore, QtGui, QtWidgets
 from haibal_py.errors import HaibalError
 from haibal_py.registry import CATALOG
 
-from . import bridge
+from . import bridge, snippet_panel
 from .adapter import HaibalNode
 from .canvas import Canvas
 from .layout import spread
@@ -59,6 +59,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         HaibalNode.invalid_value_hook = self._on_invalid_value
         self._build_ui()
         self._build_actions()
+        snippet_panel.install(self)  # Snippets panel, 'Save selection as snippet…', snippet drops
         self.canvas.changed.connect(self._on_changed)
         self.graph.undo_stack().cleanChanged.connect(lambda _c: self._update_title())
         self.graph.undo_stack().indexChanged.connect(lambda _i: self._update_title())
