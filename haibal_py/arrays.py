@@ -27,19 +27,32 @@ def result_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.type in _FLOATS else np.dtype(np.float32)
 
 
+def as_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged or unconvertible value named in the error."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+
+
+def as_numeric_array(value, name: str) -> np.ndarray:
+    """``value`` as an array of booleans, integers or floats (no conversion)."""
+    arr = as_array(value, name)
+    if arr.dtype.kind not in "biuf":
+        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr
+
+
 def as_float_array(value, name: str) -> np.ndarray:
     """``value`` as a floating array (no copy when it already is one).
 
     NumPy arrays keep their float dtype; Python lists and numbers become float32,
     Keras' ``floatx``, so the documentation's list examples give float32 as in Keras.
     """
-    try:
-        arr = np.asarray(value)
-        if not isinstance(value, (np.ndarray, np.generic)) and arr.dtype.kind == "f":
-            arr = arr.astype(np.float32)
-    except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+    arr = as_array(value, name)
     if arr.dtype.kind == "f":
+        if not isinstance(value, (np.ndarray, np.generic)):
+            return arr.astype(np.float32)
         return arr
     if arr.dtype.kind in "iub":
         return arr.astype(np.float32)
@@ -48,10 +61,7 @@ def as_float_array(value, name: str) -> np.ndarray:
 
 def as_label_array(value, name: str = "y_true") -> np.ndarray:
     """Integer class labels; integral floats are accepted, others refused."""
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+    arr = as_array(value, name)
     if arr.dtype.kind in "iu":
         return arr
     if arr.dtype.kind == "b":

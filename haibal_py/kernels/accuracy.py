@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import as_float_array, as_label_array, result_dtype
+from ..arrays import as_float_array, as_label_array, as_numeric_array, result_dtype
 from ..errors import HaibalValueError
 from ..loss_base import squeeze_or_expand_to_same_rank
 
@@ -18,16 +18,6 @@ __all__ = [
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "in_top_k",
 ]
-
-
-def _numeric(value, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    return arr
 
 
 def _same_shape(y_true: np.ndarray, y_pred: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +51,8 @@ def _hit_rate(compare, y_true: np.ndarray, y_pred: np.ndarray, dtype) -> np.ndar
 
 def accuracy(y_true, y_pred):
     """How often ``y_pred`` equals ``y_true`` exactly, averaged along the last axis."""
-    yp = _numeric(y_pred, "y_pred")
-    yt = _numeric(y_true, "y_true")
+    yp = as_numeric_array(y_pred, "y_pred")
+    yt = as_numeric_array(y_true, "y_true")
     dtype = result_dtype(yp.dtype)
     yt, yp = _same_shape(yt, yp, "accuracy")
     return _hit_rate(np.equal, yt, yp, dtype)
@@ -71,7 +61,7 @@ def accuracy(y_true, y_pred):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """How often ``y_pred > threshold`` equals the 0/1 label, averaged along the last axis."""
     yp = as_float_array(y_pred, "y_pred")
-    yt = _numeric(y_true, "y_true")
+    yt = as_numeric_array(y_true, "y_true")
     yt, yp = _same_shape(yt, yp, "binary_accuracy")
     # NaN predictions are not > threshold: they count as class 0, as in Keras.
     thr = yp.dtype.type(threshold)
@@ -87,7 +77,7 @@ def _argmax_last(arr: np.ndarray, name: str) -> np.ndarray:
 def categorical_accuracy(y_true, y_pred):
     """1.0 where ``argmax(y_true) == argmax(y_pred)`` along the last axis, else 0.0."""
     yp = as_float_array(y_pred, "y_pred")
-    yt = _numeric(y_true, "y_true")
+    yt = as_numeric_array(y_true, "y_true")
     if yt.shape != yp.shape:
         raise HaibalValueError(f"categorical_accuracy: y_true shape {yt.shape} must equal y_pred shape {yp.shape} "
                                "(one-hot labels; use sparse_categorical_accuracy for integer labels)")
@@ -145,7 +135,7 @@ def in_top_k(targets, predictions: np.ndarray, k: int) -> np.ndarray:
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where ``argmax(y_true)`` is among the ``k`` largest predictions, else 0.0."""
     yp = as_float_array(y_pred, "y_pred")
-    yt = _numeric(y_true, "y_true")
+    yt = as_numeric_array(y_true, "y_true")
     if yt.shape != yp.shape:
         raise HaibalValueError(f"top_k_categorical_accuracy: y_true shape {yt.shape} must equal y_pred shape "
                                f"{yp.shape} (one-hot labels)")

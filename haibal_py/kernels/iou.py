@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import as_numeric_array
 from ..errors import HaibalValueError
 from .blocks import EPSILON
 
@@ -19,12 +20,7 @@ __all__ = ["class_ids", "confusion_matrix", "iou_from_matrix"]
 
 def class_ids(value, name: str, axis: int | None = None) -> np.ndarray:
     """Integer class ids: given as ids, or as scores / one-hot vectors along ``axis`` (argmax)."""
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = as_numeric_array(value, name)
     if axis is not None:
         if arr.ndim == 0 or arr.shape[axis] == 0:
             raise HaibalValueError(f"{name} needs a non-empty class axis {axis}, got shape {arr.shape}")
