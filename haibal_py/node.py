@@ -189,28 +189,24 @@ class Node:
 
     # -- declarations looked up by name
     @classmethod
+    def _find(cls, items, name: str, what: str, plural: str, error: type):
+        for item in items:
+            if item.name == name:
+                return item
+        known = ", ".join(i.name for i in items) or "none"
+        raise error(f"{cls.display_name or cls.__name__} has no {what} {name!r} ({plural}: {known})")
+
+    @classmethod
     def input(cls, name: str) -> Port:
-        for port in cls.inputs:
-            if port.name == name:
-                return port
-        raise PortTypeError(f"{cls.display_name or cls.__name__} has no input port {name!r} "
-                            f"(inputs: {', '.join(p.name for p in cls.inputs)})")
+        return cls._find(cls.inputs, name, "input port", "inputs", PortTypeError)
 
     @classmethod
     def output(cls, name: str) -> Port:
-        for port in cls.outputs:
-            if port.name == name:
-                return port
-        raise PortTypeError(f"{cls.display_name or cls.__name__} has no output port {name!r} "
-                            f"(outputs: {', '.join(p.name for p in cls.outputs)})")
+        return cls._find(cls.outputs, name, "output port", "outputs", PortTypeError)
 
     @classmethod
     def param(cls, name: str) -> Param:
-        for p in cls.params:
-            if p.name == name:
-                return p
-        known = ", ".join(p.name for p in cls.params) or "none"
-        raise ParameterError(f"{cls.display_name or cls.__name__} has no parameter {name!r} (parameters: {known})")
+        return cls._find(cls.params, name, "parameter", "parameters", ParameterError)
 
     @classmethod
     def port_types_text(cls, name: str) -> str:
