@@ -314,14 +314,15 @@ class Node:
         name = cls.display_name or cls.__name__
         lines = [name, "", textwrap.fill(cls.help.description, 88), "Type : polymorphic." if len(cls.instances) > 1 else ""]
         lines += ["", "Input parameters"]
+        # HAIBAL's form is "name : doc"; the exact port types follow in brackets
         for port in cls.inputs:
-            default = "" if port.required else f" (default {port.default!r})"
-            lines.append(f" {port.name} : {cls.port_types_text(port.name)}{default}, {port.doc}")
+            default = "" if port.required else f", default {port.default!r}"
+            lines.append(f" {port.name} : {port.doc} [{cls.port_types_text(port.name)}{default}]")
         for p in cls.params:
             choices = f" {list(p.choices)}" if p.choices else ""
-            lines.append(f" {p.name} : {p.kind}{choices} (default {p.default!r}), {p.doc}")
+            lines.append(f" {p.name} : {p.doc} [{p.kind}{choices}, default {p.default!r}]")
         lines += ["", "Output parameters"]
-        lines += [f" {port.name} : {port.type}, {port.doc}" for port in cls.outputs]
+        lines += [f" {port.name} : {port.doc} [{port.type}]" for port in cls.outputs]
         if len(cls.instances) > 1:
             lines += ["", "Instances (picked from what is wired, or pinned)"]
             for inst in cls.instances:
