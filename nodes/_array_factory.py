@@ -20,6 +20,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
+from haibal_py import arrays
 from haibal_py.errors import HaibalError, HaibalValueError, ParameterError
 from haibal_py.node import AUTOMATIC, HelpText, Instance, Node, Param, Port, Selection
 from haibal_py.registry import register
@@ -260,17 +261,12 @@ def broadcast(ports: Sequence[str], kind: str | None = None) -> TypeRule:
 
 def as_array(value, port: str) -> np.ndarray:
     """``value`` as a NumPy array; a ragged nested list is refused naming the port."""
-    try:
-        return np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise HaibalValueError(f"input {port!r} is not an array: {exc}") from None
+    return arrays.as_array(value, f"input {port!r}")
 
 
 def as_numeric(value, port: str) -> np.ndarray:
-    arr = as_array(value, port)
-    if arr.dtype.kind not in "biuf":
-        raise HaibalValueError(f"input {port!r} must hold numbers, got dtype {arr.dtype}")
-    return arr
+    """``value`` as an array of booleans, integers or floats, naming the port otherwise."""
+    return arrays.as_numeric_array(value, f"input {port!r}")
 
 
 def check_axis(axis: int, ndim: int, port: str, param: str = "axis") -> int:
