@@ -206,6 +206,9 @@ class Graph:
         self.path: Path | None = None
         #: the editor's own data (view, backdrops ...): kept and saved, ignored by the runtime
         self.editor: dict[str, Any] = {}
+        #: node types this graph defines itself (collapsed subgraphs, ``haibal_py.subgraphs``):
+        #: type id -> composite ``Node`` class; saved in the file's ``"subgraphs"``
+        self.local_types: dict[str, type[Node]] = {}
         self.revision = 0
         self._log: list[tuple[str | None, bool]] = []  # (changed node id, structural) per edit
         self._fed: tuple[dict | None, int] = (None, -1)  # see _fed_index
@@ -256,6 +259,12 @@ class Graph:
     def outgoing(self, node_id: str) -> list[Connection]:
         return [c for c in self.connections if c.src == node_id]
 
+    def node_class(self, type_id: str) -> type[Node]:
+        """The class of a type id: the graph's own subgraph types first, then the catalog
+        (UnknownNodeTypeError naming it otherwise)."""
+        cls = self.local_types.get(type_id)
+        return cls if cls is not None else CATALOG.get(type_id)
+
     # ------------------------------------------------------------------ editing
     def _touch(self, gn: GraphNode | None = None, structural: bool = False) -> None:
         """Record a change: runtimes read the log to re-run only what changed."""
@@ -289,12 +298,12 @@ class Graph:
 
     def add_node(self, type_id: str, name: str | None = None, params: Mapping[str, Any] | None = None,
                  instance: str = AUTOMATIC, pos: Iterable[float] | None = None, id: str | None = None) -> str:
-        """Add a node of catalog type ``type_id``; returns its id.
+        """Add a node of catalog type ``type_id`` (or a subgraph type of this graph); returns its id.
 
         Unknown type ids, parameters or instances raise at once (UnknownNodeTypeError,
         ParameterError); ``from_dict`` is the lenient path that keeps them for ``validate``.
         """
-        cls = CATALOG.get(type_id)
+        cls = self.node_class(type_id)
         node_id = self._check_new_id(id) if id is not None else self.new_id(type_id)
         node = cls(name, instance=instance, **dict(params or {}))
         gn = GraphNode(node_id, type_id, node, tuple(float(v) for v in pos) if pos is not None else None,
@@ -624,7 +633,7 @@ class Graph:
         for gid, gn in self.nodes.items():
             if gn.node is None:
                 try:
-                    CATALOG.get(gn.type_id)
+                    self.node_class(gn.type_id)
                     msg = f"node type {gn.type_id!r} could not be created"
                 except UnknownNodeTypeError as exc:
                     msg = str(exc)

@@ -27,7 +27,6 @@ import numpy as np
 from .array_files import write_atomic
 from .errors import HaibalError, HaibalValueError, UnknownNodeTypeError
 from .node import AUTOMATIC
-from .registry import CATALOG
 
 FORMAT = "haibal-graph"
 VERSION = 1
@@ -99,7 +98,7 @@ def check_document(doc: Any, source: str = "") -> None:
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                      "float16", "float32", "float64"))
-_DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor"))
+_DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor", "subgraphs"))
 _NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos"))
 
 
@@ -165,6 +164,9 @@ def _conforms(doc) -> bool:
         if key in doc and type(doc[key]) is not str:
             return False
     if "editor" in doc and type(doc["editor"]) is not dict:
+        return False
+    if "subgraphs" in doc and (type(doc["subgraphs"]) is not list
+                               or not all(type(d) is dict for d in doc["subgraphs"])):
         return False
     if type(doc["nodes"]) is not list or not all(_node(n) for n in doc["nodes"]):
         return False
@@ -277,6 +279,9 @@ def graph_to_dict(graph, arrays: dict | None = None, inline_limit: int | None = 
         doc["description"] = graph.description
     doc["nodes"] = nodes
     doc["connections"] = [{"from": [c.src, c.src_port], "to": [c.dst, c.dst_port]} for c in graph.connections]
+    used = [t for t in dict.fromkeys(gn.type_id for gn in graph.nodes.values()) if t in graph.local_types]
+    if used:  # definitions no node uses any more are not written
+        doc["subgraphs"] = [graph.local_types[t].snippet.to_dict() for t in used]
     if graph.editor:
         doc["editor"] = graph.editor
     return doc
@@ -292,6 +297,14 @@ def graph_from_dict(doc: Mapping[str, Any], base_dir: str | Path | None = None, 
     graph = Graph(doc.get("name", ""), doc.get("description", ""))
     graph.base_dir = Path(base_dir) if base_dir is not None else None
     graph.editor = dict(doc.get("editor", {}))
+    if doc.get("subgraphs"):
+        from .png_chunks import SnippetError
+        from .subgraphs import define_subgraph
+        for i, entry in enumerate(doc["subgraphs"]):
+            try:
+                define_subgraph(graph, entry, source=f"{prefix}subgraphs[{i}]")
+            except SnippetError as exc:
+                raise GraphFormatError(str(exc)) from None
     for i, entry in enumerate(doc["nodes"]):
         gid, type_id = entry["id"], entry["type"]
         if gid in graph.nodes:
@@ -301,7 +314,7 @@ def graph_from_dict(doc: Mapping[str, Any], base_dir: str | Path | None = None, 
         raw_params = {k: _decode(v, f"{prefix}node {gid!r}, parameter {k!r}", arrays)
                       for k, v in entry.get("params", {}).items()}
         try:
-            cls = CATALOG.get(type_id)
+            cls = graph.node_class(type_id)
         except UnknownNodeTypeError:
             graph.nodes[gid] = GraphNode(gid, type_id, None, pos, raw_params=raw_params, raw_name=name,
                                          raw_instance=instance)

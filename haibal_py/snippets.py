@@ -135,6 +135,7 @@ class Snippet:
                 raise SnippetError(f"node {gid!r} has an unknown type {gn.type_id!r} and cannot go in a snippet")
         chosen = set(ids)
         inner = Graph(name=name, description=description)
+        inner.local_types = dict(graph.local_types)  # collapsed subgraphs in the selection
         for gid in ids:
             gn = graph.nodes[gid]
             inner.add_node(gn.type_id, gn.name, gn.params, gn.instance, gn.pos, id=gid)
@@ -288,6 +289,7 @@ class Snippet:
 def copy_graph(graph: Graph) -> Graph:
     """An independent copy of a graph (same ids, names, parameters, instances, positions, wires)."""
     out = Graph(graph.name, graph.description)
+    out.local_types = dict(graph.local_types)
     try:
         for gid, gn in graph.nodes.items():
             if gn.node is None:
@@ -417,9 +419,20 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
     if on_clash not in ("error", "rename"):
         raise SnippetError(f"on_clash must be 'error' or 'rename', got {on_clash!r}")
     src = snippet.graph
-    unknown = sorted({gn.type_id for gn in src.nodes.values() if gn.node is None or gn.type_id not in CATALOG})
+    unknown = sorted({gn.type_id for gn in src.nodes.values()
+                      if gn.node is None or (gn.type_id not in CATALOG and gn.type_id not in src.local_types)})
     if unknown:
         raise SnippetError(f"snippet {snippet.name!r} uses unknown node types: {', '.join(unknown)}")
+    new_types = {}
+    for type_id in {gn.type_id for gn in src.nodes.values()} & set(src.local_types):
+        have = graph.local_types.get(type_id)
+        cls = src.local_types[type_id]
+        if have is None:
+            new_types[type_id] = cls
+        elif have is not cls and have.snippet.to_dict() != cls.snippet.to_dict():
+            raise SnippetError(f"cannot insert snippet {snippet.name!r}: it holds a subgraph "
+                               f"{cls.snippet.name!r} and the graph already has a different one of that name; "
+                               f"rename one of them first")
     names: dict[str, str] = {}
     taken = {True: set(graph.inputs), False: set(graph.outputs)}
     clashes = []
@@ -438,6 +451,7 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
     dx, dy = (at[0] - x0, at[1] - y0) if at is not None else (0.0, 0.0)
     saved = (dict(graph.nodes), list(graph.connections), graph.revision)
     mapping: dict[str, str] = {}
+    graph.local_types.update(new_types)
     try:
         for gid, gn in src.nodes.items():
             pos = (gn.pos[0] + dx, gn.pos[1] + dy) if gn.pos is not None else (at if at is not None else None)
@@ -448,11 +462,12 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
             mapping[gid] = graph.add_node(gn.type_id, name, gn.params, gn.instance, pos, id=new_id)
         for c in src.connections:
             graph.connect(mapping[c.src], c.src_port, mapping[c.dst], c.dst_port)
-    except HaibalError as exc:
+    except BaseException as exc:
         graph.nodes, graph.connections, graph.revision = saved
-        raise SnippetError(f"cannot insert snippet {snippet.name!r}: {exc}") from None
-    except BaseException:
-        graph.nodes, graph.connections, graph.revision = saved
+        for type_id in new_types:
+            del graph.local_types[type_id]
+        if isinstance(exc, HaibalError):
+            raise SnippetError(f"cannot insert snippet {snippet.name!r}: {exc}") from None
         raise
     return mapping
 
@@ -499,6 +514,7 @@ def snippet_node_class(snippet: Snippet, type_id: str | None = None) -> type[Nod
         "help": HelpText(snippet.description or f"The snippet {snippet.name!r} as one node."),
         "inputs": tuple(ins), "outputs": tuple(outs), "params": tuple(params), "instances": (instance,),
         "__doc__": snippet.description or f"Composite node of snippet {snippet.name!r}.",
+        "snippet": snippet,  # its definition: what a graph file saves for a collapsed subgraph
     }
     cls_name = "Snippet_" + re.sub(r"\W", "_", snippet.name)
     return type(cls_name, (Node,), attrs)
