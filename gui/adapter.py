@@ -302,6 +302,38 @@ def node_class_for(cls: type[Node]) -> type[HaibalNode]:
     return gen
 
 
+_LOCAL: dict[type[Node], type[HaibalNode]] = {}
+
+
+def local_class_for(cls: type[Node]) -> type[HaibalNode]:
+    """The NodeGraphQt class of a graph's own node class (a collapsed subgraph). Each
+    definition gets its own NodeGraphQt type: a redefined subgraph has other ports, and the
+    nodes of the old definition (kept by the undo stack) must still be rebuilt as they were."""
+    gen = _LOCAL.get(cls)
+    if gen is None:
+        gen = type(f"Subgraph{len(_LOCAL) + 1}", (HaibalNode,), {
+            "__identifier__": "haibal.subgraph",
+            "NODE_NAME": cls.display_name or cls.__name__,
+            "haibal_class": cls,
+            "__module__": __name__,
+            "__doc__": cls.help.description,
+        })
+        _LOCAL[cls] = gen
+    return gen
+
+
+def register_local(graph, classes) -> dict[str, str]:
+    """Register a graph's own node classes on ``graph``; returns type id -> NodeGraphQt type."""
+    known = set(graph.registered_nodes())
+    mapping = {}
+    for cls in classes:
+        gen = local_class_for(cls)
+        if gen.type_ not in known:
+            graph.register_node(gen)
+        mapping[cls.type_id] = gen.type_
+    return mapping
+
+
 def register_catalog(graph) -> dict[str, str]:
     """Register every catalog class on ``graph``; returns catalog type id -> NodeGraphQt type."""
     mapping = {}

@@ -72,9 +72,7 @@ class Document:
             params = node.param_values()
             gid = ids.get(node.id)
             if gid is None or gid not in g.nodes:
-                cls = node.haibal_class
-                ids[node.id] = g.add_node(cls.type_id, name=node.name(), params=params,
-                                          instance=node.instance_name(), pos=node.pos())
+                ids[node.id] = add_canvas_node(g, node, params)
                 continue
             gn = g.nodes[gid]
             if gn.name != node.name():
@@ -106,6 +104,7 @@ class Document:
         """The canvas as a graph, without touching the document's (used while a run reads it)."""
         g = Graph(self.graph.name, self.graph.description)
         g.base_dir, g.editor = self.graph.base_dir, dict(self.graph.editor)
+        g.local_types = dict(self.graph.local_types)
         ids: dict[str, str] = {}
         for cid, gid in self.ids.items():  # keep the ids the document uses
             ids[cid] = gid
@@ -114,9 +113,7 @@ class Document:
         for node in order:
             gid = ids.get(node.id)
             if gid is not None and gid not in g.nodes:
-                pre[node.id] = g.add_node(node.haibal_class.type_id, name=node.name(),
-                                          params=node.param_values(), instance=node.instance_name(),
-                                          pos=node.pos(), id=gid)
+                pre[node.id] = add_canvas_node(g, node, node.param_values(), id=gid)
         return self.sync(canvas, graph=g, ids=pre)
 
     # -- graph -> canvas
@@ -136,6 +133,7 @@ class Document:
     def _load_into(self, canvas, graph: Graph) -> list[str]:
         self.graph, self.ids = graph, {}
         self.runtime = Runtime(graph)
+        canvas.types.update(adapter.register_local(canvas.graph, graph.local_types.values()))
         skipped = []
         made: dict[str, HaibalNode] = {}
         # terminals first: their names are the graph's interface, so when a name is
@@ -204,6 +202,16 @@ class Document:
     def save(self, canvas, path: Path) -> None:
         g = self.snapshot(canvas) if self.busy else self.sync(canvas)
         g.save(path)
+
+
+def add_canvas_node(g: Graph, node: HaibalNode, params: dict, id: str | None = None) -> str:
+    """Add a canvas node to ``g``. A collapsed subgraph's class is its definition, and the
+    canvas's is the current one (after an undo it may be the one from before an edit)."""
+    cls = node.haibal_class
+    if getattr(cls, "snippet", None) is not None:
+        g.local_types[cls.type_id] = cls
+    return g.add_node(cls.type_id, name=node.name(), params=params, instance=node.instance_name(),
+                      pos=node.pos(), id=id)
 
 
 def load(path) -> Graph:

@@ -28,7 +28,8 @@ from haibal_py.graph import Graph
 from haibal_py.png_chunks import SnippetError, embed_snippet
 from haibal_py.snippets import Snippet, insert_snippet, is_snippet_path, load_snippet
 
-from .adapter import HaibalNode
+from .adapter import HaibalNode, register_local
+from .bridge import add_canvas_node
 
 MARGIN = 24
 
@@ -101,12 +102,12 @@ def canvas_graph(window) -> tuple[Graph, dict[str, str]]:
     doc, canvas = window.doc, window.canvas
     g = Graph(doc.graph.name, doc.graph.description)
     g.base_dir = doc.graph.base_dir
+    g.local_types = dict(doc.graph.local_types)
     ids: dict[str, str] = {}
     for node in canvas.nodes():
         gid = doc.ids.get(node.id)
         if gid is not None and gid not in g.nodes:
-            ids[node.id] = g.add_node(node.haibal_class.type_id, name=node.name(), params=node.param_values(),
-                                      instance=node.instance_name(), pos=node.pos(), id=gid)
+            ids[node.id] = add_canvas_node(g, node, node.param_values(), id=gid)
     doc.sync(canvas, graph=g, ids=ids)
     return g, ids
 
@@ -142,6 +143,7 @@ def insert_on_canvas(window, snippet: Snippet, scene_pos=(0.0, 0.0), on_clash: s
     plan, _ = canvas_graph(window)
     mapping = insert_snippet(plan, snippet, at=(float(scene_pos[0]), float(scene_pos[1])), on_clash=on_clash)
     canvas, ngraph = window.canvas, window.graph
+    canvas.types.update(register_local(ngraph, plan.local_types.values()))  # subgraphs it holds
     made: dict[str, HaibalNode] = {}
     ngraph.begin_undo(f"insert snippet {snippet.name}")
     try:
