@@ -60,6 +60,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._build_ui()
         self._build_actions()
         snippet_panel.install(self)  # Snippets panel, 'Save selection as snippet…', snippet drops
+        from . import subgraphs  # (it subclasses this window)
+        subgraphs.install(self)  # 'Collapse into subgraph', 'Expand subgraph', double-click opens one
         self.canvas.changed.connect(self._on_changed)
         self.graph.undo_stack().cleanChanged.connect(lambda _c: self._update_title())
         self.graph.undo_stack().indexChanged.connect(lambda _i: self._update_title())
@@ -339,6 +341,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         return answer == "discard"
 
     def closeEvent(self, event) -> None:
+        for child in self.findChildren(EditorWindow):  # open subgraphs first: they may ask to save
+            if child.isVisible() and not child.close():
+                event.ignore()
+                return
         if self.worker is not None and self.worker.isRunning():
             self.worker.wait(5000)
         if self.maybe_save():
