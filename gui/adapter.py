@@ -334,6 +334,12 @@ def register_local(graph, classes) -> dict[str, str]:
     return mapping
 
 
+def register_all_local(graph) -> None:
+    """Register every subgraph class any window made, so a subgraph node copied in one
+    window pastes into another (the class carries its definition)."""
+    register_local(graph, list(_LOCAL))
+
+
 def register_catalog(graph) -> dict[str, str]:
     """Register every catalog class on ``graph``; returns catalog type id -> NodeGraphQt type."""
     mapping = {}

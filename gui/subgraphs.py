@@ -141,8 +141,11 @@ class SubgraphWindow(EditorWindow):
             owner = self.owner.path.name if self.owner.path else "untitled"
         except AttributeError:  # during EditorWindow.__init__
             return super()._update_title()
-        self.setWindowTitle(f"{self.title}[*] — subgraph of {owner}")
-        self.setWindowModified(self.is_modified())
+        try:
+            self.setWindowTitle(f"{self.title}[*] — subgraph of {owner}")
+            self.setWindowModified(self.is_modified())
+        except RuntimeError:  # signals from the undo stack while the window is destroyed
+            pass
 
     def save(self, path=None):
         if path is not None:  # Save As: a graph file of its own

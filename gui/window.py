@@ -18,7 +18,7 @@ from Qt import QtCore, QtGui, QtWidgets
 from haibal_py.errors import HaibalError
 from haibal_py.registry import CATALOG
 
-from . import bridge, snippet_panel
+from . import adapter, bridge, snippet_panel
 from .adapter import HaibalNode
 from .canvas import Canvas
 from .layout import spread
@@ -173,6 +173,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.graph.copy_nodes()
 
     def paste(self) -> None:
+        adapter.register_all_local(self.graph)  # subgraph nodes copied in another window
         self.graph.paste_nodes()
 
     def delete_selection(self) -> None:

@@ -192,3 +192,55 @@ def test_closing_the_graph_window_asks_the_open_subgraph_first(window):
     assert window.isVisible() and child.isVisible()
     child.ask_save_changes = lambda: "discard"
     assert window.close()
+
+
+def other_window(qtbot, tmp_path, name):
+    w = EditorWindow(recovery_path=tmp_path / f"{name}.json")
+    w.ask_save_changes = lambda: "discard"
+    qtbot.addWidget(w)
+    w.show()
+    return w
+
+
+def feed(window, node):
+    """Graph inputs logits/labels and output loss around a subgraph node."""
+    c = window.canvas
+    lg = c.add_node("haibal.io.GraphInput", name="logits", pos=(-300, 0))
+    lg.set_param("default", LOGITS)
+    yt = c.add_node("haibal.io.GraphInput", name="labels", pos=(-300, 200))
+    yt.set_param("default", LABELS)
+    out = c.add_node("haibal.io.GraphOutput", name="loss", pos=(400, 0))
+    c.connect(lg, "value", node, "logits")
+    c.connect(yt, "value", node, "labels")
+    c.connect(node, "loss", out, "value")
+
+
+def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, tmp_path):
+    sm, sc = build(window)
+    select(window, [sm, sc])
+    node = gsub.collapse_selection(window, "Loss from logits")
+    select(window, [node])
+    window.copy()
+    other = other_window(qtbot, tmp_path, "other")
+    other.paste()
+    pasted = [n for n in other.canvas.nodes() if gsub.is_subgraph_node(n)]
+    assert len(pasted) == 1
+    feed(other, pasted[0])
+    np.testing.assert_allclose(run_and_wait(other, qtbot)["loss"]["value"], EXPECTED, rtol=1e-6)
+
+
+def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, tmp_path):
+    from haibal_py.gui import snippets as gsnip
+    sm, sc = build(window)
+    select(window, [sm, sc])
+    node = gsub.collapse_selection(window, "Loss from logits")
+    select(window, [node])
+    _, png = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "wrapped loss")
+    other = other_window(qtbot, tmp_path, "other")
+    made = gsnip.insert_file(other, png, (0, 0))
+    subs = [n for n in made if gsub.is_subgraph_node(n)]
+    assert len(subs) == 1 and subs[0].haibal_class.type_id == "haibal.subgraph.Loss_from_logits"
+    with qtbot.waitSignal(other.run_finished, timeout=10000) as sig:
+        assert other.run_graph()
+    assert sig.args == [True], other.status.text()  # the template inputs carry the run's values
+    np.testing.assert_allclose(other.outputs[subs[0].name()]["loss"], EXPECTED, rtol=1e-6)
