@@ -97,6 +97,8 @@ def collapse(graph: Graph, node_ids: Iterable[str], name: str = "Subgraph", desc
             raise SubgraphError(f"node {gn.label} is a graph {'input' if gn.is_input else 'output'}: "
                                 f"terminals stay in the graph; leave it out of the selection")
     name = free_name(graph, name)
+    if not description:  # what its help text (hover, F1) says
+        description = "A collapsed subgraph of " + ", ".join(graph.nodes[g].name for g in ids) + "."
     snippet = Snippet.from_selection(graph, ids, name, description, category, expose=expose)
     inner = snippet.graph
     fed_by = {}  # (selected node, input port) -> template input name
