@@ -45,19 +45,28 @@ class RunEvents:
 
 
 class RunWorker(QtCore.QThread):
-    """``job(events)`` on a worker thread; ``done(result, error_text, seconds)`` at the end."""
+    """``job(events)`` on a worker thread; ``done(result, error_text, seconds)`` at the end.
+
+    One worker per run, and it deletes itself once its thread has finished: a QThread
+    with a parent lives as long as the parent, and its job (a closure over the run's
+    ``Runtime``) would keep every earlier run's graph and node outputs alive, the
+    process growing by the size of all outputs at each run (measured: +116 MB per run
+    of the 100-node benchmark graph) and every run writing to never-used memory.
+    """
 
     done = QtCore.Signal(object, str, float)
 
     def __init__(self, job: Callable[[RunEvents], object], parent=None):
         super().__init__(parent)
-        self.job = job
+        self.job: Callable[[RunEvents], object] | None = job
         self.events = RunEvents()
+        self.finished.connect(self.deleteLater)  # (delivered on the UI thread, after run())
 
     def run(self) -> None:  # worker thread
         start = time.perf_counter()
+        job, self.job = self.job, None  # the worker holds nothing of the run once it is done
         try:
-            result, error = self.job(self.events), ""
+            result, error = job(self.events), ""
         except Exception as exc:  # reported on the UI thread, never swallowed
             result = None
             error = str(exc) or type(exc).__name__
