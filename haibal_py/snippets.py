@@ -250,6 +250,7 @@ class Snippet:
         snippet = cls(name, graph, doc.get("description", ""), doc.get("category", ""), params)
         try:
             snippet._check_params()
+            snippet.to_dict()  # what is accepted can be written back (no NaN/infinity inline)
         except SnippetError as exc:
             raise SnippetError(f"{source}: {exc}") from None
         return snippet

@@ -224,6 +224,16 @@ def test_bad_param_value_refused(tmp_path):
         load_snippet(p)
 
 
+def test_infinity_inline_is_refused_on_load():
+    """JSON's non-standard Infinity parses, but a snippet keeps every array inline: refuse it
+    when reading, not later when it is written back."""
+    doc = json.loads(make_snippet().to_json())
+    node = next(n for n in doc["graph"]["nodes"] if n["params"].get("default"))
+    node["params"]["default"]["array"][0][0] = float("inf")
+    with pytest.raises(SnippetError, match=rf"{node['id']}\.default.*NaN or infinity"):
+        Snippet.from_json(json.dumps(doc))
+
+
 def test_png_without_snippet(tmp_path):
     p = tmp_path / "photo.png"
     p.write_bytes(encode_png(np.zeros((4, 4, 3), np.uint8)))
