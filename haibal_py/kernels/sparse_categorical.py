@@ -47,7 +47,11 @@ from ..arrays import as_float_array, as_label_array, compute_dtype, result_dtype
 from ..errors import HaibalValueError
 
 EPSILON = 1e-7
-_BLOCK_ELEMENTS = 1 << 16  # elements per block: a block and its temporary fit a 512 KiB L2 cache
+# elements per block: 1 MiB of float32, which with its temporary stays in a core's L2 (1 MiB
+# here) and L3, and pays each NumPy call's fixed cost 4x less often than 1 << 16 (measured:
+# 20% faster). Not larger: from 1 << 19 elements OpenBLAS runs a matrix-vector product on
+# its own threads, which on a loaded 2-core machine made a call 10-30x slower.
+_BLOCK_ELEMENTS = 1 << 18
 _SMALL_BLOCK = 1 << 12  # below this, blocks take the plain divide-then-clip form
 _PARALLEL_ELEMENTS = 1 << 20  # inputs at least this large are shared among threads
 _THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -284,10 +288,16 @@ def _run(kernel, x3: np.ndarray, lab: np.ndarray, out: np.ndarray) -> None:
     if threads < 2:
         work(pieces)
         return
-    bounds = np.linspace(0, len(pieces), threads + 1).astype(int)
-    futures = [_get_pool().submit(work, pieces[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    for f in futures:
-        f.result()
+    # The threads (this one among them) take the next block from one shared iterator (its
+    # next() holds the GIL): on a machine whose cores are shared with other jobs, a thread
+    # that gets less CPU takes fewer blocks instead of holding up fixed halves.
+    shared = iter(pieces)
+    futures = [_get_pool().submit(work, shared) for _ in range(threads - 1)]
+    try:
+        work(shared)
+    finally:
+        for f in futures:
+            f.result()
 
 
 def _fast_path(y_true, y_pred, from_logits, axis, ignore_class):
