@@ -224,6 +224,16 @@ class HaibalNode(BaseNode):
             self.add_text_input(name, param.name, text=param_to_text(param, param.default, self.arrays),
                                 placeholder_text=placeholder, tooltip=tip)
 
+    def release(self) -> None:
+        """Disconnect the parameter widgets from this node. NodeGraphQt wires each widget to
+        a lambda holding the node; through Qt that cycle is invisible to Python's collector,
+        so a cleared canvas would stay in memory for good."""
+        for widget in self.view.widgets.values():
+            try:
+                widget.value_changed.disconnect()
+            except (RuntimeError, TypeError):  # nothing connected / already deleted
+                pass
+
     # -- the headless view of this node
     def hover_text(self) -> str:
         cls = self.haibal_class

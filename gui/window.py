@@ -266,9 +266,11 @@ class EditorWindow(QtWidgets.QMainWindow):
         return True
 
     def _clear(self) -> None:
+        for node in self.canvas.nodes():
+            node.release()  # else the old canvas is never freed
         self.graph.clear_session()
         self.graph.clear_undo_stack()
-        self.outputs = {}
+        self.outputs, self.last_run = {}, {}
         self.doc = bridge.Document()
         self.viewers.sync([])
 
