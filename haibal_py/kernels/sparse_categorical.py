@@ -27,10 +27,11 @@ Other rows (huge logits, NaN, inf) are redone with the stable
 ``log(sum(exp(z - max z))) - (z[label] - max z)``, which handles logits of any size.
 Small blocks decide for the whole block from its largest ``|z|`` (fewer calls).
 
-Work is done in blocks that fit in the L2 cache, shared among threads for large inputs
-(NumPy and BLAS release the GIL): ``y_pred`` is read from memory once, and the only
-temporaries are one block per thread and the result (plus one converted copy of
-``y_pred`` when it is not already a float32/float64 array).
+Work is done in blocks of 1 MiB of float32 that stay in cache, taken one at a time from a
+shared queue by the threads for large inputs (NumPy and BLAS release the GIL): ``y_pred``
+is read from memory once, and the only temporaries are one block per thread and the
+result (plus one converted copy of ``y_pred`` when it is not already a float32/float64
+array). A small 2-D call skips the bookkeeping (``_fast_path``).
 """
 
 from __future__ import annotations
