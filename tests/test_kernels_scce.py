@@ -123,3 +123,18 @@ def test_ignored_positions_are_positive_zero(from_logits):
     ignored = labels == 255
     assert np.all(loss[ignored] == 0) and not np.any(np.signbit(loss[ignored]))
     assert np.isnan(loss[1, 4]) and np.isfinite(np.delete(loss.ravel(), 1 * 300 + 4)).all()
+
+
+def test_ignored_position_with_an_infinite_loss_is_zero_without_warnings():
+    """Masked logits (-inf) at class 0 give an ignored position an infinite loss before masking."""
+    rng = np.random.default_rng(15)
+    z = rng.standard_normal((4, 500, 6)).astype(np.float32)
+    labels = rng.integers(1, 6, (4, 500)).astype(np.int16)
+    labels[:, ::4] = -1
+    z[:, :, 0] = -np.inf  # class 0 masked out everywhere
+    labels[2, 1] = 0  # a counted position on the masked class: loss +inf
+    with np.errstate(all="raise"):
+        loss = scce(labels, z, from_logits=True, ignore_class=-1)
+    assert np.all(loss[labels == -1] == 0) and not np.any(np.signbit(loss[labels == -1]))
+    assert loss[2, 1] == np.inf
+    assert np.isfinite(np.delete(loss.ravel(), 2 * 500 + 1)).all()

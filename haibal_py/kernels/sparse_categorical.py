@@ -381,8 +381,10 @@ def sparse_categorical_crossentropy_with_mask(
     if valid is not None:
         # exactly +0 where ignored. A multiply by the mask (a masked store costs 8x more on
         # this path) gives -0.0 for a loss of -1 ulp, which adding +0 turns into +0, and NaN
-        # where an ignored row of y_pred holds NaN: then the masked store is done after all.
-        np.multiply(loss, valid, out=loss)
+        # where an ignored position's loss is NaN or inf (a -inf logit at class 0): then the
+        # masked store is done after all.
+        with np.errstate(invalid="ignore"):
+            np.multiply(loss, valid, out=loss)
         loss += 0
         if np.isnan(_max(loss, axis=None)):
             loss[~valid] = 0
