@@ -295,19 +295,23 @@ def _title_color(category: str) -> tuple[int, int, int]:
 _GENERATED: dict[str, type[HaibalNode]] = {}
 
 
-def node_class_for(cls: type[Node]) -> type[HaibalNode]:
-    """The NodeGraphQt class for a catalog class (generated once)."""
-    known = _GENERATED.get(cls.type_id)
-    if known is not None and known.haibal_class is cls:
-        return known
-    ident, name = ngqt_type(cls.type_id)
-    gen = type(name, (HaibalNode,), {
+def _generate(cls: type[Node], ident: str, name: str) -> type[HaibalNode]:
+    """A NodeGraphQt class (type ``ident.name``) for a headless node class."""
+    return type(name, (HaibalNode,), {
         "__identifier__": ident,
         "NODE_NAME": cls.display_name or cls.__name__,
         "haibal_class": cls,
         "__module__": __name__,
         "__doc__": cls.help.description,
     })
+
+
+def node_class_for(cls: type[Node]) -> type[HaibalNode]:
+    """The NodeGraphQt class for a catalog class (generated once)."""
+    known = _GENERATED.get(cls.type_id)
+    if known is not None and known.haibal_class is cls:
+        return known
+    gen = _generate(cls, *ngqt_type(cls.type_id))
     _GENERATED[cls.type_id] = gen
     return gen
 
@@ -321,27 +325,14 @@ def local_class_for(cls: type[Node]) -> type[HaibalNode]:
     nodes of the old definition (kept by the undo stack) must still be rebuilt as they were."""
     gen = _LOCAL.get(cls)
     if gen is None:
-        gen = type(f"Subgraph{len(_LOCAL) + 1}", (HaibalNode,), {
-            "__identifier__": "haibal.subgraph",
-            "NODE_NAME": cls.display_name or cls.__name__,
-            "haibal_class": cls,
-            "__module__": __name__,
-            "__doc__": cls.help.description,
-        })
+        gen = _generate(cls, "haibal.subgraph", f"Subgraph{len(_LOCAL) + 1}")
         _LOCAL[cls] = gen
     return gen
 
 
 def register_local(graph, classes) -> dict[str, str]:
     """Register a graph's own node classes on ``graph``; returns type id -> NodeGraphQt type."""
-    known = set(graph.registered_nodes())
-    mapping = {}
-    for cls in classes:
-        gen = local_class_for(cls)
-        if gen.type_ not in known:
-            graph.register_node(gen)
-        mapping[cls.type_id] = gen.type_
-    return mapping
+    return _register(graph, classes, local_class_for)
 
 
 def register_all_local(graph) -> None:
@@ -352,10 +343,15 @@ def register_all_local(graph) -> None:
 
 def register_catalog(graph) -> dict[str, str]:
     """Register every catalog class on ``graph``; returns catalog type id -> NodeGraphQt type."""
-    mapping = {}
+    return _register(graph, CATALOG, node_class_for)
+
+
+def _register(graph, classes, generated) -> dict[str, str]:
+    """Register ``generated(cls)`` for each class (once per graph); type id -> NodeGraphQt type."""
     known = set(graph.registered_nodes())
-    for cls in CATALOG:
-        gen = node_class_for(cls)
+    mapping = {}
+    for cls in classes:
+        gen = generated(cls)
         if gen.type_ not in known:
             graph.register_node(gen)
         mapping[cls.type_id] = gen.type_
