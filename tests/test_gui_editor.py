@@ -26,12 +26,8 @@ EXPECTED_LOGITS = [np.log(np.exp(Y_PRED[i]).sum()) - Y_PRED[i][Y_TRUE[i]] for i 
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
-    w.show()
-    return w
+def window(open_editor):
+    return open_editor()
 
 
 def from_palette(window, type_id, qtbot):

@@ -11,7 +11,6 @@ from Qt import QtCore  # noqa: E402
 
 from haibal_py.graph import Graph  # noqa: E402
 from haibal_py.gui.adapter import HaibalNode  # noqa: E402
-from haibal_py.gui.window import EditorWindow  # noqa: E402
 
 
 def live_nodes() -> int:
@@ -20,7 +19,7 @@ def live_nodes() -> int:
     return sum(isinstance(o, HaibalNode) for o in gc.get_objects())
 
 
-def test_reopening_a_graph_keeps_one_canvas_of_nodes(qtbot, tmp_path):
+def test_reopening_a_graph_keeps_one_canvas_of_nodes(open_editor, tmp_path):
     g = Graph("chain")
     prev = g.add_input("x", default=np.linspace(-1, 1, 8), type="float[1]")
     for _ in range(10):  # nodes with embedded parameter widgets
@@ -30,10 +29,7 @@ def test_reopening_a_graph_keeps_one_canvas_of_nodes(qtbot, tmp_path):
     g.connect(prev, "result", g.add_output("y"), "value")
     path = tmp_path / "chain.json"
     g.save(path)
-    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
-    w.show()
+    w = open_editor()
     w.open(path)
     baseline = live_nodes()
     assert baseline >= 12

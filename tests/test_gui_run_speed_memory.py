@@ -15,18 +15,13 @@ pytest.importorskip("pytestqt")
 
 from haibal_py.graph import Graph  # noqa: E402
 from haibal_py.gui.runner import RunWorker  # noqa: E402
-from haibal_py.gui.window import EditorWindow  # noqa: E402
 
 ELU = "haibal.activations.ELU"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
-    w.show()
-    return w
+def window(open_editor):
+    return open_editor()
 
 
 def small_graph(path):

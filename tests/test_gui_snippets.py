@@ -23,13 +23,10 @@ EXPECTED = [math.log(sum(math.exp(v) for v in row)) - row[lab] for lab, row in z
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(open_editor, tmp_path, monkeypatch):
     monkeypatch.setenv("HAIBAL_SNIPPETS_DIR", str(tmp_path / "lib"))
-    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
+    w = open_editor()
     assert snippet_panel.install(w) is w.snippet_panel  # installed by the window itself
-    w.show()
     return w
 
 

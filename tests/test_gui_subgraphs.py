@@ -14,7 +14,6 @@ pytest.importorskip("pytestqt")
 from Qt import QtCore  # noqa: E402
 
 from haibal_py.gui import subgraphs as gsub  # noqa: E402
-from haibal_py.gui.window import EditorWindow  # noqa: E402
 from haibal_py.subgraphs import SubgraphError  # noqa: E402
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
@@ -25,13 +24,9 @@ EXPECTED = [math.log(sum(math.exp(v) for v in row)) - row[lab] for lab, row in z
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
+def window(open_editor, tmp_path, monkeypatch):
     monkeypatch.setenv("HAIBAL_SNIPPETS_DIR", str(tmp_path / "lib"))
-    w = EditorWindow(recovery_path=tmp_path / "recovery.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
-    w.show()
-    return w
+    return open_editor()
 
 
 def build(window):
@@ -194,14 +189,6 @@ def test_closing_the_graph_window_asks_the_open_subgraph_first(window):
     assert window.close()
 
 
-def other_window(qtbot, tmp_path, name):
-    w = EditorWindow(recovery_path=tmp_path / f"{name}.json")
-    w.ask_save_changes = lambda: "discard"
-    qtbot.addWidget(w)
-    w.show()
-    return w
-
-
 def feed(window, node):
     """Graph inputs logits/labels and output loss around a subgraph node."""
     c = window.canvas
@@ -215,13 +202,13 @@ def feed(window, node):
     c.connect(node, "loss", out, "value")
 
 
-def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, tmp_path):
+def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, open_editor):
     sm, sc = build(window)
     select(window, [sm, sc])
     node = gsub.collapse_selection(window, "Loss from logits")
     select(window, [node])
     window.copy()
-    other = other_window(qtbot, tmp_path, "other")
+    other = open_editor("other")
     other.paste()
     pasted = [n for n in other.canvas.nodes() if gsub.is_subgraph_node(n)]
     assert len(pasted) == 1
@@ -229,14 +216,14 @@ def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, tmp_
     np.testing.assert_allclose(run_and_wait(other, qtbot)["loss"]["value"], EXPECTED, rtol=1e-6)
 
 
-def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, tmp_path):
+def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, tmp_path, open_editor):
     from haibal_py.gui import snippets as gsnip
     sm, sc = build(window)
     select(window, [sm, sc])
     node = gsub.collapse_selection(window, "Loss from logits")
     select(window, [node])
     _, png = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "wrapped loss")
-    other = other_window(qtbot, tmp_path, "other")
+    other = open_editor("other")
     made = gsnip.insert_file(other, png, (0, 0))
     subs = [n for n in made if gsub.is_subgraph_node(n)]
     assert len(subs) == 1 and subs[0].haibal_class.type_id == "haibal.subgraph.Loss_from_logits"
