@@ -114,6 +114,21 @@ def update_definition(window, type_id: str, inner: Graph) -> list[str]:
     return dropped
 
 
+def definition_clash(window) -> str | None:
+    """A message when the canvas holds two different subgraphs of one name (e.g. pasted
+    from another window); one name is one node type in the saved file."""
+    seen: dict[str, type] = {}
+    for node in window.canvas.nodes():
+        if not is_subgraph_node(node):
+            continue
+        cls = node.haibal_class
+        other = seen.setdefault(cls.type_id, cls)
+        if other is not cls and other.snippet.to_dict() != cls.snippet.to_dict():
+            return (f"this graph already has a different subgraph named {cls.snippet.name!r}; "
+                    f"rename one of them (collapse it again under another name) first")
+    return None
+
+
 # ---------------------------------------------------------------------------------- the subgraph window
 class SubgraphWindow(EditorWindow):
     """A subgraph opened from its node. Save applies the edit to the graph it came from."""

@@ -173,8 +173,13 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.graph.copy_nodes()
 
     def paste(self) -> None:
+        from .subgraphs import definition_clash
         adapter.register_all_local(self.graph)  # subgraph nodes copied in another window
-        self.graph.paste_nodes()
+        if self.graph.paste_nodes():
+            clash = definition_clash(self)
+            if clash:  # refused: the paste is undone (it is one undo step)
+                self.graph.undo_stack().undo()
+                self.show_status(f"not pasted: {clash}", error=True)
 
     def delete_selection(self) -> None:
         nodes = self.graph.selected_nodes()

@@ -231,3 +231,23 @@ def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, t
         assert other.run_graph()
     assert sig.args == [True], other.status.text()  # the template inputs carry the run's values
     np.testing.assert_allclose(other.outputs[subs[0].name()]["loss"], EXPECTED, rtol=1e-6)
+
+
+def test_pasting_a_different_subgraph_of_the_same_name_is_refused(window, qtbot, open_editor):
+    sm, sc = build(window)
+    select(window, [sm, sc])
+    node = gsub.collapse_selection(window, "Loss from logits")
+    select(window, [node])
+    window.copy()
+    other = open_editor("other")
+    sm2, sc2 = build(other)
+    sc2.set_param("from_logits", True)  # same name, another definition
+    select(other, [sm2, sc2])
+    gsub.collapse_selection(other, "Loss from logits")
+    before = state(other)
+    other.paste()
+    assert state(other) == before
+    assert "different subgraph named 'Loss from logits'" in other.status.text()
+    # the same definition pastes fine
+    window.paste()
+    assert sum(gsub.is_subgraph_node(n) for n in window.canvas.nodes()) == 2
