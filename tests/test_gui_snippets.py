@@ -15,6 +15,7 @@ from haibal_py.gui.window import EditorWindow  # noqa: E402
 from haibal_py.png_chunks import SnippetError, embed_snippet, extract_snippet, read_chunks  # noqa: E402
 from haibal_py.runtime import Runtime  # noqa: E402
 from haibal_py.snippets import load_runnable, load_snippet  # noqa: E402
+from reference import canvas_input  # noqa: E402
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 Y_TRUE = [1, 2]
@@ -33,12 +34,8 @@ def window(open_editor, tmp_path, monkeypatch):
 def build(window):
     """logits, labels -> SCCE(from_logits) -> loss, on the canvas."""
     c = window.canvas
-    lg = c.add_node("haibal.io.GraphInput", name="logits", pos=(0, 0))
-    lg.set_param("default", LOGITS)
-    lg.set_param("type", "float[2]")
-    yt = c.add_node("haibal.io.GraphInput", name="labels", pos=(0, 200))
-    yt.set_param("default", Y_TRUE)
-    yt.set_param("type", "int[1]")
+    lg = canvas_input(c, "logits", LOGITS, "float[2]", (0, 0))
+    yt = canvas_input(c, "labels", Y_TRUE, "int[1]", (0, 200))
     sc = c.add_node(SCCE, pos=(300, 60))
     sc.set_param("from_logits", True)
     out = c.add_node("haibal.io.GraphOutput", name="loss", pos=(600, 60))

@@ -2,7 +2,6 @@
 double-click opens the subgraph in its own window, and Save there updates the graph."""
 
 import json
-import math
 import subprocess
 import sys
 
@@ -15,12 +14,11 @@ from Qt import QtCore  # noqa: E402
 
 from haibal_py.gui import subgraphs as gsub  # noqa: E402
 from haibal_py.subgraphs import SubgraphError  # noqa: E402
+from reference import LABELS, LOGITS, canvas_input, scce_from_logits  # noqa: E402
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 SOFTMAX = "haibal.activations.SoftMax"
-LABELS = [1, 2]
-LOGITS = [[1.0, 2.0, 0.5], [0.2, 0.1, 3.0]]
-EXPECTED = [math.log(sum(math.exp(v) for v in row)) - row[lab] for lab, row in zip(LABELS, LOGITS)]
+EXPECTED = scce_from_logits(LABELS, LOGITS)
 
 
 @pytest.fixture
@@ -32,12 +30,8 @@ def window(open_editor, tmp_path, monkeypatch):
 def build(window):
     """logits -> SoftMax -> SCCE(labels) -> loss, on the canvas."""
     c = window.canvas
-    lg = c.add_node("haibal.io.GraphInput", name="logits", pos=(0, 0))
-    lg.set_param("default", LOGITS)
-    lg.set_param("type", "float[2]")
-    yt = c.add_node("haibal.io.GraphInput", name="labels", pos=(0, 200))
-    yt.set_param("default", LABELS)
-    yt.set_param("type", "int[1]")
+    lg = canvas_input(c, "logits", LOGITS, "float[2]", (0, 0))
+    yt = canvas_input(c, "labels", LABELS, "int[1]", (0, 200))
     sm = c.add_node(SOFTMAX, pos=(250, 0))
     sc = c.add_node(SCCE, pos=(500, 60))
     out = c.add_node("haibal.io.GraphOutput", name="loss", pos=(800, 60))
@@ -65,6 +59,14 @@ def select(window, nodes):
     """Select as a click does (scene selection: not an undo step)."""
     for n in window.canvas.nodes():
         n.view.setSelected(n in nodes)
+
+
+def build_collapsed(window):
+    """``build``, then SoftMax and SCCE collapsed into "Loss from logits", which is selected."""
+    select(window, build(window))
+    node = gsub.collapse_selection(window, "Loss from logits")
+    select(window, [node])
+    return node
 
 
 def test_collapse_is_one_undo_step_and_runs_the_same(window, qtbot, tmp_path):
@@ -99,9 +101,7 @@ def test_collapse_is_one_undo_step_and_runs_the_same(window, qtbot, tmp_path):
 
 
 def test_reopened_file_shows_the_subgraph_node_and_expands(window, qtbot, tmp_path):
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    gsub.collapse_selection(window, "Loss from logits")
+    build_collapsed(window)
     path = window.save(tmp_path / "collapsed.json")
     window.open(path)
     node = window.canvas.node("Loss from logits")
@@ -136,9 +136,7 @@ def test_refusals_leave_the_canvas_unchanged(window):
 
 
 def test_double_click_opens_the_subgraph_and_save_updates_the_graph(window, qtbot, tmp_path):
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    node = gsub.collapse_selection(window, "Loss from logits")
+    node = build_collapsed(window)
     viewer = window.graph.viewer()
     window.fit_view()
     qtbot.wait(10)
@@ -177,9 +175,7 @@ def test_double_click_opens_the_subgraph_and_save_updates_the_graph(window, qtbo
 
 
 def test_closing_the_graph_window_asks_the_open_subgraph_first(window):
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    node = gsub.collapse_selection(window, "Loss from logits")
+    node = build_collapsed(window)
     child = gsub.open_subgraph(window, node)
     next(n for n in child.canvas.nodes() if n.haibal_class.type_id == SCCE).set_param("from_logits", True)
     child.ask_save_changes = lambda: "cancel"
@@ -203,10 +199,7 @@ def feed(window, node):
 
 
 def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, open_editor):
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    node = gsub.collapse_selection(window, "Loss from logits")
-    select(window, [node])
+    node = build_collapsed(window)
     window.copy()
     other = open_editor("other")
     other.paste()
@@ -218,10 +211,7 @@ def test_a_subgraph_node_pastes_into_another_window_and_runs(window, qtbot, open
 
 def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, tmp_path, open_editor):
     from haibal_py.gui import snippets as gsnip
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    node = gsub.collapse_selection(window, "Loss from logits")
-    select(window, [node])
+    node = build_collapsed(window)
     _, png = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "wrapped loss")
     other = open_editor("other")
     made = gsnip.insert_file(other, png, (0, 0))
@@ -234,10 +224,7 @@ def test_a_snippet_holding_a_subgraph_inserts_on_another_canvas(window, qtbot, t
 
 
 def test_pasting_a_different_subgraph_of_the_same_name_is_refused(window, qtbot, open_editor):
-    sm, sc = build(window)
-    select(window, [sm, sc])
-    node = gsub.collapse_selection(window, "Loss from logits")
-    select(window, [node])
+    node = build_collapsed(window)
     window.copy()
     other = open_editor("other")
     sm2, sc2 = build(other)

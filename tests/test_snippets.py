@@ -14,19 +14,9 @@ from haibal_py.runtime import Runtime
 from haibal_py.snippets import (FORMAT, VERSION, Snippet, insert_snippet, load_runnable, load_snippet,
                                 placeholder_png, snippet_node_class, snippet_paths)
 
+from reference import LABELS, LOGITS, scce_from_logits
+
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
-LOGITS = [[1.0, 2.0, 0.5], [0.2, 0.1, 3.0]]
-LABELS = [1, 2]
-
-
-def _scce_by_hand(labels, logits):
-    """-log softmax(logits)[label], in float64 from the definition."""
-    out = []
-    for lab, row in zip(labels, logits):
-        m = max(row)
-        lse = m + math.log(sum(math.exp(v - m) for v in row))
-        out.append(lse - row[lab])
-    return np.array(out)
 
 
 def source_graph() -> Graph:
@@ -71,7 +61,7 @@ def test_snippet_runs_like_the_source_graph():
     want = Runtime(source_graph()).run().outputs["loss"]
     got = Runtime(make_snippet().runnable()).run().outputs["loss"]
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    np.testing.assert_allclose(got, _scce_by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(got, scce_from_logits(LABELS, LOGITS), rtol=1e-6)
 
 
 def test_from_selection_uses_last_run_values_and_explicit_defaults():
@@ -271,9 +261,9 @@ def test_composite_node_runs_inner_graph():
     assert [p.name for p in cls.outputs] == ["loss", "probs"]
     assert [p.name for p in cls.params] == ["from_logits"]
     node = cls()
-    np.testing.assert_allclose(node()["loss"], _scce_by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(node()["loss"], scce_from_logits(LABELS, LOGITS), rtol=1e-6)
     logits = [[0.0, 3.0, 1.0], [2.0, 0.0, 0.5]]
-    np.testing.assert_allclose(node(logits=logits, labels=[0, 2])["loss"], _scce_by_hand([0, 2], logits), rtol=1e-6)
+    np.testing.assert_allclose(node(logits=logits, labels=[0, 2])["loss"], scce_from_logits([0, 2], logits), rtol=1e-6)
     assert cls.type_id == "haibal.snippet.scce_via_softmax"
 
 
@@ -294,7 +284,7 @@ def test_load_runnable(tmp_path):
     for p in (jpath, ppath):
         g = load_runnable(p)
         assert g.base_dir == tmp_path.resolve()
-        np.testing.assert_allclose(Runtime(g).run().outputs["loss"], _scce_by_hand(LABELS, LOGITS), rtol=1e-6)
+        np.testing.assert_allclose(Runtime(g).run().outputs["loss"], scce_from_logits(LABELS, LOGITS), rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------- fuzzing

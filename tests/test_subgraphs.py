@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
@@ -17,19 +16,11 @@ from haibal_py.snippets import Snippet, insert_snippet, load_snippet
 from haibal_py.subgraphs import (SubgraphError, collapse, define_subgraph, expand, is_subgraph, redefine,
                                  subgraph_of)
 
+from reference import LABELS, LOGITS, scce_from_logits
+
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 SOFTMAX = "haibal.activations.SoftMax"
-LOGITS = [[1.0, 2.0, 0.5], [0.2, 0.1, 3.0]]
-LABELS = [1, 2]
-
-
-def by_hand(labels, logits):
-    """-log softmax(logits)[label], in float64 from the definition."""
-    out = []
-    for lab, row in zip(labels, logits):
-        m = max(row)
-        out.append(m + math.log(sum(math.exp(v - m) for v in row)) - row[lab])
-    return np.array(out)
+EXPECTED = scce_from_logits(LABELS, LOGITS)
 
 
 def chain() -> Graph:
@@ -64,7 +55,7 @@ def test_collapse_keeps_the_numbers_and_the_wires():
                      f"{nid}.loss -> loss.value", f"{nid}.probs -> probs.value"}
     assert g.validate() == []
     got = outputs(g)
-    np.testing.assert_allclose(got["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(got["loss"], EXPECTED, rtol=1e-6)
     np.testing.assert_array_equal(got["loss"], expected["loss"])
     np.testing.assert_array_equal(got["probs"], expected["probs"])
     # wired template inputs carry no default (the outer wire gives the value)
@@ -89,7 +80,7 @@ def test_file_round_trip_and_cli_run(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     with np.load(out) as data:
-        np.testing.assert_allclose(data["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+        np.testing.assert_allclose(data["loss"], EXPECTED, rtol=1e-6)
 
 
 def test_unused_definitions_are_not_saved(tmp_path):
@@ -136,11 +127,11 @@ def test_exposed_parameter_reaches_the_inner_node_and_survives_expand():
     g.set_param(nid, "from_logits", True)
     result = rt.run()
     assert nid in result.ran  # the changed composite re-ran
-    np.testing.assert_allclose(result.outputs["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(result.outputs["loss"], EXPECTED, rtol=1e-6)
     assert not np.allclose(probs_as_probs, result.outputs["loss"])
     expand(g, nid)
     assert g.nodes[sc].params["from_logits"] is True
-    np.testing.assert_allclose(outputs(g)["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(outputs(g)["loss"], EXPECTED, rtol=1e-6)
 
 
 def test_expand_turns_an_unwired_input_default_into_a_constant():
@@ -170,10 +161,10 @@ def test_nested_subgraphs_save_load_and_run(tmp_path):
     assert [d["name"] for d in doc["subgraphs"]] == ["Outer"]
     assert [d["name"] for d in doc["subgraphs"][0]["graph"]["subgraphs"]] == ["Just the loss"]
     back = Graph.load(path)
-    np.testing.assert_allclose(outputs(back)["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(outputs(back)["loss"], EXPECTED, rtol=1e-6)
     expand(back, outer)
     assert any(is_subgraph(back, gid) for gid in back.nodes)
-    np.testing.assert_allclose(outputs(back)["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(outputs(back)["loss"], EXPECTED, rtol=1e-6)
 
 
 def test_names_are_made_unique_per_graph():
@@ -182,7 +173,7 @@ def test_names_are_made_unique_per_graph():
     b = collapse(g, ["scc1"], "Part")
     assert g.nodes[a].name == "Part" and g.nodes[b].name == "Part 2"
     assert g.nodes[a].type_id != g.nodes[b].type_id
-    np.testing.assert_allclose(outputs(g)["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(outputs(g)["loss"], EXPECTED, rtol=1e-6)
 
 
 def test_a_snippet_holding_a_subgraph_inserts_into_another_graph():
@@ -193,7 +184,7 @@ def test_a_snippet_holding_a_subgraph_inserts_into_another_graph():
     mapping = insert_snippet(target, snippet)
     assert any(is_subgraph(target, gid) for gid in mapping.values())
     got = outputs(target, logits=np.array(LOGITS), labels=np.array(LABELS))
-    np.testing.assert_allclose(got["loss"], by_hand(LABELS, LOGITS), rtol=1e-6)
+    np.testing.assert_allclose(got["loss"], EXPECTED, rtol=1e-6)
 
 
 @pytest.mark.parametrize("selection, message", [
@@ -249,7 +240,7 @@ def test_redefine_rebuilds_the_nodes_and_reports_dropped_wires():
     assert dropped == []
     assert subgraph_of(g, nid).graph.nodes["scc1"].params["from_logits"] is True
     changed = outputs(g)["loss"]
-    assert not np.allclose(changed, by_hand(LABELS, LOGITS))
+    assert not np.allclose(changed, EXPECTED)
     # remove the probabilities output from the definition: its outer wire goes
     probs_terminal = next(gid for gid in edited.outputs.values() if edited.incoming(gid)[0].src == "sm1")
     edited.remove_node(probs_terminal)

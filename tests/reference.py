@@ -1,0 +1,29 @@
+"""Reference data and small builders shared by several test files (no Qt import).
+
+``scce_from_logits`` is the loss derived in float64 from its definition, the value the
+snippet and subgraph tests compare the runtime's result against.
+"""
+
+import math
+
+import numpy as np
+
+LOGITS = [[1.0, 2.0, 0.5], [0.2, 0.1, 3.0]]
+LABELS = [1, 2]
+
+
+def scce_from_logits(labels, logits) -> np.ndarray:
+    """-log softmax(logits)[label], in float64 from the definition (max-shifted)."""
+    out = []
+    for lab, row in zip(labels, logits):
+        m = max(row)
+        out.append(m + math.log(sum(math.exp(v - m) for v in row)) - row[lab])
+    return np.array(out)
+
+
+def canvas_input(canvas, name: str, default, type: str, pos):
+    """A Graph Input node on an editor canvas, with its default value and port type."""
+    node = canvas.add_node("haibal.io.GraphInput", name=name, pos=pos)
+    node.set_param("default", default)
+    node.set_param("type", type)
+    return node
