@@ -153,7 +153,7 @@ class _LossStream:
         self.count = 0
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        from .loss_base import reduce_weighted
+        from .numeric.loss_base import reduce_weighted
         loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
         values, mask = loss.call(y_true, y_pred)
         values = np.asarray(values)

@@ -20,7 +20,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from haibal_py import arrays
+from haibal_py.numeric import arrays
 from haibal_py.errors import HaibalError, HaibalValueError, ParameterError
 from haibal_py.node import AUTOMATIC, HelpText, Instance, Node, Param, Port, Selection
 from haibal_py.registry import register

@@ -1,6 +1,6 @@
 """The sparse_categorical_crossentropy kernel's shortcuts give the general path's numbers.
 
-The small-call fast path (haibal_py.kernels.sparse_categorical._fast_path) inlines the
+The small-call fast path (haibal_py.numeric.kernels.sparse_categorical._fast_path) inlines the
 small-block kernels to save per-call overhead; the large-block probabilities form clips
 with one bound per block. These tests pin both to the general path and to TensorFlow's
 formula, in float32 and float64.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import haibal_py.kernels.sparse_categorical as kernel
+import haibal_py.numeric.kernels.sparse_categorical as kernel
 from haibal_py import HaibalValueError
 from haibal_py.losses import sparse_categorical_crossentropy as scce
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from haibal_py.kernels import fastmath
+from haibal_py.numeric.kernels import fastmath
 
 SCALES = (1e-9, 1e-4, 0.05, 0.5, 1.0, 4.0, 30.0, 300.0)
 

@@ -223,7 +223,7 @@ def test_nan_values_propagate_through_means():
 @pytest.mark.parametrize("dtype", (np.float32, np.float64))
 @pytest.mark.parametrize("n", (3, 17, 200, 1000))
 def test_even_grid_binning_equals_a_binary_search(n, dtype):
-    from haibal_py.kernels.confusion import _bins_on_grid, even_thresholds
+    from haibal_py.numeric.kernels.confusion import _bins_on_grid, even_thresholds
     th = even_thresholds(n).astype(dtype)
     rng = np.random.default_rng(n)
     p = np.concatenate([rng.random(5000), th, np.nextafter(th, dtype(2)), np.nextafter(th, dtype(-2)),

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import haibal_py.kernels.sparse_categorical as kernel
+import haibal_py.numeric.kernels.sparse_categorical as kernel
 from haibal_py import HaibalValueError
 from haibal_py import losses, metrics
 from haibal_py.losses import sparse_categorical_crossentropy as scce

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import as_numeric_array
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from .blocks import EPSILON
 
 __all__ = ["class_ids", "confusion_matrix", "iou_from_matrix"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Iterable, Mapping
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 
 
 def get_by_identifier(identifier, table: Mapping[str, Any], what: str):

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 from .kernels.confusion import (
     NEG_INF,
     auc_from_counts,

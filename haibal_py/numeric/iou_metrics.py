@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 from .kernels.iou import class_ids, confusion_matrix, iou_from_matrix
 from .metric_base import Metric
 

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from . import fastmath
 from .blocks import EPSILON, mean_of, pair, row_values, to_rows
 from .sparse_categorical import normalize_axis

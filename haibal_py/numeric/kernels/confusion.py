@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from ..loss_base import squeeze_or_expand_to_same_rank
 from .blocks import EPSILON
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import as_float_array
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 from .kernels.blocks import EPSILON
 from .metric_base import Metric
 

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from .arrays import as_float_array
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 from .kernels.confusion import divide_no_nan
 from .loss_base import squeeze_or_expand_to_same_rank
 from .metric_base import Mean, Metric

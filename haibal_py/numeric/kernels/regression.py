@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from . import fastmath
 from .blocks import EPSILON, mean_of, pair, reduced_axes, row_sums, to_rows
 

@@ -45,7 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..arrays import as_float_array, as_label_array, compute_dtype, result_dtype
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 
 EPSILON = 1e-7
 # elements per block: 1 MiB of float32, which with its temporary stays in a core's L2 (1 MiB

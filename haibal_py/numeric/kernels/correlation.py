@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from .blocks import EPSILON, pair, reduced_axes, row_values, to_rows
 
 __all__ = ["pearson_correlation", "concordance_correlation"]

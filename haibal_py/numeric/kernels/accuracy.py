@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arrays import as_float_array, as_label_array, as_numeric_array, result_dtype
-from ..errors import HaibalValueError
+from ...errors import HaibalValueError
 from ..loss_base import squeeze_or_expand_to_same_rank
 
 __all__ = [

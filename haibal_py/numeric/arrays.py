@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
