@@ -1,0 +1,303 @@
+"""The ``Layer`` base class: Keras 3's layer API over explicit forward and backward passes.
+
+A layer is a pair of pure computations on NumPy arrays (no autograd framework):
+
+- ``_forward(inputs, training) -> (outputs, ctx)``: the outputs, and a context holding what
+  the backward pass needs (the inputs, a mask, a normalised value ...);
+- ``_backward(ctx, d_outputs, need_dx) -> (d_inputs, grads)``: the vector-Jacobian
+  product: ``d_inputs`` is dL/dinputs (``None`` when ``need_dx`` is false, which spares the
+  first layer of a model its most expensive product) and ``grads`` is dL/dw for each entry
+  of ``trainable_weights``, in that order.
+
+Subclasses implement those two, ``build(input_shape)`` (creating weights with
+``add_weight``), ``compute_output_shape(input_shape)`` and ``get_config()``. Contexts are
+returned rather than kept, so a model can call one layer at several places (shared
+layers); the public ``forward`` / ``backward`` pair keeps the last context for users
+who drive one layer by hand, as HAIBAL's Forward and Backward VIs do.
+
+Weights are plain NumPy arrays, updated IN PLACE by optimizers and ``set_weights``: the
+arrays a layer, a model's ``trainable_weights`` and an optimizer hold are the same
+objects for the layer's whole life. ``weights`` lists trainable weights first, then
+non-trainable ones, each in creation order (Keras' order); freezing a layer
+(``trainable = False``) empties ``trainable_weights`` without changing ``weights``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ...errors import HaibalValueError
+from .. import initializers, regularizers
+
+__all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names"]
+
+
+class LayerError(HaibalValueError):
+    """A layer got an argument, an input shape or a weight it cannot take."""
+
+
+@dataclass
+class WeightSpec:
+    """One weight of a layer: its array (updated in place), name and role."""
+
+    name: str
+    value: np.ndarray
+    trainable: bool
+    regularizer: Any = None
+    constraint: Any = None
+
+
+_NAMES: dict[str, int] = {}
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def auto_name(class_name: str) -> str:
+    """Keras' automatic layer names: ``dense``, ``dense_1``, ``dense_2`` ... per class, per process."""
+    base = _snake(class_name)
+    n = _NAMES.get(base, 0)
+    _NAMES[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names() -> None:
+    """Start automatic names again from ``dense``, as ``keras.backend.clear_session()`` does."""
+    _NAMES.clear()
+
+
+def as_tuple_shape(shape) -> tuple:
+    """A shape as a tuple of ints or None (batch sizes may be unknown)."""
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+class Layer:
+    """Base class of every layer (see the module docstring)."""
+
+    #: how many inputs ``_forward`` takes: 1 (an array) or None (a list, merging layers)
+    n_inputs: int | None = 1
+
+    def __init__(self, *, name: str | None = None, trainable: bool = True, dtype: str | None = None,
+                 input_shape=None, input_dim: int | None = None, batch_size: int | None = None,
+                 activity_regularizer=None, **unknown):
+        if unknown:
+            raise LayerError(f"{type(self).__name__}: unknown argument(s) {', '.join(sorted(unknown))}")
+        self.name = name if name is not None else auto_name(type(self).__name__)
+        self._trainable = bool(trainable)
+        self.dtype = np.dtype(dtype or "float32").name
+        if np.dtype(self.dtype).kind != "f":
+            raise LayerError(f"{self.name}: dtype must be a float dtype, got {dtype!r}")
+        self.built = False
+        self._specs: list[WeightSpec] = []
+        self._last_ctx = None
+        # Keras' legacy shape arguments, read by Sequential for its first layer
+        if input_dim is not None and input_shape is None:
+            input_shape = (input_dim,)
+        self._input_shape_arg = as_tuple_shape(input_shape) if input_shape is not None else None
+        self._batch_size_arg = batch_size
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+
+    # ------------------------------------------------------------------ weights
+    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None,
+                   trainable: bool = True, constraint=None, dtype: str | None = None) -> np.ndarray:
+        """Create a weight with ``initializer`` (a name, an object or a callable) and record it."""
+        shape = as_tuple_shape(shape)
+        init = initializers.get(initializer)
+        value = np.ascontiguousarray(np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype))
+        if value.shape != shape:
+            raise LayerError(f"{self.name}: initializer for {name!r} gave shape {value.shape}, not {shape}")
+        self._specs.append(WeightSpec(name, value, trainable, regularizers.get(regularizer), constraint))
+        return value
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+
+    def _own_specs(self, trainable: bool | None = None) -> list[WeightSpec]:
+        # trainable weights first, then non-trainable: Keras' order, whatever the creation order
+        specs = [s for s in self._specs if s.trainable] + [s for s in self._specs if not s.trainable]
+        if trainable is None:
+            return specs
+        if trainable:
+            return [s for s in specs if s.trainable] if self._trainable else []
+        return [s for s in specs if not s.trainable or not self._trainable]
+
+    def weight_specs(self, trainable: bool | None = None) -> list[WeightSpec]:
+        """The ``WeightSpec`` of ``weights`` (None), ``trainable_weights`` (True) or
+        ``non_trainable_weights`` (False); container layers (models) add their layers'."""
+        return self._own_specs(trainable)
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [s.value for s in self.weight_specs()]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [s.value for s in self.weight_specs(True)]
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        return [s.value for s in self.weight_specs(False)]
+
+    @property
+    def variables(self) -> list[np.ndarray]:
+        return self.weights
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of ``weights``, in Keras' order and layout."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence) -> None:
+        """Copy ``weights`` into the layer's arrays (in place), checking count and shapes."""
+        specs = self.weight_specs()
+        weights = list(weights)
+        if len(weights) != len(specs):
+            raise LayerError(f"{self.name}: set_weights got {len(weights)} array(s), but the layer has "
+                             f"{len(specs)} weight(s) ({', '.join(s.name for s in specs) or 'none'})")
+        for spec, new in zip(specs, weights):
+            new = np.asarray(new)
+            if new.shape != spec.value.shape:
+                raise LayerError(f"{self.name}: weight {spec.name!r} has shape {spec.value.shape}, "
+                                 f"got an array of shape {new.shape}")
+            spec.value[...] = new
+
+    def count_params(self) -> int:
+        if not self.built:
+            raise LayerError(f"{self.name}: the layer is not built yet; call it on an input or build() it")
+        return int(sum(s.value.size for s in self.weight_specs()))
+
+    @property
+    def losses(self) -> list[float]:
+        """The regularization penalties of the weights (Keras' ``layer.losses``)."""
+        return [float(s.regularizer(s.value)) for s in self.weight_specs() if s.regularizer is not None]
+
+    def regularization_grads(self) -> list[np.ndarray | None]:
+        """d(sum of penalties)/dw for each trainable weight (None where there is no regularizer)."""
+        return [None if s.regularizer is None else s.regularizer.gradient(s.value)
+                for s in self.weight_specs(True)]
+
+    # ------------------------------------------------------------------ to implement
+    def build(self, input_shape) -> None:
+        """Create the weights for inputs of ``input_shape`` (batch dimension included, may be None)."""
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (LayerError naming both when they do not fit)."""
+        return input_shape
+
+    def _forward(self, inputs, training: bool):
+        raise NotImplementedError
+
+    def _backward(self, ctx, d_outputs, need_dx: bool):
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The constructor's arguments, under Keras' keys (``from_config`` rebuilds the layer)."""
+        return {"name": self.name, "trainable": self._trainable, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    # ------------------------------------------------------------------ running
+    def _ensure_built(self, inputs) -> None:
+        if not self.built:
+            if self.n_inputs == 1:
+                self.build(np.shape(inputs))
+            else:
+                self.build([np.shape(x) for x in inputs])
+            self.built = True
+
+    def _cast(self, inputs):
+        if self.n_inputs == 1:
+            return _as_float(inputs, self.dtype, self.name)
+        if not isinstance(inputs, (list, tuple)):
+            raise LayerError(f"{self.name}: {type(self).__name__} takes a list of inputs")
+        return [_as_float(x, self.dtype, self.name) for x in inputs]
+
+    def call_forward(self, inputs, training: bool = False):
+        """(outputs, ctx): one pure forward pass, for models that keep one context per call."""
+        inputs = self._cast(inputs)
+        self._ensure_built(inputs)
+        outputs, ctx = self._forward(inputs, bool(training))
+        if self.activity_regularizer is not None:
+            ctx = _ActivityCtx(ctx, outputs)
+        return outputs, ctx
+
+    def call_backward(self, ctx, d_outputs, need_dx: bool = True):
+        """(d_inputs, grads) for a context from ``call_forward``."""
+        if isinstance(ctx, _ActivityCtx):
+            d_outputs = d_outputs + self.activity_regularizer.gradient(ctx.outputs)
+            ctx = ctx.inner
+        return self._backward(ctx, d_outputs, need_dx)
+
+    def activity_loss(self, ctx) -> float:
+        """The activity regularizer's penalty for one call (0 when the layer has none)."""
+        return float(self.activity_regularizer(ctx.outputs)) if isinstance(ctx, _ActivityCtx) else 0.0
+
+    def forward(self, inputs, training: bool = False):
+        """The outputs for ``inputs`` (multi-input layers take a list); keeps the context for ``backward``."""
+        outputs, self._last_ctx = self.call_forward(inputs, training)
+        return outputs
+
+    def backward(self, d_outputs):
+        """``(dx, grads)`` for the last ``forward``: dL/dinputs (a list for multi-input layers)
+        and dL/dw for each entry of ``trainable_weights``, in that order."""
+        if self._last_ctx is None:
+            raise LayerError(f"{self.name}: backward() needs a forward() first")
+        return self.call_backward(self._last_ctx, d_outputs, True)
+
+    def __call__(self, inputs, training: bool = False, **kwargs):
+        """On symbolic tensors: adds this layer to a model being defined; on arrays: ``forward``."""
+        from .symbolic import call_symbolic, is_symbolic  # imported late: symbolic needs Layer
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs, **kwargs)
+        if kwargs:
+            raise LayerError(f"{self.name}: unknown call argument(s) {', '.join(sorted(kwargs))}")
+        return self.forward(inputs, training=training)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+@dataclass
+class _ActivityCtx:
+    inner: Any
+    outputs: Any
+
+
+def _as_float(x, dtype: str, owner: str) -> np.ndarray:
+    if isinstance(x, np.ndarray) and x.dtype == dtype:
+        return x
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise LayerError(f"{owner}: input is not an array ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise LayerError(f"{owner}: input must be numeric, got dtype {arr.dtype}")
+    return arr.astype(dtype, copy=False)
+
+
+def check_rank(layer: Layer, input_shape, ranks: Sequence[int], what: str = "input") -> tuple:
+    """``input_shape`` as a tuple, LayerError naming the layer and the shape unless its rank is in ``ranks``."""
+    shape = as_tuple_shape(input_shape)
+    if len(shape) not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise LayerError(f"{layer.name} ({type(layer).__name__}) expects a rank-{want} {what} "
+                         f"(batch included), got shape {shape}")
+    return shape
+
+
+Initializer = Callable[..., np.ndarray]
