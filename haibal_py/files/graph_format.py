@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .array_files import write_atomic
-from .errors import HaibalError, HaibalValueError, UnknownNodeTypeError
+from ..errors import HaibalError, HaibalValueError, UnknownNodeTypeError
 from .node import AUTOMATIC
 
 FORMAT = "haibal-graph"

@@ -15,7 +15,7 @@ from typing import Mapping
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
 
 SUFFIXES = (".npy", ".npz", ".csv")
 
