@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, OptimizerError, check_real
+from .base import Optimizer, OptimizerError, check_real, keras_cast
 
 
 def check_betas(owner: str, beta_1, beta_2, epsilon) -> None:
@@ -32,8 +32,8 @@ class Adam(Optimizer):
     def _constants(self, dtype, lr):
         t = dtype.type(self.iterations + 1)
         one = dtype.type(1)
-        beta_1_power = dtype.type(self.beta_1) ** t
-        beta_2_power = dtype.type(self.beta_2) ** t
+        beta_1_power = keras_cast(self.beta_1, dtype) ** t
+        beta_2_power = keras_cast(self.beta_2, dtype) ** t
         alpha = lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
         return dtype.type(1 - self.beta_1), dtype.type(1 - self.beta_2), alpha, dtype.type(self.epsilon)
 

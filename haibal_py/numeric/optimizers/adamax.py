@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_real
+from .base import Optimizer, check_real, keras_cast
 
 
 class Adamax(Optimizer):
@@ -23,7 +23,7 @@ class Adamax(Optimizer):
 
     def _constants(self, dtype, lr):
         t = dtype.type
-        beta_1_power = t(self.beta_1) ** t(self.iterations + 1)
+        beta_1_power = keras_cast(self.beta_1, dtype) ** t(self.iterations + 1)
         return lr, t(1 - self.beta_1), t(self.beta_2), t(self.epsilon), t(1) - beta_1_power
 
     def _update(self, w, g, slots, scratch, k):

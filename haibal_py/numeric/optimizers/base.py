@@ -42,11 +42,12 @@ import numpy as np
 from ...errors import HaibalError, HaibalValueError
 from ..keras_api import bind_arguments, keras_signature
 from . import clipping
+from .casting import keras_cast
 from .schedules import LearningRateSchedule
 from .schedules import deserialize as deserialize_schedule
 from .schedules import serialize as serialize_schedule
 
-__all__ = ["Optimizer", "OptimizerError", "OptimizerTypeError", "COMMON_ARGUMENTS"]
+__all__ = ["Optimizer", "OptimizerError", "OptimizerTypeError", "COMMON_ARGUMENTS", "keras_cast"]
 
 
 class OptimizerError(HaibalValueError):
@@ -271,7 +272,8 @@ class Optimizer:
             raise OptimizerError(f"{self.name}: build() got {len(weights)} weight(s) but "
                                  f"{len(self._weight_names)} name(s)")
         self._position = {id(w): i for i, w in enumerate(weights)}
-        self._slots = {name: [np.full(w.shape, self.slot_initial_value(name), dtype=w.dtype) for w in weights]
+        self._slots = {name: [np.full(w.shape, keras_cast(self.slot_initial_value(name), w.dtype), dtype=w.dtype)
+                              for w in weights]
                        for name in self.slot_names()}
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
@@ -473,7 +475,7 @@ class Optimizer:
                     rec = records[i]
                     w, tmp = rec.weight, rec.scratch[0]
                     dt = w.dtype.type
-                    np.multiply(w, dt(self.weight_decay), out=tmp)
+                    np.multiply(w, keras_cast(self.weight_decay, w.dtype), out=tmp)
                     tmp *= dt(lr)
                     w -= tmp
         self._before_update()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, check_real
+from .base import Optimizer, check_real, keras_cast
 
 
 class Lion(Optimizer):
@@ -22,7 +22,7 @@ class Lion(Optimizer):
 
     def _constants(self, dtype, lr):
         t = dtype.type
-        beta_1, beta_2 = t(self.beta_1), t(self.beta_2)
+        beta_1, beta_2 = keras_cast(self.beta_1, dtype), keras_cast(self.beta_2, dtype)
         return lr, beta_1, t(1.0) - beta_1, beta_2, t(1.0) - beta_2
 
     def _update(self, w, g, slots, scratch, k):

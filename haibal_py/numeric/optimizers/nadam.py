@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .adam import check_betas
-from .base import Optimizer
+from .base import Optimizer, keras_cast
 
 
 class Nadam(Optimizer):
@@ -35,8 +35,8 @@ class Nadam(Optimizer):
         t = dtype.type
         one = t(1.0)
         half = t(0.5)
-        decay = t(0.96)
-        beta_1, beta_2 = t(self.beta_1), t(self.beta_2)
+        decay = keras_cast(0.96, dtype)
+        beta_1, beta_2 = keras_cast(self.beta_1, dtype), keras_cast(self.beta_2, dtype)
         local_step, next_step = t(self.iterations + 1), t(self.iterations + 2)
         u_t = beta_1 * (one - half * decay ** local_step)
         u_t_1 = beta_1 * (one - half * decay ** next_step)

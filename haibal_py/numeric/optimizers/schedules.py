@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from ...errors import HaibalValueError
+from .casting import keras_cast
 
 __all__ = [
     "LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
@@ -103,7 +104,7 @@ class ExponentialDecay(LearningRateSchedule):
         p = _step_array(step, dt) / dt.type(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(lr0 * np.power(dt.type(self.decay_rate), p))
+        return _out(lr0 * np.power(keras_cast(self.decay_rate, dt), p))
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -173,7 +174,7 @@ class PolynomialDecay(LearningRateSchedule):
     def __call__(self, step):
         dt = _compute_dtype(self.initial_learning_rate)
         lr0 = dt.type(self.initial_learning_rate)
-        end = dt.type(self.end_learning_rate)
+        end = keras_cast(self.end_learning_rate, dt)
         s = _step_array(step, dt)
         decay_steps = dt.type(self.decay_steps)
         if self.cycle:
@@ -182,7 +183,7 @@ class PolynomialDecay(LearningRateSchedule):
         else:
             s = np.minimum(s, decay_steps)
         p = s / decay_steps
-        return _out((lr0 - end) * np.power(dt.type(1) - p, dt.type(self.power)) + end)
+        return _out((lr0 - end) * np.power(dt.type(1) - p, keras_cast(self.power, dt)) + end)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -211,7 +212,7 @@ class InverseTimeDecay(LearningRateSchedule):
         p = _step_array(step, dt) / dt.type(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(lr0 / (dt.type(1) + dt.type(self.decay_rate) * p))
+        return _out(lr0 / (dt.type(1) + keras_cast(self.decay_rate, dt) * p))
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
@@ -254,7 +255,7 @@ class CosineDecay(LearningRateSchedule):
         s = _step_array(step, dt)
         if self.warmup_target is None:
             return _out(_cosine(dt, np.minimum(s, decay_steps), decay_steps, lr0, self.alpha))
-        target = dt.type(self.warmup_target)
+        target = keras_cast(self.warmup_target, dt)
         warmup_steps = dt.type(self.warmup_steps)
         s = np.minimum(s, decay_steps + warmup_steps)
         with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 when warmup_steps == 0: not selected
@@ -298,9 +299,9 @@ class CosineDecayRestarts(LearningRateSchedule):
     def __call__(self, step):
         dt = _compute_dtype(self.initial_learning_rate)
         lr0 = dt.type(self.initial_learning_rate)
-        alpha = dt.type(self.alpha)
-        t_mul = dt.type(self._t_mul)
-        m_mul = dt.type(self._m_mul)
+        alpha = keras_cast(self.alpha, dt)
+        t_mul = keras_cast(self._t_mul, dt)
+        m_mul = keras_cast(self._m_mul, dt)
         one = dt.type(1.0)
         fraction = _step_array(step, dt) / dt.type(self.first_decay_steps)
         if t_mul == one:

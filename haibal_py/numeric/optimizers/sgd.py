@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Optimizer, OptimizerError, check_real
+from .base import Optimizer, OptimizerError, check_real, keras_cast
 
 
 class SGD(Optimizer):
@@ -24,7 +24,7 @@ class SGD(Optimizer):
         return [("momentum",)] if self.momentum != 0 else []
 
     def _constants(self, dtype, lr):
-        return lr, dtype.type(self.momentum)
+        return lr, keras_cast(self.momentum, dtype)
 
     def _update(self, w, g, slots, scratch, k):
         lr, momentum = k
