@@ -41,12 +41,13 @@ def atol_for(dtype) -> float:
     return 1e-6 if np.dtype(dtype) == np.float32 else 1e-12
 
 
-def run_case(name: str):
+def run_case(name: str, fuse_limit=None):
     case = INDEX["cases"][name]
     dtype = np.dtype(case["dtype"])
     weights_ref = ARRAYS[f"{name}|weights"]
     grads_ref = ARRAYS[f"{name}|grads"]
     opt = optimizers.deserialize(case["config"])
+    opt.fuse_limit = fuse_limit
     weights = [w.copy() for w in split(weights_ref[0])]
     assert all(w.dtype == dtype for w in weights)
     opt.build(weights, names=INDEX["names"])
@@ -69,9 +70,12 @@ def run_case(name: str):
     return opt, case
 
 
+@pytest.mark.parametrize("layout", ["fused", "per_weight"])
 @pytest.mark.parametrize("name", sorted(INDEX["cases"]))
-def test_optimizer_matches_keras(name):
-    opt, case = run_case(name)
+def test_optimizer_matches_keras(name, layout):
+    # fused: the three small weights are updated through flat buffers; per_weight: one by one
+    opt, case = run_case(name, fuse_limit=None if layout == "fused" else 0)
+    assert opt._groups[0].fused == (layout == "fused")
     ours = opt.variables
     assert [list(np.shape(v)) for v in ours] == case["variable_shapes"], name
     flat = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in ours])

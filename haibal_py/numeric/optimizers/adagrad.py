@@ -12,6 +12,7 @@ class Adagrad(Optimizer):
     ``initial_accumulator_value``."""
 
     hyperparameters = {"initial_accumulator_value": 0.1, "epsilon": 1e-7}
+    reads_weight = False
 
     def _check_hyperparameters(self) -> None:
         check_real("Adagrad", "initial_accumulator_value", self.initial_accumulator_value, low=0)

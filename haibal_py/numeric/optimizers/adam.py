@@ -20,6 +20,7 @@ class Adam(Optimizer):
     maximum of ``v``."""
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}
+    reads_weight = False
 
     def _check_hyperparameters(self) -> None:
         check_betas(type(self).__name__, self.beta_1, self.beta_2, self.epsilon)

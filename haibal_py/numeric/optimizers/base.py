@@ -43,6 +43,7 @@ from ...errors import HaibalError, HaibalValueError
 from ..keras_api import bind_arguments, keras_signature
 from . import clipping
 from .casting import keras_cast
+from .layout import make_layout
 from .schedules import LearningRateSchedule
 from .schedules import deserialize as deserialize_schedule
 from .schedules import serialize as serialize_schedule
@@ -101,18 +102,6 @@ def check_real(owner: str, arg: str, value, *, low=None, high=None, low_open=Fal
         raise OptimizerError(f"{owner}: `{arg}` must be {rng}, got {value!r}")
 
 
-class _Record:
-    """What one weight's update needs, looked up once at build: the weight, its slots in
-    ``slot_names`` order, and scratch arrays of its shape."""
-
-    __slots__ = ("weight", "slots", "scratch")
-
-    def __init__(self, weight, slots, scratch):
-        self.weight = weight
-        self.slots = slots
-        self.scratch = scratch
-
-
 class Optimizer:
     """Base class of the optimizers (see the module docstring).
 
@@ -126,6 +115,13 @@ class Optimizer:
     default_learning_rate = 0.001
     #: how many scratch arrays (of each weight's shape) ``_update`` uses
     n_scratch = 2
+    #: False when ``_update`` never reads ``w`` and changes it once, by ``w -= u`` or
+    #: ``w += u`` at the end: a fused step then starts from zeros (giving -u or u, exactly)
+    #: and adds that to each weight, instead of copying the weights in and out
+    reads_weight = True
+    #: dtype groups up to this many elements are updated through flat buffers (``layout``);
+    #: None: ``layout.FUSE_LIMIT``
+    fuse_limit: int | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -177,7 +173,8 @@ class Optimizer:
         self._weights: list[np.ndarray] = []
         self._weight_names: list[str] | None = None
         self._position: dict[int, int] = {}
-        self._records: list[_Record] = []
+        self._records: list = []
+        self._groups: list = []
         self._slots: dict[str, list[np.ndarray]] = {}
         self._extra: dict[str, np.ndarray] = {}
         self._averages: list[np.ndarray] = []
@@ -272,13 +269,11 @@ class Optimizer:
             raise OptimizerError(f"{self.name}: build() got {len(weights)} weight(s) but "
                                  f"{len(self._weight_names)} name(s)")
         self._position = {id(w): i for i, w in enumerate(weights)}
-        self._slots = {name: [np.full(w.shape, keras_cast(self.slot_initial_value(name), w.dtype), dtype=w.dtype)
-                              for w in weights]
-                       for name in self.slot_names()}
+        slots = [(name, lambda dt, v=self.slot_initial_value(name): keras_cast(v, dt)) for name in self.slot_names()]
+        self._records, self._groups, self._slots = make_layout(weights, slots, self.n_scratch, self.fuse_limit)
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
-        self._records = self._make_records(weights)
         self.built = True
         self._update_decay_mask()
         if self._pending_state is not None:
@@ -306,17 +301,6 @@ class Optimizer:
                 raise OptimizerError(f"{self.name}: weights[{i}] is the same array as weights[{seen[id(w)]}]")
             seen[id(w)] = i
         return weights
-
-    def _make_records(self, weights: list[np.ndarray]) -> list[_Record]:
-        # one scratch buffer per dtype, as large as the largest weight; views of each weight's shape
-        sizes: dict[np.dtype, int] = {}
-        for w in weights:
-            sizes[w.dtype] = max(sizes.get(w.dtype, 0), w.size)
-        buffers = {dt: [np.empty(n, dtype=dt) for _ in range(max(self.n_scratch, 1))] for dt, n in sizes.items()}
-        names = self.slot_names()
-        return [_Record(w, tuple(self._slots[s][i] for s in names),
-                        tuple(b[:w.size].reshape(w.shape) for b in buffers[w.dtype]))
-                for i, w in enumerate(weights)]
 
     # ------------------------------------------------------------------ weight decay exclusion
     def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
@@ -467,29 +451,52 @@ class Optimizer:
         if self.clipnorm is not None or self.global_clipnorm is not None or self.clipvalue is not None:
             pairs = self._clip(pairs)
         lr = self._current_learning_rate()
-        records = self._records
-        if self.weight_decay is not None:
-            mask = self._decay_mask
-            for i, _ in pairs:
-                if mask[i]:
-                    rec = records[i]
-                    w, tmp = rec.weight, rec.scratch[0]
-                    dt = w.dtype.type
-                    np.multiply(w, keras_cast(self.weight_decay, w.dtype), out=tmp)
-                    tmp *= dt(lr)
-                    w -= tmp
         self._before_update()
         constants: dict = {}
-        for i, g in pairs:
-            rec = records[i]
-            w = rec.weight
-            dt = w.dtype
-            if g.dtype != dt:
-                g = g.astype(dt)
+        decay = self.weight_decay is not None
+        mask = self._decay_mask
+        grads_at = dict(pairs)
+        for group in self._groups:
+            dt = group.dtype
             k = constants.get(dt)
             if k is None:
                 k = constants[dt] = self._constants(dt, dt.type(lr))
-            self._update(w, g, rec.slots, rec.scratch, k)
+            members = group.members
+            if group.fused and all(i in grads_at for i in members):
+                np.concatenate([grads_at[i].reshape(-1) for i in members], out=group.g_flat, casting="same_kind")
+                if not decay and not self.reads_weight:
+                    group.w_flat.fill(0)
+                    self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                    for r in group.records:
+                        r.weight += r.w_view
+                    continue
+                np.concatenate([r.weight.reshape(-1) for r in group.records], out=group.w_flat)
+                if decay:
+                    if all(mask[i] for i in members):
+                        self._decay(group.w_flat, group.scratch[0], lr)
+                    else:
+                        for i, r in zip(members, group.records):
+                            if mask[i]:
+                                self._decay(r.w_view, r.scratch[0], lr)
+                self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                for r in group.records:
+                    np.copyto(r.weight, r.w_view)
+                continue
+            for i, r in zip(members, group.records):
+                g = grads_at.get(i)
+                if g is None:
+                    continue
+                if g.dtype != dt:
+                    g = g.astype(dt)
+                if decay and mask[i]:
+                    self._decay(r.weight, r.scratch[0], lr)
+                self._update(r.weight, g, r.slots, r.scratch, k)
+
+    def _decay(self, w: np.ndarray, tmp: np.ndarray, lr) -> None:
+        """Decoupled weight decay, Keras' ``w -= w * weight_decay * lr``."""
+        np.multiply(w, keras_cast(self.weight_decay, w.dtype), out=tmp)
+        tmp *= w.dtype.type(lr)
+        w -= tmp
 
     def _update_ema(self) -> None:
         first = self.iterations == 0

@@ -14,6 +14,7 @@ class Nadam(Optimizer):
     optimizer state."""
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    reads_weight = False
 
     def _check_hyperparameters(self) -> None:
         check_betas("Nadam", self.beta_1, self.beta_2, self.epsilon)

@@ -13,6 +13,7 @@ class RMSprop(Optimizer):
     through ``m = momentum * m + increment``)."""
 
     hyperparameters = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
+    reads_weight = False
 
     def _check_hyperparameters(self) -> None:
         check_real("RMSprop", "rho", self.rho, low=0, high=1)

@@ -13,6 +13,7 @@ class SGD(Optimizer):
 
     default_learning_rate = 0.01
     hyperparameters = {"momentum": 0.0, "nesterov": False}
+    reads_weight = False
 
     def _check_hyperparameters(self) -> None:
         # Keras wants a Python float; an int in [0, 1] is taken too
