@@ -325,6 +325,12 @@ def test_exclude_from_weight_decay_by_array_and_by_name():
     nameless.exclude_from_weight_decay(var_names=["bias"])
     with pytest.raises(OptimizerError, match="names"):
         nameless.apply(g, make_weights())
+    assert not nameless.built
+    nameless.exclude_from_weight_decay(var_names=None)
+    nameless.apply(g, make_weights())  # nothing left to match by name: it builds and runs
+    assert nameless.built and nameless.iterations == 1
+    with pytest.raises(OptimizerError, match="built without them"):
+        nameless.exclude_from_weight_decay(var_names=["bias"])
 
 
 # ---------------------------------------------------------------------------------- errors

@@ -274,8 +274,8 @@ class Optimizer:
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
-        self.built = True
         self._update_decay_mask()
+        self.built = True
         if self._pending_state is not None:
             pending, self._pending_state = self._pending_state, None
             try:
@@ -310,8 +310,12 @@ class Optimizer:
         Keras documents this as allowed before ``build`` only (its check never fires); here
         it may be called at any time and counts from the next step.
         """
+        pattern = re.compile("|".join(sorted(set(var_names)))) if var_names else None
+        if pattern is not None and self.built and self._weight_names is None and self._weights:
+            raise OptimizerError(f"{self.name}: exclude_from_weight_decay(var_names=...) needs the weights' names, "
+                                 "but the optimizer was built without them (build(weights, names=[...]))")
         self._exclude_ids = {id(v) for v in var_list} if var_list else set()
-        self._exclude_pattern = re.compile("|".join(sorted(set(var_names)))) if var_names else None
+        self._exclude_pattern = pattern
         if self.built:
             self._update_decay_mask()
 
