@@ -528,6 +528,15 @@ def npz_bytes(arrays: dict) -> bytes:
     return buf.getvalue()
 
 
+def index_text(entries: list[dict]) -> str:
+    """cases.json: a list of objects, one key per line with compact values (short, diff-friendly)."""
+    blocks = []
+    for entry in entries:
+        lines = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in entry.items()]
+        blocks.append("{\n" + ",\n".join(lines) + "\n}")
+    return "[\n" + ",\n".join(blocks) + "\n]\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", help="regenerate only the cases whose name contains this")
@@ -557,7 +566,7 @@ def main(argv=None) -> int:
                 path.write_bytes(data)
         print(f"{c['case']:50s} outputs {meta['output_shapes']}  f64 dev {meta['float64_deviation']}",
               flush=True)
-    text = json.dumps(metas, indent=1) + "\n"
+    text = index_text(metas)
     if not index_path.exists() or index_path.read_text() != text:
         changed.append("cases.json")
         if not args.check:

@@ -2,7 +2,7 @@
 
 The reference files (tests/reference/keras_layers/, README there) were computed offline by
 scripts/gen_keras_layer_refs.py. The first tests check the files themselves (complete,
-consistent, and some values re-derived in NumPy from their definitions); the generic test
+consistent; tests/test_keras_ref_facts.py re-derives values from their definitions); the generic test
 then builds each case's layer through ``haibal_py.layers`` by Keras class name and config,
 sets Keras' weights and compares. Cases whose class haibal_py does not have yet are not
 collected; once the core, convolution and recurrent families are all there,
@@ -83,99 +83,7 @@ def test_the_issue_layers_all_have_cases():
     assert set(layer_classes()) == set(wanted)
 
 
-# --------------------------------------------------------------------------- the values, re-derived
-def test_dense_reference_is_x_kernel_plus_bias():
-    ref = load_case("dense")
-    x, (k, b), dy = ref["x"][0].astype(np.float64), ref["w"], ref["dy"][0].astype(np.float64)
-    assert ref["weight_names"] == ["kernel", "bias"] and k.shape == (5, 4)
-    assert_close(x @ k + b, ref["y"][0], "y")
-    assert_close(dy @ k.T, ref["dx"][0], "dx")
-    assert_close(x.T @ dy, ref["g"][0], "dkernel")
-    assert_close(dy.sum(0), ref["g"][1], "dbias")
-
-
-def test_batch_normalization_training_moves_statistics_with_biased_batch_variance():
-    for name in ("batch_normalization_training", "batch_normalization_momentum_epsilon_training"):
-        ref = load_case(name)
-        momentum = ref["config"].get("momentum", 0.99)
-        eps = ref["config"].get("epsilon", 1e-3)
-        x = ref["x"][0].astype(np.float64)
-        gamma, beta, mm, mv = (w.astype(np.float64) for w in ref["w"])
-        assert ref["weight_names"] == ["gamma", "beta", "moving_mean", "moving_variance"]
-        assert ref["trainable_weight_names"] == ["gamma", "beta"]
-        mean, var = x.mean(0), x.var(0)  # var divides by N, not N - 1
-        assert_close(mm * momentum + mean * (1 - momentum), ref["w_after"][2], "moving_mean")
-        assert_close(mv * momentum + var * (1 - momentum), ref["w_after"][3], "moving_variance")
-        assert_close(gamma * (x - mean) / np.sqrt(var + eps) + beta, ref["y"][0], "y")
-
-
-def test_batch_normalization_inference_uses_the_moving_statistics_and_keeps_them():
-    ref = load_case("batch_normalization_inference")
-    gamma, beta, mm, mv = (w.astype(np.float64) for w in ref["w"])
-    x = ref["x"][0].astype(np.float64)
-    assert_close(gamma * (x - mm) / np.sqrt(mv + 1e-3) + beta, ref["y"][0], "y")
-    for before, after in zip(ref["w"], ref["w_after"]):
-        np.testing.assert_array_equal(before, after)
-
-
-def _conv2d_same(x, k, b, strides):
-    """Direct cross-correlation with TensorFlow's "same" split: the extra padding at the end."""
-    n, h, w, _ = x.shape
-    kh, kw, _, cout = k.shape
-    oh, ow = -(-h // strides), -(-w // strides)
-    ph = max((oh - 1) * strides + kh - h, 0)
-    pw = max((ow - 1) * strides + kw - w, 0)
-    xp = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
-    y = np.empty((n, oh, ow, cout))
-    for i in range(oh):
-        for j in range(ow):
-            patch = xp[:, i * strides:i * strides + kh, j * strides:j * strides + kw, :]
-            y[:, i, j, :] = np.tensordot(patch, k, axes=3)
-    return y + b
-
-
-def test_conv2d_same_padding_puts_the_extra_pixel_at_the_end():
-    for name, strides in (("conv2d_same_even_kernel", 1), ("conv2d_strides2_same_even_kernel", 2),
-                          ("conv2d_strides2_same", 2)):
-        ref = load_case(name)
-        k, b = (w.astype(np.float64) for w in ref["w"])
-        assert_close(_conv2d_same(ref["x"][0].astype(np.float64), k, b, strides), ref["y"][0], name)
-
-
-def test_average_pooling_same_divides_by_the_pixels_inside_the_image():
-    ref = load_case("average_pooling2d_same_strides1")
-    x = ref["x"][0].astype(np.float64)
-    xp = np.pad(x, ((0, 0), (0, 1), (0, 1), (0, 0)))  # pool 2, stride 1: one pixel after
-    ones = np.pad(np.ones_like(x), ((0, 0), (0, 1), (0, 1), (0, 0)))
-    s = xp[:, :-1, :-1] + xp[:, 1:, :-1] + xp[:, :-1, 1:] + xp[:, 1:, 1:]
-    c = ones[:, :-1, :-1] + ones[:, 1:, :-1] + ones[:, :-1, 1:] + ones[:, 1:, 1:]
-    assert_close(s / c, ref["y"][0], "y")
-
-
-def test_multi_head_attention_scales_queries_by_one_over_sqrt_key_dim():
-    ref = load_case("mha_scores")
-    q_in, v_in = (x.astype(np.float64) for x in ref["x"])
-    wq, bq, wk, bk, wv, bv, wo, bo = (w.astype(np.float64) for w in ref["w"])
-    assert ref["weight_paths"][0].endswith("query/kernel") and ref["weight_paths"][6].endswith("attention_output/kernel")
-    q = np.einsum("btd,dhk->bthk", q_in, wq) + bq
-    k = np.einsum("bsd,dhk->bshk", v_in, wk) + bk  # key defaults to value
-    v = np.einsum("bsd,dhk->bshk", v_in, wv) + bv
-    logits = np.einsum("bthk,bshk->bhts", q, k) / np.sqrt(ref["config"]["key_dim"])
-    p = np.exp(logits - logits.max(-1, keepdims=True))
-    p /= p.sum(-1, keepdims=True)
-    out = np.einsum("bhts,bshk->bthk", p, v)
-    assert_close(np.einsum("bthk,hkd->btd", out, wo) + bo, ref["y"][0], "output")
-    assert_close(p, ref["y"][1], "scores")
-
-
-def test_bidirectional_weights_are_the_forward_layer_then_the_backward_layer():
-    ref = case_info("bidirectional_lstm_concat")
-    paths = ref["weight_paths"]
-    assert len(paths) == 6
-    assert all("forward" in p for p in paths[:3]) and all("backward" in p for p in paths[3:])
-    assert ref["weight_names"] == ["kernel", "recurrent_kernel", "bias"] * 2
-
-
+# --------------------------------------------------------------------------- the loader
 def test_reference_case_loader_groups_arrays():
     ref = load_case("lstm_return_state")
     assert len(ref["x"]) == 1 and len(ref["y"]) == 3 and len(ref["dy"]) == 3
