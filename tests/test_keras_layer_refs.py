@@ -183,9 +183,11 @@ if LAYER_CASES:
         ref = case_info(name)
         layer = build_layer(ref["layer"], ref["config"], ref["layer_name"])
         tensors = [L.Input(shape=s[1:], dtype=d) for s, d in zip(ref["input_shapes"], ref["input_dtypes"])]
-        fake = dict(ref, x=tensors)
-        inputs, kwargs = call_arguments(fake)
-        outs = _as_list(layer(inputs, **kwargs))
+        if isinstance(ref["inputs_as"], list):  # Keras' keyword form: mha(query=..., value=...)
+            outs = _as_list(layer(**dict(zip(ref["inputs_as"], tensors)), **ref["call_kwargs"]))
+        else:
+            inputs = tensors[0] if ref["inputs_as"] == "single" else tensors
+            outs = _as_list(layer(inputs, **ref["call_kwargs"]))
         assert [list(t.shape) for t in outs] == ref["symbolic_output_shapes"]
 
 
