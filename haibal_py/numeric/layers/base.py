@@ -49,6 +49,9 @@ __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "
 #: every Layer subclass by class name, for configs (``Sequential.from_config``) and files
 LAYER_CLASSES: dict[str, type] = {}
 
+#: ``layer._last_ctx`` before any ``forward`` (a context itself may be None)
+NOT_RUN = object()
+
 
 def get_layer_class(name: str) -> type:
     """The layer class named ``name`` (LayerError listing the known ones when there is none)."""
@@ -139,7 +142,7 @@ class Layer:
         self.dtype = standardize_dtype(dtype, self.name)
         self.built = False
         self._specs: list[WeightSpec] = []
-        self._last_ctx = None
+        self._last_ctx = NOT_RUN
         self._inbound_nodes: list = []
         # Keras' legacy shape arguments, read by Sequential for its first layer
         if input_dim is not None and input_shape is None:
@@ -337,7 +340,7 @@ class Layer:
     def backward(self, d_outputs):
         """``(dx, grads)`` for the last ``forward``: dL/dinputs (a list for multi-input layers)
         and dL/dw for each entry of ``trainable_weights``, in that order."""
-        if self._last_ctx is None:
+        if self._last_ctx is NOT_RUN:
             raise LayerError(f"{self.name}: backward() needs a forward() first")
         return self.call_backward(self._last_ctx, d_outputs, True)
 

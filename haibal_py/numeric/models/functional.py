@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import LayerError
-from ..layers.base import Layer, as_tuple_shape, auto_name, get_layer_class
+from ..layers.base import NOT_RUN, Layer, as_tuple_shape, auto_name, get_layer_class
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import SymbolicTensor, format_shape
 from . import summary as _summary
@@ -181,7 +181,7 @@ class Model(Layer):
     def losses(self) -> list[float]:
         """Weight penalties of every layer, then the activity penalty of the last forward pass."""
         out = super().losses
-        if self._last_ctx is not None:
+        if self._last_ctx is not NOT_RUN:
             act = self.activity_loss(self._last_ctx)
             if act:
                 out.append(act)
