@@ -336,7 +336,9 @@ class Model(Layer):
         dx = None
         if need_dx:
             dx = [acc.values.get(id(t)) for t in self._inputs]
-            dx = [np.zeros(s, dtype=dt) if d is None else d for d, (s, dt) in zip(dx, tape.input_specs)]
+            # integer inputs (indices) have no gradient, as in Keras; float inputs get zeros
+            dx = [None if np.dtype(dt).kind != "f" else np.zeros(s, dtype=dt) if d is None else d
+                  for d, (s, dt) in zip(dx, tape.input_specs)]
             dx = dx[0] if len(dx) == 1 else dx
         grads = []
         for s in self.weight_specs(True):
