@@ -485,8 +485,10 @@ class Model(Layer):
                     node_cfg = queue[0]
                     try:
                         args = resolve(node_cfg["args"][0])
+                        # Keras writes mask=None for calls without a mask: left out unless the layer takes it
                         kwargs = {k: resolve(v) if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
-                                  else v for k, v in node_cfg.get("kwargs", {}).items()}
+                                  else v for k, v in node_cfg.get("kwargs", {}).items()
+                                  if v is not None or k in made[name].call_kwargs}
                     except KeyError:
                         break
                     out = made[name](args, **kwargs)
