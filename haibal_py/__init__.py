@@ -5,7 +5,7 @@ The headless core: NumPy kernels (``losses``, ``metrics``), the node model
 imports Qt; the editor lives in ``haibal_py.gui``.
 """
 
-from .errors import HaibalError, HaibalValueError, ParameterError, PortTypeError, UnknownNodeTypeError
+from .errors import HaibalError, HaibalValueError, LayerError, ParameterError, PortTypeError, UnknownNodeTypeError
 from .registry import CATALOG, register
 from .types import Batches, PortType
 
@@ -16,6 +16,7 @@ __all__ = [
     "Batches",
     "HaibalError",
     "HaibalValueError",
+    "LayerError",
     "ParameterError",
     "PortType",
     "PortTypeError",
