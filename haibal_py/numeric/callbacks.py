@@ -755,6 +755,7 @@ class LiveMonitor(Callback):
         if self.should_stop is not None and self.should_stop():
             self.stopped = True
             self.model.stop_evaluating = True
+            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.emit is not None:
