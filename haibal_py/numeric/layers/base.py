@@ -332,12 +332,13 @@ class Layer:
     def forward(self, inputs, training: bool = False, **kwargs):
         """The outputs for ``inputs`` (multi-input layers take a list); keeps the context for ``backward``."""
         outputs, self._last_ctx = self.call_forward(inputs, training, **kwargs)
+        self._has_forward = True  # the context itself may be None (Dropout in inference)
         return outputs
 
     def backward(self, d_outputs):
         """``(dx, grads)`` for the last ``forward``: dL/dinputs (a list for multi-input layers)
         and dL/dw for each entry of ``trainable_weights``, in that order."""
-        if self._last_ctx is None:
+        if not getattr(self, "_has_forward", False):
             raise LayerError(f"{self.name}: backward() needs a forward() first")
         return self.call_backward(self._last_ctx, d_outputs, True)
 
