@@ -100,8 +100,7 @@ class _Conv(_Spatial):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
                  lora_alpha=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self.name, lora_rank=lora_rank, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
+        refuse_unsupported(self.name, lora_rank=lora_rank)
         self.filters = positive_int(filters, "filters", self.name)
         self.groups = positive_int(groups, "groups", self.name)
         if self.filters % self.groups:
@@ -113,6 +112,7 @@ class _Conv(_Spatial):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -123,9 +123,11 @@ class _Conv(_Spatial):
                              f"groups={self.groups} (input shape {format_shape(shape)})")
         self.compute_output_shape(shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (shape[-1] // self.groups, self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -192,7 +194,6 @@ class _ConvTranspose(_Spatial):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self.name, kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         self.filters = positive_int(filters, "filters", self.name)
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate)
         if output_padding is None:
@@ -210,6 +211,7 @@ class _ConvTranspose(_Spatial):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -217,9 +219,11 @@ class _ConvTranspose(_Spatial):
         self._check_channels(shape, None)
         self.compute_output_shape(shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, shape[-1]),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -299,7 +303,6 @@ class _DepthwiseConv(_Spatial):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self.name, depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", self.name)
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate)
         self.activation = ActivationStep(activation)
@@ -308,6 +311,7 @@ class _DepthwiseConv(_Spatial):
         self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint, self.bias_constraint = depthwise_constraint, bias_constraint
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -315,10 +319,11 @@ class _DepthwiseConv(_Spatial):
         self._check_channels(shape, None)
         self.compute_output_shape(shape)
         self.kernel = self.add_weight("kernel", self.kernel_size + (shape[-1], self.depth_multiplier),
-                                      self.depthwise_initializer, self.depthwise_regularizer)
+                                      self.depthwise_initializer, self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint)
         if self.use_bias:
             self.bias = self.add_weight("bias", (shape[-1] * self.depth_multiplier,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer, constraint=self.bias_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -381,8 +386,6 @@ class _SeparableConv(_Spatial):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        refuse_unsupported(self.name, depthwise_constraint=depthwise_constraint,
-                           pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
         self.filters = positive_int(filters, "filters", self.name)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", self.name)
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate)
@@ -394,6 +397,8 @@ class _SeparableConv(_Spatial):
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint, self.pointwise_constraint = depthwise_constraint, pointwise_constraint
+        self.bias_constraint = bias_constraint
         self.depthwise_kernel = self.pointwise_kernel = self.bias = None
 
     def build(self, input_shape):
@@ -402,12 +407,15 @@ class _SeparableConv(_Spatial):
         self.compute_output_shape(shape)
         c = shape[-1]
         self.depthwise_kernel = self.add_weight("depthwise_kernel", self.kernel_size + (c, self.depth_multiplier),
-                                                self.depthwise_initializer, self.depthwise_regularizer)
+                                                self.depthwise_initializer, self.depthwise_regularizer,
+                                                constraint=self.depthwise_constraint)
         self.pointwise_kernel = self.add_weight("pointwise_kernel",
                                                 (1,) * self.rank + (c * self.depth_multiplier, self.filters),
-                                                self.pointwise_initializer, self.pointwise_regularizer)
+                                                self.pointwise_initializer, self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer)
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def compute_output_shape(self, input_shape):

@@ -60,7 +60,7 @@ class _ZeroPadding(_Spatial):
         return (shape[0],) + spatial + (shape[-1],)
 
     def _forward(self, x, training):
-        return np.pad(x, ((0, 0),) + self.padding + ((0, 0),)), None
+        return np.pad(x, ((0, 0),) + self.padding + ((0, 0),)), x.shape
 
     def _backward(self, ctx, dy, need_dx):
         if not need_dx:

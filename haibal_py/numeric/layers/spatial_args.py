@@ -11,14 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from .base import LayerError, as_tuple_shape
+from .symbolic import format_shape
 
 __all__ = ["standardize_tuple", "standardize_padding", "standardize_data_format", "spatial_input_shape",
            "format_shape"]
-
-
-def format_shape(shape) -> str:
-    """``(None, 3)`` as Keras prints shapes."""
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _is_int(v) -> bool:
