@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from ...errors import HaibalValueError
 from . import parallel
 from .windows import ConvGeometry, Window, split_pieces, tap_slices
 
-__all__ = ["max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
+__all__ = ["MaxPoolTape", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
            "window_counts", "global_pool_forward", "global_avg_backward", "global_max_backward"]
 
 _PARALLEL_ELEMENTS = 1 << 20  # input values from which pieces are shared between threads
@@ -52,19 +53,43 @@ def _shapes(geom: ConvGeometry, pieces):
     return max(p.n1 - p.n0 for p in pieces), max(p.r1 - p.r0 for p in pieces)
 
 
-def max_pool_forward(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
-    """The largest value of each pooling window."""
+@dataclass
+class MaxPoolTape:
+    """What a training forward pass keeps for the backward pass of disjoint windows: for each
+    fold (one per spatial axis, the last axis first) and each tap after the first, where that
+    tap won (a bool array of the fold's output shape). About a quarter of the input's bytes
+    for 2 x 2 windows; it spares the backward pass every comparison."""
+
+    masks: list[list[np.ndarray]]
+
+
+def max_pool_forward(x: np.ndarray, geom: ConvGeometry, keep: bool = False):
+    """The largest value of each pooling window; with ``keep``, ``(y, tape)`` where ``tape``
+    (a ``MaxPoolTape``, or None for overlapping or padded windows) speeds up the backward pass."""
     _check(x, geom, "max pooling")
     x = np.ascontiguousarray(x)
     y = np.empty((x.shape[0],) + geom.out_size + (x.shape[-1],), x.dtype)
-    pieces = split_pieces(x.shape[0], geom, x.shape[-1])
+    pieces = split_pieces(x.shape[0], geom, geom.taps * x.shape[-1])
     images, rows = _shapes(geom, pieces)
+    tree = _disjoint(geom)
+    tape = None
+    if keep and tree:
+        tape = MaxPoolTape([[np.empty(shape, bool) for _ in range(k - 1)]
+                            for shape, k in zip(_fold_shapes(geom, x.shape[0], geom.out_size[0], x.shape[-1]),
+                                                _fold_taps(geom))])
 
     def work(shared):
-        win = Window(geom, x.shape[-1], x.dtype, images, rows, fill=-np.inf)
+        if tree:
+            folds = [np.empty(shape, x.dtype) for shape in _fold_shapes(geom, images, rows, x.shape[-1])[:-1]]
+        else:
+            win = Window(geom, x.shape[-1], x.dtype, images, rows, fill=-np.inf)
         for p in shared:
-            xl = win.load(x, p)
             yp = y[p.n0:p.n1, p.r0:p.r1]
+            if tree:
+                masks = None if tape is None else _piece_masks(tape.masks, geom, p)
+                _tree_forward(_used(x, geom, p), geom, folds, masks, yp)
+                continue
+            xl = win.load(x, p)
             for t, sl in enumerate(tap_slices(geom, p.r1 - p.r0)):
                 v = xl[(slice(None),) + sl]
                 if t == 0:
@@ -73,12 +98,13 @@ def max_pool_forward(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                     np.maximum(yp, v, out=yp)
 
     parallel.run_pieces(work, pieces, parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1)
-    return y
+    return (y, tape) if keep else y
 
 
 def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGeometry,
-                      ties: str = "first") -> np.ndarray:
-    """dL/dx of ``max_pool_forward`` (``y`` its output) for the output gradient ``dy``.
+                      ties: str = "first", tape: MaxPoolTape | None = None) -> np.ndarray:
+    """dL/dx of ``max_pool_forward`` (``y`` its output, ``tape`` what it kept) for the output
+    gradient ``dy``.
 
     ``ties="first"``: each window's gradient goes to its first maximum in scan order
     (TensorFlow's 1-D and 2-D max pooling, PyTorch's); ``ties="all"``: to every input equal
@@ -87,20 +113,41 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
     _check(x, geom, "max pooling backward")
     if ties not in ("first", "all"):
         raise HaibalValueError(f"max pooling backward: ties must be 'first' or 'all', got {ties!r}")
-    first = ties == "first"
     x, y, dy = np.ascontiguousarray(x), np.ascontiguousarray(y), np.ascontiguousarray(dy, dtype=x.dtype)
     if dy.shape != y.shape:
         raise HaibalValueError(f"max pooling backward: output gradient of shape {dy.shape}, expected {y.shape}")
-    dx = np.zeros_like(x)
-    pieces = split_pieces(x.shape[0], geom, x.shape[-1])
+    pieces = split_pieces(x.shape[0], geom, geom.taps * x.shape[-1])
     images, rows = _shapes(geom, pieces)
-    disjoint = _disjoint(geom)
+    threads = parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1
+    first = ties == "first"
+    tiled = all(s == k and (o - 1) * s + k == n for n, k, s, o in zip(geom.in_size, geom.kernel, geom.strides,
+                                                                         geom.out_size))
+    dx = np.empty_like(x) if first and tiled else np.zeros_like(x)  # tiling windows write every input
+    if first and _disjoint(geom):
+        def tree_work(shared):
+            shapes = _fold_shapes(geom, images, rows, x.shape[-1])
+            grads = [np.empty(shape, x.dtype) for shape in shapes[:-1]]
+            scratch = np.empty(shapes[0], x.dtype), np.empty(shapes[0], x.dtype)
+            if tape is None:  # no tape: the comparisons again, into buffers of this thread
+                folds = [np.empty(shape, x.dtype) for shape in shapes]
+                own = [[np.empty(shape, bool) for _ in range(k - 1)] for shape, k in zip(shapes, _fold_taps(geom))]
+            for p in shared:
+                if tape is None:
+                    piece = _piece_shapes(geom, p, shapes)
+                    masks = [[_fit(m, shape) for m in ms] for ms, shape in zip(own, piece)]
+                    _tree_forward(_used(x, geom, p), geom, folds[:-1], masks, _fit(folds[-1], piece[-1]))
+                else:
+                    masks = _piece_masks(tape.masks, geom, p)
+                _tree_backward(geom, masks, dy[p.n0:p.n1, p.r0:p.r1], _used(dx, geom, p), grads, scratch)
+
+        parallel.run_pieces(tree_work, pieces, threads)
+        return dx
     lock = threading.Lock()
     taps = geom.taps
 
     def work(shared):
         win = Window(geom, x.shape[-1], x.dtype, images, rows, fill=-np.inf)
-        dwin = None if disjoint else Window(geom, x.shape[-1], x.dtype, images, rows)
+        dwin = Window(geom, x.shape[-1], x.dtype, images, rows)
         shape = (images, rows) + geom.out_size[1:] + (x.shape[-1],)
         eq, free = np.empty(shape, bool), np.empty(shape, bool)
         mask = np.empty(shape, x.dtype)
@@ -110,10 +157,7 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
             e, f, m = eq[part], free[part], mask[part]
             xl = win.load(x, p)
             yp, gp = y[p.n0:p.n1, p.r0:p.r1], dy[p.n0:p.n1, p.r0:p.r1]
-            target = dx[p.n0:p.n1] if disjoint else dwin.zeros(p)
-            if disjoint:
-                lo = p.r0 * geom.strides[0]
-                target = target[:, lo:]
+            local = dwin.zeros(p)
             for t, sl in enumerate(tap_slices(geom, p.r1 - p.r0)):
                 idx = (slice(None),) + sl
                 np.equal(xl[idx], yp, out=e)
@@ -124,16 +168,134 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
                 elif first and t < taps - 1:
                     np.logical_xor(f, e, out=f)  # f & ~e, as e implies f
                 np.copyto(m, e)  # bool -> float: far faster than a mixed-type multiply
-                if disjoint:
-                    np.multiply(gp, m, out=target[idx])
-                else:
-                    m *= gp
-                    target[idx] += m
-            if not disjoint:
-                dwin.store(dx, target, p, lock)
+                m *= gp
+                local[idx] += m
+            dwin.store(dx, local, p, lock)
 
-    parallel.run_pieces(work, pieces, parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1)
+    parallel.run_pieces(work, pieces, threads)
     return dx
+
+
+# ---------------------------------------------------------------------- the folds of disjoint windows
+# Disjoint windows without padding (the usual pool_size == strides) take their maximum axis by
+# axis, last spatial axis first: a left-biased fold over the taps of one axis (a later tap wins
+# only when strictly greater), then over the next axis. That finds each window's first
+# maximum in row-major order, and the backward pass routes the gradient back down the same
+# folds: per tap one product with its "won" mask and one subtraction, with no bookkeeping of
+# which windows are already taken. Folding the last axis first makes the later folds read
+# long contiguous rows (the first fold's rows are only ``channels`` long: NumPy's per-row
+# cost dominates it).
+def _fold_taps(geom: ConvGeometry) -> list[int]:
+    """The taps of each fold (the last spatial axis first)."""
+    return [geom.kernel[axis] for axis in range(geom.rank - 1, -1, -1)]
+
+
+def _fold_shapes(geom: ConvGeometry, images: int, rows: int, channels: int) -> list[tuple]:
+    """The output shape of each fold for ``images`` images and ``rows`` output rows."""
+    shape = [images, (rows - 1) * geom.strides[0] + geom.kernel[0]]
+    shape += [(n - 1) * s + k for n, k, s in zip(geom.out_size[1:], geom.kernel[1:], geom.strides[1:])]
+    shape.append(channels)
+    out = [images, rows] + list(geom.out_size[1:])
+    shapes = []
+    for axis in range(geom.rank, 0, -1):
+        shape[axis] = out[axis]
+        shapes.append(tuple(shape))
+    return shapes
+
+
+def _piece_shapes(geom: ConvGeometry, p, shapes) -> list[tuple]:
+    """The fold output shapes of piece ``p`` (``shapes``: those of the largest piece)."""
+    rows = p.r1 - p.r0
+    used = (rows - 1) * geom.strides[0] + geom.kernel[0]
+    last = len(shapes) - 1
+    return [(p.n1 - p.n0, rows if level == last else used) + tuple(shape[2:])
+            for level, shape in enumerate(shapes)]
+
+
+def _piece_masks(masks: list[list[np.ndarray]], geom: ConvGeometry, p) -> list[list[np.ndarray]]:
+    """Piece ``p``'s part of a tape's full-batch masks."""
+    used = slice(p.r0 * geom.strides[0], (p.r1 - 1) * geom.strides[0] + geom.kernel[0])
+    last = len(masks) - 1
+    rows = [slice(p.r0, p.r1) if level == last else used for level in range(len(masks))]
+    return [[m[p.n0:p.n1, rows[level]] for m in ms] for level, ms in enumerate(masks)]
+
+
+def _used(a: np.ndarray, geom: ConvGeometry, p) -> np.ndarray:
+    """The part of ``a`` (input or input gradient) that piece ``p``'s windows cover."""
+    index = [slice(p.n0, p.n1), slice(p.r0 * geom.strides[0], (p.r1 - 1) * geom.strides[0] + geom.kernel[0])]
+    for n, k, s in zip(geom.out_size[1:], geom.kernel[1:], geom.strides[1:]):
+        index.append(slice(0, (n - 1) * s + k))
+    return a[tuple(index)]
+
+
+def _taps(a: np.ndarray, axis: int, k: int, s: int, out: int):
+    """The ``k`` strided views of ``a`` along ``axis``, one per window tap."""
+    index = [slice(None)] * a.ndim
+    for t in range(k):
+        index[axis] = slice(t, t + (out - 1) * s + 1, s)
+        yield a[tuple(index)]
+
+
+def _fit(buf: np.ndarray, like) -> np.ndarray:
+    """The leading part of a buffer with the shape of ``like`` (an array or a shape)."""
+    shape = like.shape if hasattr(like, "shape") else like
+    return buf[tuple(slice(0, n) for n in shape)]
+
+
+def _tree_forward(src: np.ndarray, geom: ConvGeometry, folds: list, masks, yp: np.ndarray) -> None:
+    """``yp`` = the windows' maxima of ``src`` (a piece's covered input). ``folds``: buffers of
+    the outputs of every fold but the last; ``masks`` (or None): per fold, arrays to receive
+    where each tap after the first won."""
+    last = geom.rank - 1
+    for level, k in enumerate(_fold_taps(geom)):
+        axis = geom.rank - level  # the array axis of spatial axis rank - 1 - level
+        s = geom.strides[axis - 1]
+        shape = list(src.shape)
+        shape[axis] = yp.shape[axis]
+        dst = yp if level == last else _fit(folds[level], shape)
+        taps = list(_taps(src, axis, k, s, shape[axis]))
+        if k == 1:
+            np.copyto(dst, taps[0])
+        for t in range(1, k):
+            prev = taps[0] if t == 1 else dst
+            if masks is not None:
+                np.greater(taps[t], prev, out=masks[level][t - 1])
+            np.maximum(prev, taps[t], out=dst)
+        src = dst
+
+
+def _tree_backward(geom: ConvGeometry, masks, gp: np.ndarray, dxl: np.ndarray, grads: list, scratch) -> None:
+    """Assign (windows are disjoint) the gradient ``gp`` of a piece's maxima to ``dxl`` (its
+    covered input gradient, zero elsewhere) down the folds whose tap masks are ``masks``."""
+    g = gp
+    taps = _fold_taps(geom)
+    for level in range(geom.rank - 1, -1, -1):
+        axis = geom.rank - level
+        k, s = taps[level], geom.strides[axis - 1]
+        if level == 0:
+            gin = dxl
+        else:  # the gradient of this fold's input (the previous fold's output): the covered length
+            shape = list(g.shape)
+            shape[axis] = dxl.shape[axis]
+            gin = _fit(grads[level - 1], shape)
+            if s > k:  # inputs between windows get no gradient (dx itself starts at zero)
+                gin.fill(0)
+        parts = list(_taps(gin, axis, k, s, g.shape[axis]))
+        if k == 1:
+            np.copyto(parts[0], g)
+        else:
+            mask = _fit(scratch[0], g)
+            rem = g
+            for t in range(k - 1, 0, -1):  # the last tap that won takes its gradient, then the earlier ones
+                np.copyto(mask, masks[level][t - 1])  # bool -> float: far faster than a mixed-type product
+                np.multiply(rem, mask, out=parts[t])
+                if t > 1:
+                    nxt = _fit(scratch[1], g)
+                    np.subtract(rem, parts[t], out=nxt)
+                    rem = nxt
+                else:
+                    np.subtract(rem, parts[t], out=parts[0])
+        g = gin
 
 
 def window_counts(geom: ConvGeometry) -> np.ndarray:

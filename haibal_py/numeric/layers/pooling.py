@@ -51,17 +51,19 @@ class _Pooling(Layer):
 
     def _forward(self, x, training):
         geom = conv_geometry(x.shape[1:-1], self.pool_size, self.strides, 1, self.padding)
-        if self.mode == "max":
-            y = P.max_pool_forward(x, geom)
-            return y, (x, y, geom)
+        if self.mode == "max":  # a training pass keeps which taps won, for a faster backward pass
+            keep = training and self.rank < 3  # 3-D gradients reach every tied maximum: no tape
+            y, tape = P.max_pool_forward(x, geom, keep=True) if keep else (P.max_pool_forward(x, geom), None)
+            return y, (x, y, geom, tape)
         return P.avg_pool_forward(x, geom), (x.shape, geom)
 
     def _backward(self, ctx, dy, need_dx):
         if not need_dx:
             return None, []
         if self.mode == "max":
-            x, y, geom = ctx
-            return P.max_pool_backward(x, y, dy, geom, ties="all" if self.rank == 3 else "first"), []
+            x, y, geom, tape = ctx
+            ties = "all" if self.rank == 3 else "first"
+            return P.max_pool_backward(x, y, dy, geom, ties=ties, tape=tape), []
         x_shape, geom = ctx
         return P.avg_pool_backward(dy, geom, x_shape), []
 
