@@ -100,7 +100,7 @@ def _torch_step(fn, xt, params, dyt):
 
     def step():
         y = fn(xt, *params)
-        return torch.autograd.grad(y, [xt, *params], dyt)
+        return y, torch.autograd.grad(y, [xt, *params], dyt)
     return step
 
 
@@ -116,7 +116,9 @@ def _tf_step(fn, x, params, dy):
         with tf.GradientTape() as tape:
             tape.watch(v)
             y = fn(v, *vs)
-        return tape.gradient(y, [v, *vs], output_gradients=d)
+        # y is returned too: otherwise the graph optimizer drops a forward pass that no
+        # gradient reads (a convolution's), and TensorFlow would be timed without it
+        return y, tape.gradient(y, [v, *vs], output_gradients=d)
     return lambda: compiled(xt, dyt)
 
 
@@ -289,17 +291,18 @@ ROWS: dict[str, Callable[[], Row]] = {
 
 
 # ---------------------------------------------------------------------- timing
-def best_time(fn, min_runs: int, min_seconds: float) -> float:
-    """Best wall time of one call (after two warm-up calls)."""
+def best_time(fn, min_runs: int, min_seconds: float) -> tuple[float, float]:
+    """(best wall time, best CPU time of all the process's threads) of one call, after two
+    warm-up calls. CPU time says how much work a call is, whatever else the machine runs."""
     fn()
     fn()
-    best, spent, runs = float("inf"), 0.0, 0
+    best, best_cpu, spent, runs = float("inf"), float("inf"), 0.0, 0
     while runs < min_runs or spent < min_seconds:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        dt = time.perf_counter() - t0
-        best, spent, runs = min(best, dt), spent + dt, runs + 1
-    return best
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        best, best_cpu, spent, runs = min(best, dt), min(best_cpu, dc), spent + dt, runs + 1
+    return best, best_cpu
 
 
 def peak_extra_bytes(fn) -> int:
@@ -403,6 +406,7 @@ def main(argv=None) -> int:
             except Exception as exc:  # a peer that does not start is left out, and said so
                 print(f"# {fw}: not available ({exc})", file=sys.stderr)
     best: dict = {}
+    cpu_best: dict = {}
     peaks: dict = {}
     layouts: dict = {}
     for _ in range(rounds):
@@ -410,15 +414,16 @@ def main(argv=None) -> int:
             for fw, w in workers.items():
                 out = w.time(row)
                 if fw == "torch":
-                    layout = min(("NCHW", "channels_last"), key=lambda k: out[k])
-                    t = out[layout]
+                    layout = min(("NCHW", "channels_last"), key=lambda k: out[k][0])
+                    t, c = out[layout]
                     if t < best.get((row, fw), float("inf")):
                         layouts[row] = layout
                 else:
-                    t = out["time"]
+                    t, c = out["time"]
                 if "peak" in out:
                     peaks[row] = out["peak"]
                 best[row, fw] = min(best.get((row, fw), float("inf")), t)
+                cpu_best[row, fw] = min(cpu_best.get((row, fw), float("inf")), c)
     for w in workers.values():
         w.close()
 
@@ -432,7 +437,7 @@ def main(argv=None) -> int:
     for fw, w in workers.items():
         print(f"# {fw}: {w.version}")
     header = (f"{'row':<17} {'haibal ms':>10} {'torch ms':>9} {'tf ms':>8} {'x fastest':>10} {'target':>7} "
-              f"{'met':>4} {'peak extra MB':>14}")
+              f"{'met':>4} {'peak extra MB':>14}   {'CPU ms: haibal':>14} {'torch':>7} {'tf':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -442,10 +447,11 @@ def main(argv=None) -> int:
         target = ROWS[row]().target
         ratio = ours / fastest if fastest else None
         met = "-" if target is None or ratio is None else ("yes" if ratio <= target else "no")
-        cell = lambda fw: f"{peers[fw] * 1e3:.2f}" if fw in peers else "-"  # noqa: E731
-        print(f"{row:<17} {ours * 1e3:10.2f} {cell('torch'):>9} {cell('tensorflow'):>8} "
+        cell = lambda fw, d: f"{d[row, fw] * 1e3:.2f}" if (row, fw) in d else "-"  # noqa: E731
+        print(f"{row:<17} {ours * 1e3:10.2f} {cell('torch', best):>9} {cell('tensorflow', best):>8} "
               f"{(f'{ratio:.2f}' if ratio else '-'):>10} {(f'{target:.1f}' if target else '-'):>7} {met:>4} "
-              f"{peaks.get(row, 0) / 2**20:14.1f}")
+              f"{peaks.get(row, 0) / 2**20:14.1f}   {cell('haibal', cpu_best):>14} {cell('torch', cpu_best):>7} "
+              f"{cell('tensorflow', cpu_best):>7}")
     for row in rows:
         print(f"#   {row}: {ROWS[row]().what}" + (f"; torch fastest in {layouts[row]}" if row in layouts else ""))
     return 0

@@ -69,15 +69,24 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
     per_row = math.prod(geom.out_size[1:])
     lock = threading.Lock()
     pointwise = geom.is_pointwise and groups == 1
+    # A column of ones after the patches folds the bias into the forward product (kernel rows +
+    # the bias row) and the bias gradient into the kernel gradient's (its last row): no pass of its own.
+    ones = int(need_patches and groups == 1 and not pointwise and ((y is not None and bias is not None) or db))
+    kmat_y = kmat
+    if ones and y is not None:
+        row = bias if bias is not None else np.zeros(filters, dtype)
+        kmat_y = np.concatenate([kmat, row.reshape(1, filters)])
 
     def work(shared):
         win = Window(geom, c_in, dtype, max_images, max_rows)
         m_max = max_images * max_rows * per_row
-        col = np.empty((m_max, width), dtype) if need_patches and not pointwise else None
+        col = np.empty((m_max, width + ones), dtype) if need_patches and not pointwise else None
+        if ones:
+            col[:, width] = 1
         dcol = np.empty((m_max, width), dtype) if dx is not None and not pointwise else None
-        dk_acc = np.zeros((width, filters), dtype) if dk else None
-        tmp = np.empty((width, fg), dtype) if dk else None
-        db_acc = np.zeros(filters, dtype) if db else None
+        dk_acc = np.zeros((width + ones, filters), dtype) if dk else None
+        tmp = np.empty((width + ones, fg), dtype) if dk else None
+        db_acc = np.zeros(filters, dtype) if db and not ones else None
         for p in shared:
             m = (p.n1 - p.n0) * (p.r1 - p.r0) * per_row
             dy2 = dy[p.n0:p.n1, p.r0:p.r1].reshape(m, filters) if dy is not None else None
@@ -89,20 +98,23 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
                     else:
                         c2 = col[:m]
                         view = patches(xl, geom, p, slice(g * cg, (g + 1) * cg))
-                        np.copyto(c2.reshape(view.shape), view)
+                        lead = view.shape[:geom.rank + 1]
+                        # splits only the (contiguous) last axis: always a view of col
+                        dst = c2.reshape(lead + (width + ones,))[..., :width].reshape(view.shape)
+                        np.copyto(dst, view)
                     fs = slice(g * fg, (g + 1) * fg)
                     if y is not None:
                         y2 = y[p.n0:p.n1, p.r0:p.r1].reshape(m, filters)
                         if groups == 1:
-                            np.matmul(c2, kmat, out=y2)
+                            np.matmul(c2, kmat_y, out=y2)
                         else:
                             y2[:, fs] = c2 @ kmat[:, fs]
-                        if bias is not None and g == groups - 1:
+                        if bias is not None and not ones and g == groups - 1:
                             y2 += bias
                     if dk:
                         np.matmul(c2.T, dy2[:, fs], out=tmp)
                         dk_acc[:, fs] += tmp
-            if db:
+            if db_acc is not None:
                 db_acc += np.add.reduce(dy2, axis=0)
             if dx is not None:
                 if pointwise:
@@ -129,8 +141,10 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
         dk_out = results[0][0]
         for r in results[1:]:
             dk_out += r[0]
+        if ones:
+            dk_out, db_out = dk_out[:width], dk_out[width].copy()
         dk_out = dk_out.reshape(kernel.shape)
-    if db:
+    if db and not ones:
         db_out = results[0][1]
         for r in results[1:]:
             db_out += r[1]
@@ -264,62 +278,89 @@ def _check_transpose(x: np.ndarray, kernel: np.ndarray, geom: ConvGeometry) -> N
 
 
 # ---------------------------------------------------------------------- depthwise
+# A depthwise convolution is one product and one sum per kernel tap, of arrays as large as the
+# output: memory-bound work, where NumPy's cost is per contiguous run. So the last spatial axis
+# and the channels are merged into one row (``W * C`` values): with stride 1 along that axis,
+# a tap's input is a contiguous slice of each padded row and its weights are the tap's channel
+# weights tiled along the row. A depth multiplier above 1 convolves the input repeated
+# ``depth_multiplier`` times along the channels (channel c * dm + m is channel c again).
 def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, dy=None,
                     dk: bool = False, dx=None):
-    """Depthwise convolution by a loop over the kernel taps (each tap one broadcast product
-    per piece): ``y[..., c * dm + m] = sum_t x_t[..., c] * kernel[t, c, m]``."""
+    """One pass over the pieces of a depthwise convolution with one kernel per channel
+    (``kernel``: ``(*kernel_size, channels)``): ``y = conv(x)``, the kernel gradient from ``x``
+    and ``dy``, and the input gradient from ``dy`` added into the zeroed ``dx``."""
     src = x if x is not None else dx
-    batch, c_in = src.shape[0], src.shape[-1]
+    batch, chans = src.shape[0], src.shape[-1]
     dtype = kernel.dtype
-    dm = kernel.shape[-1]
-    k3 = kernel.reshape(geom.taps, c_in, dm)
-    pieces = split_pieces(batch, geom, c_in * dm)
+    k2 = kernel.reshape(geom.taps, chans)
+    rows_ok = geom.strides[-1] == 1  # the row form needs consecutive outputs along the last axis
+    pieces = split_pieces(batch, geom, chans * geom.taps)
     max_images = max(p.n1 - p.n0 for p in pieces)
     max_rows = max(p.r1 - p.r0 for p in pieces)
     per_row = math.prod(geom.out_size[1:])
     lock = threading.Lock()
+    last_out = geom.out_size[-1]
+    tiled = np.tile(k2, (1, last_out)) if rows_ok else None  # each tap's weights along a whole row
+    d_last, last_taps = geom.dilation[-1], geom.kernel[-1]
+
+    def row_view(a, sl, j, run):
+        """Tap ``j`` of the last axis in ``a`` (a piece's padded rows), its last axis merged
+        with the channels: ``run`` consecutive values of each row."""
+        merged = a.reshape(a.shape[:-2] + (a.shape[-2] * chans,))
+        start = j * d_last * chans
+        return merged[(slice(None),) + sl[:-1] + (slice(start, start + run),)]
 
     def work(shared):
-        win = Window(geom, c_in, dtype, max_images, max_rows)
-        dwin = Window(geom, c_in, dtype, max_images, max_rows) if dx is not None else None
-        m_max = max_images * max_rows * per_row
-        tmp = np.empty((m_max, c_in, dm), dtype)
-        dk_acc = np.zeros((geom.taps, c_in, dm), dtype) if dk else None
+        win = Window(geom, chans, dtype, max_images, max_rows)
+        dwin = Window(geom, chans, dtype, max_images, max_rows) if dx is not None else None
+        tmp = np.empty(max_images * max_rows * per_row * chans, dtype)
+        dk_acc = np.zeros((geom.taps, chans), dtype) if dk else None
+        ones = np.ones(max_images * max_rows * per_row, dtype) if dk else None
         for p in shared:
             nb, rows = p.n1 - p.n0, p.r1 - p.r0
             m = nb * rows * per_row
-            shape = (nb, rows) + geom.out_size[1:]
-            t3 = tmp[:m].reshape(shape + (c_in, dm))
+            if rows_ok:  # (images, rows, ..., last axis * channels); 1-D: the piece's rows are the last axis
+                run = (rows if geom.rank == 1 else last_out) * chans
+                shape = (nb, run) if geom.rank == 1 else (nb, rows) + geom.out_size[1:-1] + (run,)
+            else:
+                shape = (nb, rows) + geom.out_size[1:] + (chans,)
+            t_buf = tmp[:m * chans].reshape(shape)
             xl = win.load(x, p) if y is not None or dk else None
-            d5 = dy[p.n0:p.n1, p.r0:p.r1].reshape(shape + (c_in, dm)) if dy is not None else None
+            g = dy[p.n0:p.n1, p.r0:p.r1].reshape(shape) if dy is not None else None
             local = dwin.zeros(p) if dx is not None else None
-            if y is not None:
-                y5 = y[p.n0:p.n1, p.r0:p.r1].reshape(shape + (c_in, dm))
+            out = y[p.n0:p.n1, p.r0:p.r1].reshape(shape) if y is not None else None
             for t, sl in enumerate(tap_slices(geom, rows)):
-                idx = (slice(None),) + sl
-                if y is not None:
+                if rows_ok:
+                    xv = row_view(xl, sl, t % last_taps, run) if xl is not None else None
+                    w = tiled[t, :run]
+                else:
+                    idx = (slice(None),) + sl
+                    xv = xl[idx] if xl is not None else None
+                    w = k2[t]
+                if out is not None:
                     if t == 0:
-                        np.multiply(xl[idx][..., None], k3[t], out=y5)
+                        np.multiply(xv, w, out=out)
                     else:
-                        np.multiply(xl[idx][..., None], k3[t], out=t3)
-                        y5 += t3
+                        np.multiply(xv, w, out=t_buf)
+                        out += t_buf
                 if dk:
-                    np.multiply(xl[idx][..., None], d5, out=t3)
-                    dk_acc[t] += np.add.reduce(t3.reshape(m, c_in, dm), axis=0)
+                    np.multiply(xv, g, out=t_buf)
+                    # the sum over every position, by BLAS (a per-row NumPy sum costs per row)
+                    dk_acc[t] += ones[:m] @ t_buf.reshape(m, chans)
                 if dx is not None:
-                    if dm == 1:
-                        np.multiply(d5[..., 0], k3[t, :, 0], out=t3[..., 0])
-                        local[idx] += t3[..., 0]
+                    np.multiply(g, w, out=t_buf)
+                    if rows_ok:
+                        row_view(local, sl, t % last_taps, run)[...] += t_buf
                     else:
-                        np.multiply(d5, k3[t], out=t3)
-                        local[idx] += np.add.reduce(t3, axis=-1)
+                        local[(slice(None),) + sl] += t_buf
             if dx is not None:
                 dwin.store(dx, local, p, lock)
         return dk_acc
 
-    threads = 1 if len(pieces) < 2 else (parallel.THREADS if batch * math.prod(geom.out_size) * c_in * dm
+    threads = 1 if len(pieces) < 2 else (parallel.THREADS if batch * math.prod(geom.out_size) * chans
                                          >= _PARALLEL_ELEMENTS else 1)
-    results = parallel.run_pieces(work, pieces, threads)
+    with parallel.single_threaded_blas():
+        results = parallel.run_pieces(work, pieces, threads)
     if not dk:
         return None
     total = results[0]
@@ -343,9 +384,15 @@ def depthwise_forward(x: np.ndarray, kernel: np.ndarray, geom: ConvGeometry) -> 
     dtype = np.result_type(x.dtype, kernel.dtype)
     x, kernel = _contiguous(x, dtype), _contiguous(kernel, dtype)
     _check_depthwise(x, kernel, geom)
-    y = np.empty((x.shape[0],) + geom.out_size + (x.shape[-1] * kernel.shape[-1],), dtype)
-    _depthwise_pass(geom, kernel, x=x, y=y)
+    dm = kernel.shape[-1]
+    y = np.empty((x.shape[0],) + geom.out_size + (x.shape[-1] * dm,), dtype)
+    _depthwise_pass(geom, kernel.reshape(kernel.shape[:-2] + (-1,)), x=_repeat(x, dm), y=y)
     return y
+
+
+def _repeat(x: np.ndarray, dm: int) -> np.ndarray:
+    """Each channel ``dm`` times in a row (channel ``c * dm + m`` is channel ``c``)."""
+    return x if dm == 1 else np.repeat(x, dm, axis=-1)
 
 
 def depthwise_backward(x: np.ndarray, kernel: np.ndarray, dy: np.ndarray, geom: ConvGeometry,
@@ -357,8 +404,12 @@ def depthwise_backward(x: np.ndarray, kernel: np.ndarray, dy: np.ndarray, geom: 
     expected = (x.shape[0],) + geom.out_size + (x.shape[-1] * kernel.shape[-1],)
     if dy.shape != expected:
         raise HaibalValueError(f"depthwise conv backward: output gradient of shape {dy.shape}, expected {expected}")
-    dx = np.zeros(x.shape, dtype) if need_dx else None
     if not (need_dx or need_dk):
         return None, None
-    dk = _depthwise_pass(geom, kernel, x=x, dy=dy, dk=need_dk, dx=dx)
-    return dx, dk
+    dm = kernel.shape[-1]
+    flat = kernel.reshape(kernel.shape[:-2] + (-1,))
+    dx = np.zeros(x.shape[:-1] + (x.shape[-1] * dm,), dtype) if need_dx else None
+    dk = _depthwise_pass(geom, flat, x=_repeat(x, dm) if need_dk else None, dy=dy, dk=need_dk, dx=dx)
+    if dx is not None and dm > 1:
+        dx = dx.reshape(x.shape + (dm,)).sum(axis=-1)
+    return dx, None if dk is None else dk.reshape(kernel.shape)
