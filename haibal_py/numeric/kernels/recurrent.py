@@ -204,23 +204,28 @@ def _d_outputs(dy, T: int, B: int, u: int, dtype, return_sequences: bool) -> np.
 
 
 class _MaskedOutputs:
-    """Outputs under a mask: ``O_s = m_s ? h_s : O_{s-1}`` (zeros before the first kept step)."""
+    """Outputs under a mask: ``O_s = m_s ? h_s : O_{s-1}`` (zeros before the first kept step),
+    or ``m_s ? h_s : 0`` with ``zero_output_for_mask``."""
 
-    def __init__(self, T, B, u, dtype):
+    def __init__(self, T, B, u, dtype, zero: bool):
         self.O = np.empty((T, B, u), dtype=dtype)
         self.prev = np.zeros((B, u), dtype=dtype)
+        self.zero = zero
 
     def step(self, s, m, h_cand):
         np.copyto(self.O[s], self.prev)
         np.copyto(self.O[s], h_cand, where=m)
-        self.prev = self.O[s]
+        if not self.zero:
+            self.prev = self.O[s]
 
 
-def _output_grads(dO: np.ndarray | None, M: np.ndarray | None) -> np.ndarray | None:
+def _output_grads(dO: np.ndarray | None, M: np.ndarray | None, zero: bool = False) -> np.ndarray | None:
     """Under a mask, the gradient reaching each step's candidate output (carried back through
     the masked steps that copied it); without a mask, ``dO`` itself."""
     if dO is None or M is None:
         return dO
+    if zero:
+        return dO * M
     out = np.empty_like(dO)
     carry = np.zeros_like(dO[0])
     for s in range(dO.shape[0] - 1, -1, -1):
@@ -242,7 +247,7 @@ def _check_state(h, B, u, dtype, what):
 # ----------------------------------------------------------------------------- SimpleRNN
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                        initial_state=None, mask=None, go_backwards=False, return_sequences=False,
-                       in_masks=None, rec_masks=None) -> RNNResult:
+                       in_masks=None, rec_masks=None, zero_output_for_mask=False) -> RNNResult:
     """``h_t = act(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel)``."""
     B, T = x.shape[:2]
     u = recurrent_kernel.shape[0]
@@ -254,7 +259,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias, *, activation: StepAct
     P = A.copy() if activation.needs_input else None
     H = np.empty((T + 1, B, u), dtype=x.dtype)
     H[0] = _check_state(initial_state, B, u, x.dtype, "h")
-    outs = _MaskedOutputs(T, B, u, x.dtype) if M is not None else None
+    outs = _MaskedOutputs(T, B, u, x.dtype, zero_output_for_mask) if M is not None else None
     tmp = np.empty((B, u), dtype=x.dtype)
     for s in range(T):
         a = A[s]
@@ -271,7 +276,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias, *, activation: StepAct
             outs.step(s, M[s], a)
     O = H[1:] if M is None else outs.O
     ctx = dict(X=X, M=M, A=A, P=P, H=H, go_backwards=go_backwards, return_sequences=return_sequences,
-               in_masks=in_masks, rec_masks=rec_masks)
+               in_masks=in_masks, rec_masks=rec_masks, zero_output=zero_output_for_mask)
     return RNNResult(_outputs(O, return_sequences), [H[T].copy()], ctx)
 
 
@@ -280,7 +285,7 @@ def simple_rnn_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, ac
     """``(dx, [dh0], dkernel, drecurrent, dbias)`` for output gradient ``dy`` and final-state grads."""
     X, M, A, H = ctx["X"], ctx["M"], ctx["A"], ctx["H"]
     T, B, u = A.shape
-    dO = _output_grads(_d_outputs(dy, T, B, u, A.dtype, ctx["return_sequences"]), M)
+    dO = _output_grads(_d_outputs(dy, T, B, u, A.dtype, ctx["return_sequences"]), M, ctx["zero_output"])
     D = activation.grad(A, ctx["P"])                  # act'(pre) for every step
     dA = np.empty_like(A)
     dh = np.zeros((B, u), dtype=A.dtype) if d_states[0] is None else np.array(d_states[0], dtype=A.dtype)
@@ -323,7 +328,7 @@ def _rec_back(dz, w, masks):
 # ----------------------------------------------------------------------------- LSTM
 def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                  recurrent_activation: StepActivation, initial_state=None, mask=None, go_backwards=False,
-                 return_sequences=False, in_masks=None, rec_masks=None) -> RNNResult:
+                 return_sequences=False, in_masks=None, rec_masks=None, zero_output_for_mask=False) -> RNNResult:
     """Keras' LSTM: ``z = x W + h U + b``; ``i, f, o = ra(z_i), ra(z_f), ra(z_o)``, ``g = a(z_c)``;
     ``c = f c + i g``; ``h = o a(c)``."""
     B, T = x.shape[:2]
@@ -342,7 +347,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivatio
     C[0] = _check_state(c0, B, u, x.dtype, "c")
     TC = np.empty((T, B, u), dtype=x.dtype)          # a(c_t)
     PC = np.empty((T, B, u), dtype=x.dtype) if activation.needs_input else None
-    outs = _MaskedOutputs(T, B, u, x.dtype) if M is not None else None
+    outs = _MaskedOutputs(T, B, u, x.dtype, zero_output_for_mask) if M is not None else None
     tmp = np.empty((B, 4 * u), dtype=x.dtype)
     ig = np.empty((B, u), dtype=x.dtype)
     hc = np.empty((B, u), dtype=x.dtype)
@@ -377,7 +382,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivatio
             np.copyto(c, C[s], where=~m)
     O = H[1:] if M is None else outs.O
     ctx = dict(X=X, M=M, Z=Z, P=P, H=H, C=C, TC=TC, PC=PC, go_backwards=go_backwards,
-               return_sequences=return_sequences, in_masks=in_masks, rec_masks=rec_masks)
+               return_sequences=return_sequences, in_masks=in_masks, rec_masks=rec_masks,
+               zero_output=zero_output_for_mask)
     return RNNResult(_outputs(O, return_sequences), [H[T].copy(), C[T].copy()], ctx)
 
 
@@ -388,7 +394,7 @@ def lstm_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activati
     T, B, u4 = Z.shape
     u = u4 // 4
     dt = Z.dtype
-    dO = _output_grads(_d_outputs(dy, T, B, u, dt, ctx["return_sequences"]), M)
+    dO = _output_grads(_d_outputs(dy, T, B, u, dt, ctx["return_sequences"]), M, ctx["zero_output"])
     P = ctx["P"]
     # derivative factors of the gates and of a(c), for every step at once
     D = np.empty_like(Z)
@@ -442,7 +448,8 @@ def lstm_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activati
 # ----------------------------------------------------------------------------- GRU
 def gru_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                 recurrent_activation: StepActivation, reset_after=True, initial_state=None, mask=None,
-                go_backwards=False, return_sequences=False, in_masks=None, rec_masks=None) -> RNNResult:
+                go_backwards=False, return_sequences=False, in_masks=None, rec_masks=None,
+                zero_output_for_mask=False) -> RNNResult:
     """Keras' GRU: ``z, r = ra(x W_zr + b + h U_zr (+ b_rec))``; with ``reset_after``
     ``hh = a(x W_h + b_h + r * (h U_h + b_rec_h))``, else ``hh = a(x W_h + b_h + (r * h) U_h)``;
     ``h = z * h_prev + (1 - z) * hh``."""
@@ -460,7 +467,7 @@ def gru_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation
     H[0] = _check_state(initial_state, B, u, x.dtype, "h")
     # reset_after: the recurrent h block (h U_h + b); otherwise r * h (the input of U_h)
     RH = np.empty((T, B, u), dtype=x.dtype)
-    outs = _MaskedOutputs(T, B, u, x.dtype) if M is not None else None
+    outs = _MaskedOutputs(T, B, u, x.dtype, zero_output_for_mask) if M is not None else None
     rec = np.empty((B, 3 * u), dtype=x.dtype)
     rec_zr = np.empty((B, 2 * u), dtype=x.dtype)
     hc = np.empty((B, u), dtype=x.dtype)
@@ -504,7 +511,8 @@ def gru_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation
             np.copyto(H[s + 1], hc, where=m)
     O = H[1:] if M is None else outs.O
     ctx = dict(X=X, M=M, Z=Z, P=P, H=H, RH=RH, go_backwards=go_backwards, reset_after=reset_after,
-               return_sequences=return_sequences, in_masks=in_masks, rec_masks=rec_masks)
+               return_sequences=return_sequences, in_masks=in_masks, rec_masks=rec_masks,
+               zero_output=zero_output_for_mask)
     return RNNResult(_outputs(O, return_sequences), [H[T].copy()], ctx)
 
 
@@ -531,7 +539,7 @@ def gru_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activatio
     T, B, u3 = Z.shape
     u = u3 // 3
     dt = Z.dtype
-    dO = _output_grads(_d_outputs(dy, T, B, u, dt, ctx["return_sequences"]), M)
+    dO = _output_grads(_d_outputs(dy, T, B, u, dt, ctx["return_sequences"]), M, ctx["zero_output"])
     P = ctx["P"]
     D = np.empty_like(Z)
     D[..., :2 * u] = recurrent_activation.grad(Z[..., :2 * u], None if P is None else P[..., :2 * u])

@@ -12,6 +12,9 @@ with ``return_sequences``, ``(B, T, units)`` in processing order (reversed when
 Weights (Keras' layout and order): ``kernel (features, G*units)``, ``recurrent_kernel
 (units, G*units)``, ``bias`` (``(G*units,)``; GRU with ``reset_after``: ``(2, 3*units)``).
 
+With a mask, a masked step repeats the previous output (zeros with
+``zero_output_for_mask=True``, which Bidirectional sets for sequences, as Keras does).
+
 ``dropout`` / ``recurrent_dropout`` act in training only, with masks drawn once per call
 and shared by its steps (one mask per gate when ``recurrent_dropout > 0``, as Keras'
 "implementation 1"); a rate of 0 or 1 disables them, as in Keras' cells.
@@ -60,7 +63,7 @@ class RNNBase(Layer):
                  bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
                  bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
                  return_state=False, go_backwards=False, stateful=False, unroll=False, implementation=2,
-                 **kwargs):
+                 zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
         self.units = positive_int(self.name, "units", units)
         if stateful:
@@ -82,6 +85,7 @@ class RNNBase(Layer):
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else None
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards, self.unroll = bool(go_backwards), bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         if implementation not in (1, 2):
             raise LayerError(f"{self.name}: implementation must be 1 or 2, got {implementation!r}")
         self.implementation = 1 if self.recurrent_dropout else implementation
@@ -239,10 +243,12 @@ class RNNBase(Layer):
                 "bias_constraint": self.bias_constraint, "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed if isinstance(self.seed, int) else None,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll}
+                "go_backwards": self.go_backwards, "stateful": False, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask}
 
     def _common(self):
-        return dict(go_backwards=self.go_backwards, return_sequences=self.return_sequences)
+        return dict(go_backwards=self.go_backwards, return_sequences=self.return_sequences,
+                    zero_output_for_mask=self.zero_output_for_mask)
 
 
 def _as_state(layer, x):
