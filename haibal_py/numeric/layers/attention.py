@@ -161,8 +161,8 @@ class MultiHeadAttention(Layer):
         inputs = query if value is None else ([query, value] if key is None else [query, value, key])
         opts = {"attention_mask": attention_mask, "return_attention_scores": return_attention_scores,
                 "use_causal_mask": use_causal_mask}
-        from .symbolic import is_symbolic  # noqa: PLC0415 (as in Layer.__call__: symbolic needs Layer)
-        if is_symbolic(inputs if not isinstance(inputs, list) else inputs[0]):
+        if not isinstance(query, (np.ndarray, list, tuple, int, float)):
+            # symbolic tensors: the base class records the call with its options
             self._call_opts = dict(opts)
             return super().__call__(inputs, training=training,
                                     **{k: v for k, v in opts.items() if v not in (None, False)}, **kwargs)
