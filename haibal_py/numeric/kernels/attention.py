@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from . import blas
+
 __all__ = ["attention_forward", "attention_backward", "causal_mask", "flatten_axes", "unflatten_axes",
            "scores_layout"]
 
@@ -38,6 +40,7 @@ def causal_mask(tq: int, tk: int) -> np.ndarray:
     return np.arange(tq)[:, None] >= np.arange(tk)[None, :]
 
 
+@blas.in_single_thread
 def attention_forward(q, k, v, scale: float, mask=None, drop=None):
     """``(out, P, ctx)``: ``out = dropout(softmax(q k^T scale, mask)) v``; ``P`` the scores.
 
@@ -45,7 +48,7 @@ def attention_forward(q, k, v, scale: float, mask=None, drop=None):
     dropout multipliers, 0 or ``1 / (1 - rate)``).
     """
     qs = q * q.dtype.type(scale)
-    S = np.matmul(qs, np.swapaxes(k, -1, -2))
+    S = blas.bmm(qs, np.swapaxes(k, -1, -2))
     if mask is not None:
         np.copyto(S, q.dtype.type(_large_negative(q.dtype)), where=~mask)
     S -= S.max(axis=-1, keepdims=True)
@@ -55,15 +58,16 @@ def attention_forward(q, k, v, scale: float, mask=None, drop=None):
         np.copyto(S, 0, where=~mask)
     P = S
     Pd = P if drop is None else P * drop
-    out = np.matmul(Pd, v)
+    out = blas.bmm(Pd, v)
     return out, P, (qs, k, v, P, Pd, drop, scale)
 
 
+@blas.in_single_thread
 def attention_backward(ctx, d_out, d_scores=None):
     """``(dq, dk, dv)`` for the output gradient ``d_out`` (and the scores' ``d_scores``)."""
     qs, k, v, P, Pd, drop, scale = ctx
-    dv = np.matmul(np.swapaxes(Pd, -1, -2), d_out)
-    dP = np.matmul(d_out, np.swapaxes(v, -1, -2))
+    dv = blas.bmm(np.swapaxes(Pd, -1, -2), d_out)
+    dP = blas.bmm(d_out, np.swapaxes(v, -1, -2))
     if drop is not None:
         dP *= drop
     if d_scores is not None:
@@ -72,9 +76,9 @@ def attention_backward(ctx, d_out, d_scores=None):
     dS = dP
     dS -= np.einsum("...ij,...ij->...i", dP, P)[..., None]
     dS *= P
-    dq = np.matmul(dS, k)
+    dq = blas.bmm(dS, k)
     dq *= qs.dtype.type(scale)
-    dk = np.matmul(np.swapaxes(dS, -1, -2), qs)
+    dk = blas.bmm(np.swapaxes(dS, -1, -2), qs)
     return dq, dk, dv
 
 

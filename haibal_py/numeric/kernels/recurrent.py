@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from ...errors import HaibalValueError
+from . import blas
 
 __all__ = ["StepActivation", "step_activation", "RNNResult", "simple_rnn_forward", "simple_rnn_backward",
            "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
@@ -126,18 +127,27 @@ def batch_major(x_tm: np.ndarray, go_backwards: bool) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+def _mm(a: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ w`` over the last axis of ``a`` (any leading shape), large ones split over the cores."""
+    lead = a.shape[:-1]
+    a2 = a.reshape(-1, a.shape[-1])
+    o2 = None if out is None else out.reshape(-1, w.shape[1])
+    res = blas.matmul(a2, w, out=o2)
+    return res.reshape(lead + (w.shape[1],)) if out is None else out
+
+
 def project(a: np.ndarray, w: np.ndarray, masks: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ w`` where ``a`` is first multiplied by a dropout mask per gate block of ``w``."""
     if masks is None:
-        return np.matmul(a, w, out=out)
+        return _mm(a, w, out=out)
     gates = masks.shape[0]
     if gates == 1:
-        return np.matmul(a * masks[0], w, out=out)
+        return _mm(a * masks[0], w, out=out)
     u = w.shape[1] // gates
     if out is None:
         out = np.empty(a.shape[:-1] + (w.shape[1],), dtype=w.dtype)
     for g in range(gates):
-        np.matmul(a * masks[g], w[:, g * u:(g + 1) * u], out=out[..., g * u:(g + 1) * u])
+        out[..., g * u:(g + 1) * u] = _mm(a * masks[g], w[:, g * u:(g + 1) * u])
     return out
 
 
@@ -149,10 +159,10 @@ def project_backward(a: np.ndarray, w: np.ndarray, masks: np.ndarray | None, dz:
     dz2 = dz.reshape(-1, dz.shape[-1])
     if masks is None or masks.shape[0] == 1:
         am = a2 if masks is None else (a * masks[0]).reshape(-1, n)
-        dw = am.T @ dz2
+        dw = blas.matmul(am.T, dz2)
         da = None
         if need_da:
-            da = dz @ w.T
+            da = _mm(dz, w.T)
             if masks is not None:
                 da *= masks[0]
         return da, dw
@@ -162,9 +172,9 @@ def project_backward(a: np.ndarray, w: np.ndarray, masks: np.ndarray | None, dz:
     da = np.zeros(a.shape, dtype=a.dtype) if need_da else None
     for g in range(gates):
         blk = slice(g * u, (g + 1) * u)
-        dw[:, blk] = (a * masks[g]).reshape(-1, n).T @ dz2[:, blk]
+        dw[:, blk] = blas.matmul((a * masks[g]).reshape(-1, n).T, np.ascontiguousarray(dz2[:, blk]))
         if need_da:
-            da += (dz[..., blk] @ w[:, blk].T) * masks[g]
+            da += _mm(np.ascontiguousarray(dz[..., blk]), w[:, blk].T) * masks[g]
     return da, dw
 
 
@@ -245,6 +255,7 @@ def _check_state(h, B, u, dtype, what):
 
 
 # ----------------------------------------------------------------------------- SimpleRNN
+@blas.in_single_thread
 def simple_rnn_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                        initial_state=None, mask=None, go_backwards=False, return_sequences=False,
                        in_masks=None, rec_masks=None, zero_output_for_mask=False) -> RNNResult:
@@ -280,6 +291,7 @@ def simple_rnn_forward(x, kernel, recurrent_kernel, bias, *, activation: StepAct
     return RNNResult(_outputs(O, return_sequences), [H[T].copy()], ctx)
 
 
+@blas.in_single_thread
 def simple_rnn_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activation: StepActivation,
                         need_dx=True):
     """``(dx, [dh0], dkernel, drecurrent, dbias)`` for output gradient ``dy`` and final-state grads."""
@@ -326,6 +338,7 @@ def _rec_back(dz, w, masks):
 
 
 # ----------------------------------------------------------------------------- LSTM
+@blas.in_single_thread
 def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                  recurrent_activation: StepActivation, initial_state=None, mask=None, go_backwards=False,
                  return_sequences=False, in_masks=None, rec_masks=None, zero_output_for_mask=False) -> RNNResult:
@@ -387,6 +400,7 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivatio
     return RNNResult(_outputs(O, return_sequences), [H[T].copy(), C[T].copy()], ctx)
 
 
+@blas.in_single_thread
 def lstm_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activation: StepActivation,
                   recurrent_activation: StepActivation, need_dx=True):
     """``(dx, [dh0, dc0], dkernel, drecurrent, dbias)``."""
@@ -446,6 +460,7 @@ def lstm_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activati
 
 
 # ----------------------------------------------------------------------------- GRU
+@blas.in_single_thread
 def gru_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
                 recurrent_activation: StepActivation, reset_after=True, initial_state=None, mask=None,
                 go_backwards=False, return_sequences=False, in_masks=None, rec_masks=None,
@@ -531,6 +546,7 @@ def _gru_biases(bias, reset_after):
     return bias, None
 
 
+@blas.in_single_thread
 def gru_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activation: StepActivation,
                  recurrent_activation: StepActivation, need_dx=True):
     """``(dx, [dh0], dkernel, drecurrent, dbias)``."""
@@ -597,7 +613,7 @@ def gru_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activatio
     else:
         drec = np.empty_like(recurrent_kernel)
         _, drec[:, :2 * u] = project_backward(H[:-1], U_zr, masks_zr, dZ[..., :2 * u], need_da=False)
-        drec[:, 2 * u:] = RH.reshape(-1, u).T @ dZ[..., 2 * u:].reshape(-1, u)
+        drec[:, 2 * u:] = blas.matmul(RH.reshape(-1, u).T, np.ascontiguousarray(dZ[..., 2 * u:]).reshape(-1, u))
     dbias = None
     if bias is not None:
         din = dZ.sum(axis=(0, 1))

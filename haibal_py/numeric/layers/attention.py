@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from ..kernels import attention as A
+from ..kernels import blas
 from ..seeding import check_seed, global_rng
 from .base import Layer, LayerError, _as_float, as_tuple_shape
 from .config_utils import init_config, positive_int, rate, reg_config
@@ -175,7 +176,7 @@ class MultiHeadAttention(Layer):
         n, d = math.prod(x.shape[:-1]), x.shape[-1]
         if d != kernel.shape[0]:
             raise LayerError(f"{self.name}: built for inputs with {kernel.shape[0]} features, got shape {x.shape}")
-        y = x.reshape(n, d) @ kernel.reshape(d, -1)
+        y = blas.matmul(x.reshape(n, d), kernel.reshape(d, -1))
         if bias is not None:
             y += bias.reshape(-1)
         return y.reshape(x.shape[:-1] + kernel.shape[1:])
@@ -205,6 +206,7 @@ class MultiHeadAttention(Layer):
             mask = np.broadcast_to(mask, scores_shape)
         return mask
 
+    @blas.in_single_thread
     def _forward(self, inputs, training):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
@@ -233,7 +235,7 @@ class MultiHeadAttention(Layer):
         o_full = A.unflatten_axes(o, q.shape[:-1] + (self.value_dim,), axes)   # (B, Sq..., H, V)
         n = math.prod(o_full.shape[:-2])
         o2 = np.ascontiguousarray(o_full).reshape(n, -1)
-        out = o2 @ self.output_kernel.reshape(o2.shape[1], -1)
+        out = blas.matmul(o2, self.output_kernel.reshape(o2.shape[1], -1))
         if self.output_bias is not None:
             out += self.output_bias.reshape(-1)
         out = out.reshape(query.shape[:-1] + self._out)
@@ -242,6 +244,7 @@ class MultiHeadAttention(Layer):
             return [out, P.reshape(scores_shape)], ctx
         return out, ctx
 
+    @blas.in_single_thread
     def _backward(self, ctx, d_outputs, need_dx):
         inputs, n_in, q_shape, k_shape, v_shape, axes, actx, o2, flat_shape = ctx
         d_scores = None
@@ -253,9 +256,9 @@ class MultiHeadAttention(Layer):
         if d_out is None:
             d_out = np.zeros(inputs[0].shape[:-1] + self._out, dtype=dt)
         d2 = np.asarray(d_out, dtype=dt).reshape(o2.shape[0], -1)
-        d_wo = (o2.T @ d2).reshape(self.output_kernel.shape)
+        d_wo = blas.matmul(o2.T, d2).reshape(self.output_kernel.shape)
         d_bo = d2.sum(axis=0).reshape(self._out) if self.use_bias else None
-        do = (d2 @ self.output_kernel.reshape(o2.shape[1], -1).T).reshape(q_shape[:-1] + (self.value_dim,))
+        do = blas.matmul(d2, self.output_kernel.reshape(o2.shape[1], -1).T).reshape(q_shape[:-1] + (self.value_dim,))
         dof = A.flatten_axes(do, axes)
         if d_scores is not None:
             d_scores = np.asarray(d_scores, dtype=dt).reshape(flat_shape)
@@ -268,9 +271,9 @@ class MultiHeadAttention(Layer):
                                            (value, dvf, v_shape, self.value_kernel, self.value_bias)):
             d = np.ascontiguousarray(A.unflatten_axes(df, shape, axes)).reshape(-1, kernel[0].size)
             x2 = x.reshape(-1, x.shape[-1])
-            grads.append((x2.T @ d).reshape(kernel.shape))
+            grads.append(blas.matmul(x2.T, d).reshape(kernel.shape))
             grads.append(d.sum(axis=0).reshape(bias.shape) if bias is not None else None)
-            dxs.append((d @ kernel.reshape(x.shape[-1], -1).T).reshape(x.shape) if need_dx else None)
+            dxs.append(blas.matmul(d, kernel.reshape(x.shape[-1], -1).T).reshape(x.shape) if need_dx else None)
         grads += [d_wo, d_bo]
         grads = [g for g in grads if g is not None] if self.trainable else []
         if not need_dx:
