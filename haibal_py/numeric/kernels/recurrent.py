@@ -337,6 +337,103 @@ def _rec_back(dz, w, masks):
     return out, None
 
 
+# ----------------------------------------------------------------------------- LSTM, the default activations
+def _lstm_fast(activation, recurrent_activation, mask, in_masks, rec_masks) -> bool:
+    """tanh/sigmoid, no sequence mask, no per-gate masks: the path with the fewest operations."""
+    return (activation.name == "tanh" and recurrent_activation.name == "sigmoid" and mask is None
+            and rec_masks is None and (in_masks is None or in_masks.shape[0] == 1))
+
+
+def _ifog(u: int) -> np.ndarray:
+    """Column order i, f, o, c of Keras' i, f, c, o: the three sigmoid gates side by side."""
+    return np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u]
+
+
+def _lstm_forward_fast(x, kernel, recurrent_kernel, bias, initial_state, go_backwards, return_sequences,
+                       in_masks) -> RNNResult:
+    """``sigmoid(a) = (1 + tanh(a / 2)) / 2``: the sigmoid columns of the weights are halved
+    (exactly: a power of two), so ONE tanh per step activates all four gates."""
+    B, T = x.shape[:2]
+    u = recurrent_kernel.shape[0]
+    perm = _ifog(u)
+    half = np.ones(4 * u, dtype=kernel.dtype)
+    half[:3 * u] = 0.5
+    X = time_major(x, go_backwards)
+    Z = project(X, kernel[:, perm] * half, in_masks)         # (T, B, 4u) in i, f, o, c order
+    if bias is not None:
+        Z += bias[perm] * half
+    U = np.ascontiguousarray(recurrent_kernel[:, perm] * half)
+    h0, c0 = (None, None) if initial_state is None else initial_state
+    H = np.empty((T + 1, B, u), dtype=x.dtype)
+    C = np.empty((T + 1, B, u), dtype=x.dtype)
+    H[0] = _check_state(h0, B, u, x.dtype, "h")
+    C[0] = _check_state(c0, B, u, x.dtype, "c")
+    TC = np.empty((T, B, u), dtype=x.dtype)
+    tmp = np.empty((B, 4 * u), dtype=x.dtype)
+    ig = np.empty((B, u), dtype=x.dtype)
+    for s in range(T):
+        z = Z[s]
+        np.matmul(H[s], U, out=tmp)
+        z += tmp
+        np.tanh(z, out=z)
+        sg = z[:, :3 * u]
+        sg *= 0.5
+        sg += 0.5
+        np.multiply(z[:, u:2 * u], C[s], out=C[s + 1])
+        np.multiply(z[:, :u], z[:, 3 * u:], out=ig)
+        C[s + 1] += ig
+        np.tanh(C[s + 1], out=TC[s])
+        np.multiply(z[:, 2 * u:3 * u], TC[s], out=H[s + 1])
+    ctx = dict(fast=True, X=X, Z=Z, H=H, C=C, TC=TC, perm=perm, go_backwards=go_backwards,
+               return_sequences=return_sequences, in_masks=in_masks)
+    return RNNResult(_outputs(H[1:], return_sequences), [H[T].copy(), C[T].copy()], ctx)
+
+
+def _lstm_backward_fast(ctx, kernel, recurrent_kernel, bias, dy, d_states, need_dx):
+    X, Z, H, C, TC, perm = ctx["X"], ctx["Z"], ctx["H"], ctx["C"], ctx["TC"], ctx["perm"]
+    T, B, u4 = Z.shape
+    u = u4 // 4
+    dt = Z.dtype
+    dO = _d_outputs(dy, T, B, u, dt, True) if ctx["return_sequences"] else None
+    D = np.empty_like(Z)                                     # gate derivatives, all steps at once
+    np.subtract(1, Z[..., :3 * u], out=D[..., :3 * u])
+    D[..., :3 * u] *= Z[..., :3 * u]
+    np.multiply(Z[..., 3 * u:], Z[..., 3 * u:], out=D[..., 3 * u:])
+    np.subtract(1, D[..., 3 * u:], out=D[..., 3 * u:])
+    DTC = np.multiply(TC, TC)
+    np.subtract(1, DTC, out=DTC)
+    Ut = np.ascontiguousarray(recurrent_kernel[:, perm].T)
+    dZ = np.empty_like(Z)
+    dh = np.zeros((B, u), dtype=dt) if d_states[0] is None else np.array(d_states[0], dtype=dt)
+    dc = np.zeros((B, u), dtype=dt) if d_states[1] is None else np.array(d_states[1], dtype=dt)
+    if not ctx["return_sequences"] and dy is not None:
+        dh += np.asarray(dy, dtype=dt)
+    tmp = np.empty((B, u), dtype=dt)
+    for s in range(T - 1, -1, -1):
+        z = Z[s]
+        if dO is not None:
+            dh += dO[s]
+        dz = dZ[s]
+        np.multiply(dh, z[:, 2 * u:3 * u], out=tmp)         # dh * o * a'(c)
+        tmp *= DTC[s]
+        dc += tmp
+        np.multiply(dc, z[:, 3 * u:], out=dz[:, :u])         # i
+        np.multiply(dc, C[s], out=dz[:, u:2 * u])            # f
+        np.multiply(dh, TC[s], out=dz[:, 2 * u:3 * u])       # o
+        np.multiply(dc, z[:, :u], out=dz[:, 3 * u:])         # c candidate
+        dz *= D[s]
+        np.matmul(dz, Ut, out=dh)
+        dc *= z[:, u:2 * u]
+    inv = np.argsort(perm)
+    drec = blas.matmul(H[:-1].reshape(-1, u).T, dZ.reshape(-1, u4))[:, inv]
+    Wp = kernel[:, perm]
+    dX, dker = project_backward(X, Wp, ctx["in_masks"], dZ, need_da=need_dx)
+    dker = dker[:, inv]
+    dbias = dZ.sum(axis=(0, 1))[inv] if bias is not None else None
+    dx = batch_major(dX, ctx["go_backwards"]) if need_dx else None
+    return dx, [dh, dc], dker, drec, dbias
+
+
 # ----------------------------------------------------------------------------- LSTM
 @blas.in_single_thread
 def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivation,
@@ -344,6 +441,9 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivatio
                  return_sequences=False, in_masks=None, rec_masks=None, zero_output_for_mask=False) -> RNNResult:
     """Keras' LSTM: ``z = x W + h U + b``; ``i, f, o = ra(z_i), ra(z_f), ra(z_o)``, ``g = a(z_c)``;
     ``c = f c + i g``; ``h = o a(c)``."""
+    if _lstm_fast(activation, recurrent_activation, mask, in_masks, rec_masks):
+        return _lstm_forward_fast(x, kernel, recurrent_kernel, bias, initial_state, go_backwards, return_sequences,
+                                  in_masks)
     B, T = x.shape[:2]
     u = recurrent_kernel.shape[0]
     X = time_major(x, go_backwards)
@@ -404,6 +504,8 @@ def lstm_forward(x, kernel, recurrent_kernel, bias, *, activation: StepActivatio
 def lstm_backward(ctx, kernel, recurrent_kernel, bias, dy, d_states, *, activation: StepActivation,
                   recurrent_activation: StepActivation, need_dx=True):
     """``(dx, [dh0, dc0], dkernel, drecurrent, dbias)``."""
+    if ctx.get("fast"):
+        return _lstm_backward_fast(ctx, kernel, recurrent_kernel, bias, dy, d_states, need_dx)
     X, M, Z, H, C, TC = ctx["X"], ctx["M"], ctx["Z"], ctx["H"], ctx["C"], ctx["TC"]
     T, B, u4 = Z.shape
     u = u4 // 4
