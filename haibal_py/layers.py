@@ -4,7 +4,5 @@ The public Keras-style modules re-export their layer's implementation (as keras/
 so code can import ``from haibal_py import layers`` whatever the package's inner layout.
 """
 
-from .numeric.layers.attention import *  # noqa: F401,F403
-from .numeric.layers.normalization import *  # noqa: F401,F403
-from .numeric.layers.recurrent import *  # noqa: F401,F403
-from .numeric.layers.wrappers import *  # noqa: F401,F403
+from .numeric.layers import *  # noqa: F401,F403
+from .numeric.layers import __all__  # noqa: F401

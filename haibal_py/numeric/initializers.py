@@ -1,8 +1,8 @@
 """Weight initializers: Keras 3's ``keras.initializers`` in NumPy.
 
-``init(shape, dtype=None)`` returns a new C-contiguous array (``dtype`` None is float32,
-Keras' floatx). The distributions, bounds and variances are Keras'; the random numbers
-are NumPy's (``default_rng``), not TensorFlow's.
+``init(shape, dtype=None)`` returns a new C-contiguous array (``dtype`` None is
+``config.floatx()``, float32 unless set, as Keras). The distributions, bounds and
+variances are Keras'; the random numbers are NumPy's (``default_rng``), not TensorFlow's.
 
 Seeds, as in Keras: an initializer built with an int ``seed`` gives the same numbers on
 every call. A ``numpy.random.Generator`` as ``seed`` (Keras' ``SeedGenerator``) gives new
@@ -28,6 +28,7 @@ import re
 import numpy as np
 
 from ..errors import HaibalValueError
+from .config import floatx
 from .seeding import check_seed, global_rng
 
 __all__ = [
@@ -60,7 +61,7 @@ def _shape(shape, who: str) -> tuple[int, ...]:
 
 def _dtype(dtype, who: str, float_only: bool) -> np.dtype:
     try:
-        dt = np.dtype("float32" if dtype is None else dtype)
+        dt = np.dtype(floatx() if dtype is None else dtype)
     except TypeError:
         raise HaibalValueError(f"{who}: unknown dtype {dtype!r}") from None
     if float_only and dt.kind != "f":
