@@ -133,8 +133,8 @@ def test_float32_and_no_bias():
 def test_output_shape_and_config():
     layer = MultiHeadAttention(num_heads=8, key_dim=32)
     assert layer.compute_output_shape([(None, 64, 256), (None, 10, 128)]) == (None, 64, 256)
-    layer._call_opts = {"return_attention_scores": True}
-    assert layer.compute_output_shape([(None, 64, 256), (None, 10, 128)]) == [(None, 64, 256), (None, 8, 64, 10)]
+    assert layer.compute_output_shape([(None, 64, 256), (None, 10, 128)], return_attention_scores=True) == \
+        [(None, 64, 256), (None, 8, 64, 10)]
     config = MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, output_shape=5, dropout=0.1).get_config()
     assert config["output_shape"] == (5,) and config["value_dim"] == 4
     assert MultiHeadAttention.from_config(config).get_config() == config

@@ -33,7 +33,7 @@ import numpy as np
 from ...errors import HaibalValueError
 from . import blas
 
-__all__ = ["StepActivation", "step_activation", "RNNResult", "simple_rnn_forward", "simple_rnn_backward",
+__all__ = ["StepActivation", "step_activation", "KNOWN", "RNNResult", "simple_rnn_forward", "simple_rnn_backward",
            "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
 
 
@@ -74,7 +74,7 @@ def _linear_(v):
     pass
 
 
-_KNOWN = {
+KNOWN = {
     "tanh": StepActivation("tanh", _tanh_, lambda y, x: 1 - y * y),
     "sigmoid": StepActivation("sigmoid", _sigmoid_, lambda y, x: y * (1 - y)),
     "relu": StepActivation("relu", _relu_, lambda y, x: (y > 0).astype(y.dtype)),
@@ -85,30 +85,23 @@ _KNOWN = {
 
 
 def step_activation(identifier, derivative: Callable | None = None) -> StepActivation:
-    """The ``StepActivation`` for a Keras activation name (or ``None``: linear).
-
-    Other activations (a function or name) need ``derivative(x) -> dy/dx``; they are then
-    applied out of place and differentiated from their stored input.
-    """
+    """The ``StepActivation`` for a name of ``KNOWN`` (``None``: linear), or for a function
+    ``fn(x)`` with its ``derivative(x)``: then applied out of place and differentiated
+    from its stored input."""
     if identifier is None:
-        return _KNOWN["linear"]
-    name = identifier if isinstance(identifier, str) else getattr(identifier, "__name__", None)
-    if name in _KNOWN and (isinstance(identifier, str) or _is_keras_fn(identifier, name)):
-        return _KNOWN[name]
-    if derivative is None:
-        raise HaibalValueError(f"activation {identifier!r} has no derivative for a recurrent layer; "
-                               f"use one of {', '.join(sorted(_KNOWN))} or give its derivative")
-    from .. import activations as acts  # noqa: PLC0415 (activations import kernels, not the reverse)
-    fn = acts.get(identifier)
+        return KNOWN["linear"]
+    if isinstance(identifier, str) and identifier in KNOWN:
+        return KNOWN[identifier]
+    if not callable(identifier) or derivative is None:
+        raise HaibalValueError(f"activation {identifier!r} needs a function and its derivative; "
+                               f"the built-in ones are {', '.join(sorted(KNOWN))}")
+    fn = identifier
 
     def apply(v):
         v[...] = fn(v)
 
-    return StepActivation(str(name), apply, lambda y, x: derivative(x), needs_input=True)
-
-
-def _is_keras_fn(fn, name: str) -> bool:
-    return getattr(fn, "__module__", "").endswith("numeric.activations")
+    return StepActivation(getattr(fn, "__name__", "activation"), apply, lambda y, x: derivative(x),
+                          needs_input=True)
 
 
 # ----------------------------------------------------------------------------- common parts

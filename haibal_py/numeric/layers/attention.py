@@ -73,7 +73,6 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
         self.seed = check_seed(seed)
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else None
-        self._call_opts: dict = {}
 
     # ------------------------------------------------------------------ build and shapes
     def _shapes(self, input_shape):
@@ -127,10 +126,14 @@ class MultiHeadAttention(Layer):
         self._out = tuple(out)
         self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape, attention_mask=None, return_attention_scores=False,
+                             use_causal_mask=False):
         q, v, _ = self._shapes(input_shape)
+        if self.built and q[-1] is not None and q[-1] != self.query_kernel.shape[0]:
+            raise LayerError(f"{self.name}: built for queries with {self.query_kernel.shape[0]} features, "
+                             f"got query shape {q}")
         out = q[:-1] + (self._output_shape or (q[-1],))
-        if self._call_opts.get("return_attention_scores"):
+        if return_attention_scores:
             axes = self._axes(len(q))
             other = [a for a in range(1, len(q) - 1) if a not in axes]
             scores = (q[0],) + tuple(q[a] for a in other) + (self.num_heads,) \
@@ -147,29 +150,15 @@ class MultiHeadAttention(Layer):
             inputs = inputs[:2]
         return [_as_float(x, self.dtype, self.name) for x in inputs]
 
-    def call_forward(self, inputs, training: bool = False, attention_mask=None, return_attention_scores=False,
-                     use_causal_mask=False):
-        self._call_opts = {"attention_mask": attention_mask, "return_attention_scores": bool(return_attention_scores),
-                           "use_causal_mask": bool(use_causal_mask)}
-        return super().call_forward(inputs, training)
+    call_kwargs = ("attention_mask", "return_attention_scores", "use_causal_mask")
 
-    def forward(self, inputs, training: bool = False, **options):
-        outputs, self._last_ctx = self.call_forward(inputs, training, **options)
-        return outputs
-
-    def __call__(self, query, value=None, key=None, attention_mask=None, return_attention_scores=False,
-                 training=False, use_causal_mask=False, **kwargs):
-        inputs = query if value is None else ([query, value] if key is None else [query, value, key])
-        opts = {"attention_mask": attention_mask, "return_attention_scores": return_attention_scores,
-                "use_causal_mask": use_causal_mask}
-        if not isinstance(query, (np.ndarray, list, tuple, int, float)):
-            # symbolic tensors: the base class records the call with its options
-            self._call_opts = dict(opts)
-            return super().__call__(inputs, training=training,
-                                    **{k: v for k, v in opts.items() if v not in (None, False)}, **kwargs)
-        if kwargs:
-            raise LayerError(f"{self.name}: unknown call argument(s) {', '.join(sorted(kwargs))}")
-        return self.forward(inputs, training=training, **opts)
+    def __call__(self, query, value=None, key=None, training=None, **kwargs):
+        """Keras' form ``mha(query, value, key=None, attention_mask=None,
+        return_attention_scores=False, training=None, use_causal_mask=False)``, or a list."""
+        if value is None:
+            return super().__call__(query, training=training, **kwargs)
+        inputs = [query, value] if key is None else [query, value, key]
+        return super().__call__(inputs, training=training, **kwargs)
 
     # ------------------------------------------------------------------ forward / backward
     def _project(self, x, kernel, bias):
@@ -181,10 +170,9 @@ class MultiHeadAttention(Layer):
             y += bias.reshape(-1)
         return y.reshape(x.shape[:-1] + kernel.shape[1:])
 
-    def _mask(self, q_shape, k_shape, axes, scores_shape):
+    def _mask(self, q_shape, k_shape, axes, scores_shape, mask, use_causal_mask):
         """The boolean mask in Keras' scores layout (None when nothing is masked)."""
-        opts = self._call_opts
-        mask = opts.get("attention_mask")
+        given = None if mask is None else np.shape(mask)
         if mask is not None:
             mask = np.asarray(mask)
             if mask.dtype != bool:
@@ -195,9 +183,9 @@ class MultiHeadAttention(Layer):
             try:
                 mask = np.broadcast_to(m, scores_shape)
             except ValueError:
-                raise LayerError(f"{self.name}: attention_mask of shape {np.shape(opts['attention_mask'])} does "
+                raise LayerError(f"{self.name}: attention_mask of shape {given} does "
                                  f"not broadcast to the attention scores' shape {scores_shape}") from None
-        if opts.get("use_causal_mask"):
+        if use_causal_mask:
             if len(q_shape) != 4:
                 raise LayerError(f"{self.name}: use_causal_mask needs rank-3 query and value (batch, tokens, "
                                  f"features), got a query of rank {len(q_shape) - 1}")
@@ -207,7 +195,8 @@ class MultiHeadAttention(Layer):
         return mask
 
     @blas.in_single_thread
-    def _forward(self, inputs, training):
+    def _forward(self, inputs, training, attention_mask=None, return_attention_scores=False,
+                 use_causal_mask=False):
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         self._shapes([query.shape, value.shape, key.shape])
@@ -222,7 +211,7 @@ class MultiHeadAttention(Layer):
         qf, kf, vf = (A.flatten_axes(t, axes) for t in (q, k, v))
         scores_shape = (q.shape[0],) + tuple(q.shape[a] for a in other) + (self.num_heads,) \
             + tuple(q.shape[a] for a in axes) + tuple(k.shape[a] for a in axes)
-        mask = self._mask(q.shape, k.shape, axes, scores_shape)
+        mask = self._mask(q.shape, k.shape, axes, scores_shape, attention_mask, use_causal_mask)
         flat_shape = (qf.shape[0], self.num_heads, qf.shape[2], kf.shape[2])
         if mask is not None:
             mask = mask.reshape(flat_shape)
@@ -240,7 +229,7 @@ class MultiHeadAttention(Layer):
             out += self.output_bias.reshape(-1)
         out = out.reshape(query.shape[:-1] + self._out)
         ctx = (inputs, len(inputs), q.shape, k.shape, v.shape, axes, actx, o2, flat_shape)
-        if self._call_opts.get("return_attention_scores"):
+        if return_attention_scores:
             return [out, P.reshape(scores_shape)], ctx
         return out, ctx
 

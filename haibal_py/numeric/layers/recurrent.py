@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import activation_grads
 from .. import activations as activations_mod
 from .. import initializers
 from ..kernels import recurrent as R
@@ -43,10 +44,17 @@ def _activation_name(identifier):
 
 
 def _step_activation(owner: str, what: str, identifier) -> R.StepActivation:
+    """The kernel's activation: tanh, sigmoid, relu, hard_sigmoid and linear are
+    differentiated from their outputs; others through ``activation_grads``."""
     try:
-        if isinstance(identifier, str):
-            activations_mod.get(identifier)  # an unknown name: the activation module's error
-        return R.step_activation(identifier)
+        fn = activations_mod.get(identifier)        # an unknown name: the activation module's error
+        name = identifier if isinstance(identifier, str) else getattr(fn, "__name__", None)
+        if name in R.KNOWN and fn is activations_mod.get(name):
+            return R.step_activation(name)
+        vjp, _ = activation_grads.backward_of(fn)
+        if name in ("softmax", "log_softmax"):
+            raise ValueError("it is not elementwise")
+        return R.step_activation(fn, lambda x: vjp(x, fn(x), np.ones_like(x)))
     except (ValueError, TypeError) as exc:
         raise LayerError(f"{owner}: {what}={identifier!r}: {exc}") from None
 
@@ -126,7 +134,7 @@ class RNNBase(Layer):
                              f"features), got shape {shape}")
         return shape
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape, mask=None, initial_state=None):
         shape = self._sequence_shape(input_shape)
         if self.built and shape[-1] is not None and shape[-1] != self.kernel.shape[0]:
             raise LayerError(f"{self.name}: built for {self.kernel.shape[0]} features, got input shape {shape}")
@@ -137,6 +145,11 @@ class RNNBase(Layer):
         return out
 
     # ------------------------------------------------------------------ call forms
+    call_kwargs = ("mask", "initial_state")
+
+    def _input_shapes(self, inputs):
+        return [np.shape(x) for x in inputs] if isinstance(inputs, list) else np.shape(inputs)
+
     def _cast(self, inputs):
         if isinstance(inputs, (list, tuple)):
             if not 1 <= len(inputs) <= 1 + self.n_states:
@@ -145,36 +158,6 @@ class RNNBase(Layer):
             return [super(RNNBase, self)._cast(x) if i == 0 else _as_state(self, x)
                     for i, x in enumerate(inputs)]
         return super()._cast(inputs)
-
-    def _ensure_built(self, inputs) -> None:
-        if not self.built:
-            x = inputs[0] if isinstance(inputs, list) else inputs
-            self.build(np.shape(x))
-            self.built = True
-
-    def call_forward(self, inputs, training: bool = False, mask=None, initial_state=None):
-        """``(outputs, ctx)``; ``mask`` ``(batch, timesteps)`` and ``initial_state`` as in Keras."""
-        if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            if isinstance(inputs, (list, tuple)):
-                raise LayerError(f"{self.name}: initial states given both in the inputs list and as initial_state")
-            inputs = [inputs] + states
-        self._mask = mask
-        try:
-            return super().call_forward(inputs, training)
-        finally:
-            self._mask = None
-
-    def forward(self, inputs, training: bool = False, mask=None, initial_state=None):
-        outputs, self._last_ctx = self.call_forward(inputs, training, mask=mask, initial_state=initial_state)
-        return outputs
-
-    def __call__(self, inputs, training: bool = False, mask=None, initial_state=None, **kwargs):
-        if mask is None and initial_state is None:
-            return super().__call__(inputs, training=training, **kwargs)
-        if kwargs:
-            raise LayerError(f"{self.name}: unknown call argument(s) {', '.join(sorted(kwargs))}")
-        return self.forward(inputs, training=training, mask=mask, initial_state=initial_state)
 
     # ------------------------------------------------------------------ forward / backward
     def _masks(self, B: int, F: int, training: bool):
@@ -193,17 +176,23 @@ class RNNBase(Layer):
 
         return draw(self.dropout, F), draw(self.recurrent_dropout, self.units)
 
-    def _forward(self, inputs, training):
+    def _forward(self, inputs, training, mask=None, initial_state=None):
         if isinstance(inputs, list):
             x, states = inputs[0], inputs[1:]
         else:
             x, states = inputs, []
+        if initial_state is not None:
+            if states:
+                raise LayerError(f"{self.name}: initial states given both in the inputs list and as initial_state")
+            given = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            if len(given) > self.n_states:
+                raise LayerError(f"{self.name}: takes up to {self.n_states} initial state(s), got {len(given)}")
+            states = [_as_state(self, s) for s in given]
         if x.ndim != 3 or x.shape[-1] != self.kernel.shape[0]:
             raise LayerError(f"{self.name}: expects inputs of shape (batch, timesteps, {self.kernel.shape[0]}), "
                              f"got {x.shape}")
         if x.shape[1] == 0:
             raise LayerError(f"{self.name}: the input has no timesteps (shape {x.shape})")
-        mask = self._mask
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape != x.shape[:2]:
@@ -216,7 +205,7 @@ class RNNBase(Layer):
                                  f"{(x.shape[0], self.units)}, got {s.shape}")
         res = self._run(x, states, mask, in_masks, rec_masks)
         out = [res.output] + res.states if self.return_state else res.output
-        return out, (res.ctx, len(states))
+        return out, (res.ctx, len(states) if isinstance(inputs, list) else 0)
 
     def _backward(self, ctx, d_outputs, need_dx):
         kctx, n_given = ctx

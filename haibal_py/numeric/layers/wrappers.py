@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Layer, LayerError, WeightSpec, as_tuple_shape
+from .base import Layer, LayerError, WeightSpec, as_tuple_shape, get_layer_class
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
@@ -34,33 +34,13 @@ class _Wrapper(Layer):
                                  s.regularizer, s.constraint) for s in own]
         return specs
 
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for layer in self._inner():
-            layer.trainable = value
+    def _sublayers(self) -> list[Layer]:
+        return self._inner()
 
 
 def _clone(layer: Layer, **changes) -> Layer:
     config = {**layer.get_config(), **changes}
     return type(layer).from_config(config)
-
-
-def _layer_class(name: str) -> type:
-    """The Layer subclass called ``name`` (for configs holding an inner layer)."""
-    todo, seen = [Layer], {}
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            seen.setdefault(sub.__name__, sub)
-            todo.append(sub)
-    if name not in seen:
-        raise LayerError(f"unknown layer class {name!r} in a wrapper's config")
-    return seen[name]
 
 
 def _strip(name: str, prefix: str) -> str:
@@ -114,7 +94,6 @@ class Bidirectional(_Wrapper):
         self.return_sequences, self.return_state = fwd.return_sequences, fwd.return_state
         self._layer_config = {"class_name": type(layer).__name__, "config": layer.get_config()}
         self._initial_weights = list(weights) if weights else None
-        self._mask = None
 
     def _inner(self):
         return [self.forward_layer, self.backward_layer]
@@ -131,7 +110,9 @@ class Bidirectional(_Wrapper):
             self._initial_weights = None
         self.built = True
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape, mask=None, initial_state=None):
+        if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+            input_shape = input_shape[0]
         f = self.forward_layer.compute_output_shape(input_shape)
         b = self.backward_layer.compute_output_shape(input_shape)
         f_out, f_states = (f[0], f[1:]) if self.return_state else (f, [])
@@ -162,38 +143,28 @@ class Bidirectional(_Wrapper):
             self.build(np.shape(x))
             self.built = True
 
-    def call_forward(self, inputs, training: bool = False, mask=None, initial_state=None):
-        if initial_state is not None:
-            if isinstance(inputs, (list, tuple)):
-                raise LayerError(f"{self.name}: initial states given both in the inputs list and as initial_state")
-            inputs = [inputs] + list(initial_state)
-        self._mask = mask
-        try:
-            return super().call_forward(inputs, training)
-        finally:
-            self._mask = None
+    call_kwargs = ("mask", "initial_state")
 
-    def forward(self, inputs, training: bool = False, mask=None, initial_state=None):
-        outputs, self._last_ctx = self.call_forward(inputs, training, mask=mask, initial_state=initial_state)
-        return outputs
+    def _input_shapes(self, inputs):
+        return [np.shape(x) for x in inputs] if isinstance(inputs, list) else np.shape(inputs)
 
-    def __call__(self, inputs, training: bool = False, mask=None, initial_state=None, **kwargs):
-        if mask is None and initial_state is None:
-            return super().__call__(inputs, training=training, **kwargs)
-        if kwargs:
-            raise LayerError(f"{self.name}: unknown call argument(s) {', '.join(sorted(kwargs))}")
-        return self.forward(inputs, training=training, mask=mask, initial_state=initial_state)
-
-    def _forward(self, inputs, training):
+    def _forward(self, inputs, training, mask=None, initial_state=None):
         fwd, bwd = self.forward_layer, self.backward_layer
         x, states = (inputs[0], inputs[1:]) if isinstance(inputs, list) else (inputs, [])
+        given = 0
+        if initial_state is not None:
+            if states:
+                raise LayerError(f"{self.name}: initial states given both in the inputs list and as initial_state")
+            states = [np.asarray(s, dtype=self.dtype) for s in initial_state]
+        else:
+            given = len(states)
         if states and len(states) % 2:
             raise LayerError(f"{self.name}: initial states come in two equal halves (forward, backward); "
                              f"got {len(states)}")
         half = len(states) // 2
         f_in = [x] + states[:half] if states else x
         b_in = [x] + states[half:] if states else x
-        extra = {} if self._mask is None else {"mask": self._mask}
+        extra = {} if mask is None else {"mask": mask}
         y, f_ctx = fwd.call_forward(f_in, training, **extra)
         y_rev, b_ctx = bwd.call_forward(b_in, training, **extra)
         f_states = b_states = []
@@ -213,7 +184,7 @@ class Bidirectional(_Wrapper):
             out = [y * y_rev]
         else:
             out = [y, y_rev]
-        ctx = (f_ctx, b_ctx, y, y_rev, len(f_states), len(b_states), half)
+        ctx = (f_ctx, b_ctx, y, y_rev, len(f_states), len(b_states), half if given else 0)
         outputs = out + f_states + b_states
         return (outputs if len(outputs) > 1 else outputs[0]), ctx
 
@@ -264,10 +235,10 @@ class Bidirectional(_Wrapper):
     def from_config(cls, config: dict) -> "Bidirectional":
         config = dict(config)
         inner = config.pop("layer")
-        layer = _layer_class(inner["class_name"]).from_config(inner["config"])
+        layer = get_layer_class(inner["class_name"]).from_config(inner["config"])
         back = config.pop("backward_layer", None)
         if back is not None:
-            config["backward_layer"] = _layer_class(back["class_name"]).from_config(back["config"])
+            config["backward_layer"] = get_layer_class(back["class_name"]).from_config(back["config"])
         return cls(layer, **config)
 
 
@@ -331,4 +302,4 @@ class TimeDistributed(_Wrapper):
     def from_config(cls, config: dict) -> "TimeDistributed":
         config = dict(config)
         inner = config.pop("layer")
-        return cls(_layer_class(inner["class_name"]).from_config(inner["config"]), **config)
+        return cls(get_layer_class(inner["class_name"]).from_config(inner["config"]), **config)
