@@ -25,7 +25,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["single_thread", "in_single_thread", "matmul", "bmm", "CORES"]
+__all__ = ["single_thread", "in_single_thread", "matmul", "bmm", "submit", "CORES"]
 
 CORES = max(1, min(2, os.cpu_count() or 1))
 SPLIT_FLOPS = 16e6          # products below this run in the calling thread
@@ -97,6 +97,11 @@ def _workers() -> ThreadPoolExecutor:
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=CORES, thread_name_prefix="haibal-blas")
     return _pool
+
+
+def submit(fn, *args, **kwargs):
+    """Run ``fn(*args, **kwargs)`` on the shared worker threads (a ``Future``)."""
+    return _workers().submit(fn, *args, **kwargs)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

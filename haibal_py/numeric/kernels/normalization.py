@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["moments", "standardize", "standardize_backward", "affine_inference", "rms_scale",
+from . import blas
+
+__all__ = ["batch_norm_train_2d", "batch_norm_train_backward_2d", "moments", "standardize", "standardize_backward", "affine_inference", "rms_scale",
            "rms_scale_backward", "reduce_to", "sum_product"]
 
 
@@ -103,3 +105,112 @@ def rms_scale_backward(ds: np.ndarray, x: np.ndarray, inv: np.ndarray, mean: np.
 def reduce_to(a: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:
     """``a`` summed over ``axes`` and reshaped to a weight's ``shape``."""
     return np.sum(a, axis=axes).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- batch norm, channels last
+# A (rows, C) input is processed in blocks of rows that fit in the CPU cache, by one thread
+# per core: the statistics in ONE read of x (sums of x - s and (x - s)^2 around a shift s,
+# the mean of the first block, so the variance does not cancel), the output in one more;
+# the backward pass reads x and dy twice and writes dx once. Sums are accumulated in float64.
+BLOCK_BYTES = 1 << 19
+
+
+def _row_blocks(rows: int, cols: int, itemsize: int) -> list[tuple[int, int]]:
+    step = max(1, BLOCK_BYTES // max(1, cols * itemsize))
+    return [(a, min(a + step, rows)) for a in range(0, rows, step)]
+
+
+def _split(blocks: list, parts: int) -> list[list]:
+    cut = np.linspace(0, len(blocks), parts + 1).astype(int)
+    return [blocks[a:b] for a, b in zip(cut[:-1], cut[1:]) if b > a]
+
+
+def _in_threads(work, blocks: list, size: int) -> list:
+    parts = _split(blocks, blas.CORES if size >= (1 << 18) else 1)
+    if len(parts) == 1:
+        return [work(parts[0])]
+    jobs = [blas.submit(work, p) for p in parts[1:]]
+    first = work(parts[0])
+    return [first] + [j.result() for j in jobs]
+
+
+def batch_norm_train_2d(x: np.ndarray, gamma, beta, epsilon: float):
+    """``(y, mean, var, inv)`` of training-mode batch normalization of ``x (rows, C)``."""
+    rows, cols = x.shape
+    blocks = _row_blocks(rows, cols, x.itemsize)
+    shift = x[blocks[0][0]:blocks[0][1]].mean(axis=0)
+
+    def stats(part):
+        s1 = np.zeros(cols)
+        s2 = np.zeros(cols)
+        for a, b in part:
+            t = x[a:b] - shift
+            s1 += t.sum(axis=0)
+            s2 += np.einsum("ij,ij->j", t, t)
+        return s1, s2
+
+    parts = _in_threads(stats, blocks, x.size)
+    s1 = sum(p[0] for p in parts)
+    s2 = sum(p[1] for p in parts)
+    d = s1 / rows
+    mean64 = shift + d
+    var64 = np.maximum(s2 / rows - d * d, 0.0)
+    inv64 = 1.0 / np.sqrt(var64 + epsilon)
+    k64 = inv64 if gamma is None else inv64 * gamma
+    b64 = -mean64 * k64 + (0.0 if beta is None else beta)
+    k, b = k64.astype(x.dtype), b64.astype(x.dtype)
+    y = np.empty_like(x)
+
+    def out(part):
+        for a, c in part:
+            yb = y[a:c]
+            np.multiply(x[a:c], k, out=yb)
+            yb += b
+        return None
+
+    _in_threads(out, blocks, x.size)
+    dt = x.dtype
+    return y, mean64.astype(dt), var64.astype(dt), inv64.astype(dt)
+
+
+def batch_norm_train_backward_2d(dy: np.ndarray, x: np.ndarray, mean, inv, gamma, need_dx: bool):
+    """``(dx, dgamma, dbeta)`` of ``batch_norm_train_2d`` (``dx`` None unless ``need_dx``)."""
+    rows, cols = x.shape
+    blocks = _row_blocks(rows, cols, x.itemsize)
+    m = mean.astype(x.dtype)
+
+    def sums(part):
+        sd = np.zeros(cols)
+        sdx = np.zeros(cols)
+        for a, b in part:
+            t = x[a:b] - m
+            sd += dy[a:b].sum(axis=0)
+            sdx += np.einsum("ij,ij->j", dy[a:b], t)
+        return sd, sdx
+
+    parts = _in_threads(sums, blocks, x.size)
+    dbeta = sum(p[0] for p in parts)
+    sum_dy_xc = sum(p[1] for p in parts)
+    inv64 = inv.astype(np.float64)
+    dgamma = sum_dy_xc * inv64
+    dx = None
+    if need_dx:
+        k = inv64 if gamma is None else inv64 * gamma
+        # dx = k (dy - dbeta / n - xhat dgamma / n), xhat = (x - mean) inv
+        a = k.astype(x.dtype)
+        c = (-k * inv64 * dgamma / rows).astype(x.dtype)
+        d = (-k * dbeta / rows).astype(x.dtype)
+        dx = np.empty_like(x)
+
+        def grad(part):
+            for s, e in part:
+                t = x[s:e] - m
+                t *= c
+                g = dx[s:e]
+                np.multiply(dy[s:e], a, out=g)
+                g += t
+                g += d
+            return None
+
+        _in_threads(grad, blocks, x.size)
+    return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)

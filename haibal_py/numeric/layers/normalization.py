@@ -139,14 +139,16 @@ class BatchNormalization(_Affine):
         v = self._view(x)
         axes = (0,) if v.ndim == 2 else (0, 2)
         gamma, beta = self._param(self.gamma, v.ndim), self._param(self.beta, v.ndim)
+        if training and self.trainable and v.ndim == 2:
+            y, mean, var, inv = K.batch_norm_train_2d(v, self.gamma, self.beta, self.epsilon)
+            self._update_moving(mean, var)
+            return y.reshape(x.shape), ("train2d", v, mean, inv, x.shape)
         if training and self.trainable:
             xhat, mean, var, inv = K.standardize(v, axes, self.epsilon)
             y = xhat * gamma if gamma is not None else xhat.copy()
             if beta is not None:
                 y += beta
-            m = self.momentum
-            self.moving_mean[...] = self.moving_mean * m + mean.reshape(-1) * (1.0 - m)
-            self.moving_variance[...] = self.moving_variance * m + var.reshape(-1) * (1.0 - m)
+            self._update_moving(mean, var)
             ctx = ("train", xhat, inv, axes, x.shape)
         else:
             mean = self._param(self.moving_mean, v.ndim)
@@ -155,7 +157,18 @@ class BatchNormalization(_Affine):
             ctx = ("infer", v, inv, axes, x.shape, mean)
         return y.reshape(x.shape), ctx
 
+    def _update_moving(self, mean, var) -> None:
+        """Keras: ``moving = moving * momentum + batch * (1 - momentum)``."""
+        m = self.momentum
+        self.moving_mean[...] = self.moving_mean * m + mean.reshape(-1) * (1.0 - m)
+        self.moving_variance[...] = self.moving_variance * m + var.reshape(-1) * (1.0 - m)
+
     def _backward(self, ctx, dy, need_dx):
+        if ctx[0] == "train2d":
+            _, v, mean, inv, shape = ctx
+            dv = np.asarray(dy, dtype=v.dtype).reshape(v.shape)
+            dx, dgamma, dbeta = K.batch_norm_train_backward_2d(dv, v, mean, inv, self.gamma, need_dx)
+            return (None if dx is None else dx.reshape(shape)), self._grads(dgamma, dbeta)
         mode, shape = ctx[0], ctx[4]
         axes = ctx[3]
         dv = np.asarray(dy, dtype=ctx[1].dtype).reshape(ctx[1].shape)
