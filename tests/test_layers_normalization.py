@@ -161,3 +161,14 @@ def test_groupnorm_errors():
         GroupNormalization(groups=4).build((None, 6))
     with pytest.raises(HaibalValueError, match=r"number of groups \(32\) cannot be more than the number of channels"):
         GroupNormalization().build((None, 3, 8))
+
+
+def test_batchnorm_statistics_do_not_cancel_for_large_means():
+    # float32 data with a large offset: the one-pass shifted sums keep the variance exact
+    x64 = 1e4 + RNG.normal(size=(4096, 3)) * np.array([1.0, 0.01, 3.0])
+    layer = BatchNormalization(momentum=0.0)
+    layer.build(x64.shape)
+    layer.forward(x64.astype(np.float32), training=True)
+    x32 = x64.astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(layer.moving_mean, x32.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance, x32.var(axis=0), rtol=1e-3)
