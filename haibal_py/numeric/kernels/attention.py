@@ -53,28 +53,34 @@ def attention_forward(q, k, v, scale: float, mask=None, drop=None):
         np.copyto(S, q.dtype.type(_large_negative(q.dtype)), where=~mask)
     S -= S.max(axis=-1, keepdims=True)
     np.exp(S, out=S)
-    S /= S.sum(axis=-1, keepdims=True)
+    S *= 1.0 / S.sum(axis=-1, keepdims=True)
     if mask is not None:
         np.copyto(S, 0, where=~mask)
     P = S
     Pd = P if drop is None else P * drop
     out = blas.bmm(Pd, v)
-    return out, P, (qs, k, v, P, Pd, drop, scale)
+    return out, P, (qs, k, v, P, Pd, drop, scale, out)
 
 
 @blas.in_single_thread
 def attention_backward(ctx, d_out, d_scores=None):
-    """``(dq, dk, dv)`` for the output gradient ``d_out`` (and the scores' ``d_scores``)."""
-    qs, k, v, P, Pd, drop, scale = ctx
+    """``(dq, dk, dv)`` for the output gradient ``d_out`` (and the scores' ``d_scores``).
+
+    The softmax's ``sum_j P_ij dP_ij`` is ``sum_d dO_id O_id`` (``O = Pd v``, dropout or
+    not): a product over the value depth instead of over the keys.
+    """
+    qs, k, v, P, Pd, drop, scale, out = ctx
     dv = blas.bmm(np.swapaxes(Pd, -1, -2), d_out)
     dP = blas.bmm(d_out, np.swapaxes(v, -1, -2))
     if drop is not None:
         dP *= drop
+    rowdot = np.einsum("...id,...id->...i", d_out, out)[..., None]
     if d_scores is not None:
         dP += d_scores
+        rowdot = rowdot + np.einsum("...ij,...ij->...i", d_scores, P)[..., None]
     # softmax: dS = P * (dP - sum(dP * P)); masked entries have P = 0 and get none
     dS = dP
-    dS -= np.einsum("...ij,...ij->...i", dP, P)[..., None]
+    dS -= rowdot
     dS *= P
     dq = blas.bmm(dS, k)
     dq *= qs.dtype.type(scale)
