@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import HaibalError
+from ..errors import HaibalError
 
 __all__ = ["Chunk", "SnippetError", "NO_SNIPPET", "SIGNATURE", "SNIPPET_KEYWORD", "MAX_CHUNK", "MAX_TEXT",
            "read_chunks", "write_chunks", "embed_text", "extract_text", "embed_snippet", "extract_snippet",

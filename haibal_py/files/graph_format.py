@@ -2,7 +2,7 @@
 
 ``{"format": "haibal-graph", "version": 1, "nodes": [...], "connections": [...]}``; the
 full description is in ``docs/graph-format.md`` and the schema in
-``haibal_py/schemas/graph-v1.json``. Loading parses JSON only: it never executes code
+``haibal_py/files/schemas/graph-v1.json``. Loading parses JSON only: it never executes code
 and never unpickles (sibling ``.npz`` files are read with ``allow_pickle=False``). Saving
 is atomic: each file is written to a temporary file in the same folder, then renamed over
 the target, so a crash never leaves a truncated graph.
@@ -24,17 +24,17 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .array_files import write_atomic
-from .errors import HaibalError, HaibalValueError, UnknownNodeTypeError
-from .node import AUTOMATIC
+from .atomic import write_atomic
+from ..errors import HaibalValueError
 
 FORMAT = "haibal-graph"
 VERSION = 1
 INLINE_LIMIT = 64  # elements; larger arrays go into the sibling .npz
 SCHEMA_FILE = "graph-v1.json"
 
-__all__ = ["FORMAT", "VERSION", "GraphFormatError", "check_document", "graph_from_dict", "graph_to_dict",
-           "load_graph", "save_graph", "schema"]
+__all__ = ["FORMAT", "VERSION", "INLINE_LIMIT", "NODE_ID_RE", "GraphFormatError", "NpzArrays", "arrays_path",
+           "check_document", "decode_value", "dumps", "encode_value", "read_document", "schema",
+           "write_document"]
 
 
 class GraphFormatError(HaibalValueError):
@@ -44,7 +44,7 @@ class GraphFormatError(HaibalValueError):
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The JSON Schema of version 1 documents (shipped as package data)."""
-    text = resources.files("haibal_py").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
+    text = resources.files("haibal_py.files").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -84,7 +84,7 @@ def check_document(doc: Any, source: str = "") -> None:
     errors = sorted(_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if not errors:  # _conforms is a little stricter than the schema's letter
         raise GraphFormatError(f"{prefix}the document is not in the strict form of the schema: node ids "
-                               f"match {_ID.pattern} exactly, array shapes and versions are integers "
+                               f"match {NODE_ID_RE.pattern} exactly, array shapes and versions are integers "
                                f"written without a decimal point, lists are JSON arrays")
     else:
         import jsonschema
@@ -95,11 +95,11 @@ def check_document(doc: Any, source: str = "") -> None:
 
 # The schema's rules as plain Python: jsonschema takes about 1 ms per node, this 100 times less.
 # It accepts nothing the schema refuses (tests/test_format.py checks both on random documents).
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+NODE_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # a node id (the schema's pattern)
 _DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                      "float16", "float32", "float64"))
 _DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor", "subgraphs"))
-_NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos"))
+_NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos", "state"))
 
 
 def _is_number(v) -> bool:
@@ -107,7 +107,7 @@ def _is_number(v) -> bool:
 
 
 def _is_id(v) -> bool:
-    return type(v) is str and len(v) <= 200 and _ID.fullmatch(v) is not None
+    return type(v) is str and len(v) <= 200 and NODE_ID_RE.fullmatch(v) is not None
 
 
 def _nested(v) -> bool:
@@ -150,6 +150,10 @@ def _node(n) -> bool:
     if "pos" in n:
         pos = n["pos"]
         if type(pos) is not list or len(pos) != 2 or not all(_is_number(x) for x in pos):
+            return False
+    if "state" in n:
+        state = n["state"]
+        if type(state) is not dict or not all(type(v) is dict and _value(v) for v in state.values()):
             return False
     return True
 
@@ -214,7 +218,7 @@ class NpzArrays:
                                    f"{', '.join(self._data) or 'none'})") from None
 
 
-def _encode(value, key: str, arrays: dict | None, inline_limit: int):
+def encode_value(value, key: str, arrays: dict | None, inline_limit: int):
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, np.ndarray):
@@ -231,7 +235,7 @@ def _encode(value, key: str, arrays: dict | None, inline_limit: int):
     return value
 
 
-def _decode(raw, where: str, arrays) -> Any:
+def decode_value(raw, where: str, arrays) -> Any:
     if isinstance(raw, dict):
         if "npz" in raw:
             if arrays is None:
@@ -239,7 +243,7 @@ def _decode(raw, where: str, arrays) -> Any:
                                        f"but the document was not read from a file")
             return arrays[raw["npz"]]
         try:
-            arr = np.array(raw["array"], dtype=raw["dtype"])
+            arr = _exact_array(raw["array"], np.dtype(raw["dtype"]))
         except (ValueError, TypeError, OverflowError) as exc:
             raise GraphFormatError(f"{where}: not a {raw['dtype']} array ({_short(str(exc), 120)})") from None
         if list(arr.shape) != list(raw["shape"]):
@@ -252,98 +256,22 @@ def _decode(raw, where: str, arrays) -> Any:
     return raw
 
 
-# ---------------------------------------------------------------------------- graph <-> dict
-def graph_to_dict(graph, arrays: dict | None = None, inline_limit: int | None = None) -> dict:
-    """The document of ``graph``; large arrays go into ``arrays`` when it is given."""
-    limit = INLINE_LIMIT if inline_limit is None else inline_limit
-    nodes = []
-    for gid, gn in graph.nodes.items():
-        entry: dict[str, Any] = {"id": gid, "type": gn.type_id, "name": gn.name}
-        instance = gn.raw_instance if gn.raw_instance != AUTOMATIC else gn.instance
-        if instance != AUTOMATIC:
-            entry["instance"] = instance  # an unknown one is written back as read
-        params = {}
-        for name, value in gn.params.items():
-            params[name] = _encode(value, f"{gid}.{name}", arrays, limit)
-        for name, (raw, _msg) in gn.bad_params.items():
-            params[name] = raw  # kept as read, so saving never loses what the user wrote
-        if params:
-            entry["params"] = params
-        if gn.pos is not None:
-            entry["pos"] = [float(gn.pos[0]), float(gn.pos[1])]
-        nodes.append(entry)
-    doc: dict[str, Any] = {"format": FORMAT, "version": VERSION}
-    if graph.name:
-        doc["name"] = graph.name
-    if graph.description:
-        doc["description"] = graph.description
-    doc["nodes"] = nodes
-    doc["connections"] = [{"from": [c.src, c.src_port], "to": [c.dst, c.dst_port]} for c in graph.connections]
-    used = [t for t in dict.fromkeys(gn.type_id for gn in graph.nodes.values()) if t in graph.local_types]
-    if used:  # definitions no node uses any more are not written
-        doc["subgraphs"] = [graph.local_types[t].snippet.to_dict() for t in used]
-    if graph.editor:
-        doc["editor"] = graph.editor
-    return doc
+def _exact_array(data, dtype: np.dtype) -> np.ndarray:
+    """``data`` as an array of ``dtype``, refusing values the dtype would change (1.5 as an
+    int64, 2 as a bool, 300 as a uint8): a file never loads other numbers than it holds."""
+    arr = np.array(data, dtype=dtype)
+    if dtype.kind in "biu" and arr.size:
+        exact = np.array(data)
+        if exact.dtype.kind not in "biuf" or not np.array_equal(arr.astype(np.float64), exact.astype(np.float64)):
+            raise ValueError("values that this dtype cannot hold exactly (fractions or out of range)")
+    return arr
 
 
-def graph_from_dict(doc: Mapping[str, Any], base_dir: str | Path | None = None, arrays=None, source: str = ""):
-    """A ``Graph`` from a document (checked first). Unknown node types, refused parameter
-    values and unknown instances are kept and reported by ``Graph.validate``."""
-    from .graph import Connection, Graph, GraphNode
+def read_document(path: str | Path) -> tuple[Any, "NpzArrays"]:
+    """The JSON document of a graph file (not yet checked) and its arrays (read on first use).
 
-    check_document(doc, source)
-    prefix = f"{source}: " if source else ""
-    graph = Graph(doc.get("name", ""), doc.get("description", ""))
-    graph.base_dir = Path(base_dir) if base_dir is not None else None
-    graph.editor = dict(doc.get("editor", {}))
-    if doc.get("subgraphs"):
-        from .png_chunks import SnippetError
-        from .subgraphs import define_subgraph
-        for i, entry in enumerate(doc["subgraphs"]):
-            try:
-                define_subgraph(graph, entry, source=f"{prefix}subgraphs[{i}]")
-            except SnippetError as exc:
-                raise GraphFormatError(str(exc)) from None
-    for i, entry in enumerate(doc["nodes"]):
-        gid, type_id = entry["id"], entry["type"]
-        if gid in graph.nodes:
-            raise GraphFormatError(f"{prefix}node id {gid!r} is used twice (nodes[{i}])")
-        name, instance = entry.get("name"), entry.get("instance", AUTOMATIC)
-        pos = tuple(float(v) for v in entry["pos"]) if "pos" in entry else None
-        raw_params = {k: _decode(v, f"{prefix}node {gid!r}, parameter {k!r}", arrays)
-                      for k, v in entry.get("params", {}).items()}
-        try:
-            cls = graph.node_class(type_id)
-        except UnknownNodeTypeError:
-            graph.nodes[gid] = GraphNode(gid, type_id, None, pos, raw_params=raw_params, raw_name=name,
-                                         raw_instance=instance)
-            continue
-        try:
-            node = cls(name)
-        except Exception as exc:  # a node class that cannot be built from its defaults
-            raise GraphFormatError(f"{prefix}node {gid!r} ({type_id}) cannot be created: {exc}") from None
-        gn = GraphNode(gid, type_id, node, pos, raw_name=name, raw_instance=instance)
-        try:
-            node.instance = instance
-        except HaibalError:
-            pass  # kept in raw_instance; validate reports it
-        for pname, value in raw_params.items():
-            try:
-                node.set_param(pname, value)
-            except Exception as exc:  # unknown parameter or refused value: a problem, not a crash
-                message = str(exc) if isinstance(exc, HaibalError) else f"parameter {pname!r}: {exc}"
-                gn.bad_params[pname] = (entry["params"][pname], message)
-        graph.nodes[gid] = gn
-    for c in doc.get("connections", ()):
-        graph.connections.append(Connection(c["from"][0], c["from"][1], c["to"][0], c["to"][1]))
-    graph._touch(structural=True)
-    return graph
-
-
-# ---------------------------------------------------------------------------- files
-def load_graph(path: str | Path):
-    """Read a graph file (GraphFormatError on anything that is not a readable graph)."""
+    GraphFormatError on anything that is not readable UTF-8 JSON; nothing is executed.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -359,9 +287,7 @@ def load_graph(path: str | Path):
         raise GraphFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except RecursionError:
         raise GraphFormatError(f"{path}: JSON nested too deeply") from None
-    graph = graph_from_dict(doc, base_dir=path.parent, arrays=NpzArrays(arrays_path(path)), source=str(path))
-    graph.path = path
-    return graph
+    return doc, NpzArrays(arrays_path(path))
 
 
 def dumps(doc: Any) -> str:
@@ -386,13 +312,10 @@ def dumps(doc: Any) -> str:
     return emit(doc, "") + "\n"
 
 
-def save_graph(graph, path: str | Path) -> None:
-    """Write ``graph`` to ``path`` atomically; large arrays into ``<stem>.arrays.npz``."""
+def write_document(path: str | Path, doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+    """Write a graph document to ``path`` atomically; ``arrays`` into ``<stem>.arrays.npz``."""
     path = Path(path)
-    arrays: dict[str, np.ndarray] = {}
-    text = dumps(graph_to_dict(graph, arrays=arrays))
+    text = dumps(doc)
     if arrays:
         write_atomic(arrays_path(path), lambda fh: np.savez(fh, **arrays))
     write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
-    graph.base_dir = path.parent
-    graph.path = path

@@ -7,15 +7,14 @@ never unpickles (``allow_pickle=False``); writing is atomic (temporary file + re
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-from .errors import HaibalValueError
+from ..errors import HaibalValueError
+from .atomic import write_atomic
 
 SUFFIXES = (".npy", ".npz", ".csv")
 
@@ -88,24 +87,6 @@ def _read_csv(path: Path) -> np.ndarray:
     return arr
 
 
-def write_atomic(path: str | Path, write) -> None:
-    """Call ``write(binary file)`` on a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_arrays(path: str | Path, arrays: Mapping[str, object]) -> None:
     """Write arrays: .npz (all, by name), .npy or .csv (exactly one), atomically."""
     path = Path(path)
@@ -133,8 +114,7 @@ def write_arrays(path: str | Path, arrays: Mapping[str, object]) -> None:
 
 
 def _plain(name: str, value) -> np.ndarray:
-    from .types import Batches
-    if isinstance(value, Batches):
+    if isinstance(value, tuple):  # a sequence of batches (Batches is a tuple): one array
         try:
             value = np.stack([np.asarray(v) for v in value])
         except ValueError:

@@ -1,7 +1,11 @@
 """Port type descriptors: what a port carries, checkable without running anything.
 
-A ``PortType`` is a dtype kind (``float``, ``int``, ``bool``, ``str`` or ``any``) plus a
-range of ranks, and whether the port takes a sequence of batches. Two ports can be
+A ``PortType`` is a kind plus a range of ranks, and whether the port takes a sequence of
+batches. The array kinds are ``float``, ``int``, ``bool`` and ``str`` (``int`` coerces into
+``float``, LabVIEW's coercion dot); ``model`` is HAIBAL's model wire (a tensor of a model
+being defined, or a built model; its rank is the tensor's, batch included); other kinds
+(``optimizer``, ``history`` ...) name Python objects a node passes on, and connect only to
+the same kind or to ``any``. Plug-ins add kinds of their own with ``register_kind``. Two ports can be
 checked against each other (``check``) to draw a broken wire before a graph runs, and a
 run-time value can be described (``of_value``) to pick a polymorphic instance.
 """
@@ -10,11 +14,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
-KINDS = ("float", "int", "bool", "str", "any")
+#: the kinds a port may have (the editor colours them); ``register_kind`` adds more
+KINDS = ["float", "int", "bool", "str", "any", "model", "optimizer", "history", "object"]
 _NUMERIC = ("float", "int")
+_KIND_RE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def register_kind(name: str) -> str:
+    """Add a port kind (a lower-case word) for values of a plug-in's own classes."""
+    if not isinstance(name, str) or not _KIND_RE.fullmatch(name):
+        raise ValueError(f"a port kind is a lower-case word, got {name!r}")
+    if name not in KINDS:
+        KINDS.append(name)
+    return name
+#: NumPy dtype kind letter -> port kind
+DTYPE_KINDS = {"f": "float", "i": "int", "u": "int", "b": "bool", "U": "str"}
+
+
+def kind_of_dtype(dtype) -> str:
+    """The port kind of a NumPy dtype (``any`` for object and other dtypes)."""
+    return DTYPE_KINDS.get(np.dtype(dtype).kind, "any")
 
 
 class Batches(tuple):
@@ -31,6 +54,9 @@ class Compat:
     ok: bool
     coerced: bool = False  # LabVIEW's coercion dot: the value is converted implicitly
     reason: str = ""
+    #: the conversion can fail at run time (float -> int holds only for integral values):
+    #: the editor draws such a wire as a warning, with ``reason``
+    lossy: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -47,7 +73,7 @@ class PortType:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"unknown port kind {self.kind!r}; expected one of {KINDS}")
+            raise ValueError(f"unknown port kind {self.kind!r}; expected one of {', '.join(KINDS)}")
 
     @classmethod
     def of(cls, kind: str, rank=None, sequence: bool = False) -> "PortType":
@@ -97,14 +123,17 @@ class PortType:
             return Compat(True)
         if self.sequence and not dst.sequence:
             return Compat(False, reason=f"a sequence of batches ({self}) cannot feed {dst}")
-        coerced = False
+        coerced = lossy = False
         if "any" not in (self.kind, dst.kind) and self.kind != dst.kind:
             if self.kind in _NUMERIC and dst.kind in _NUMERIC:
-                coerced = True
+                coerced, lossy = True, dst.kind == "int"
             else:
                 return Compat(False, reason=f"{self.kind} cannot be wired to {dst.kind} ({self} -> {dst})")
         if not self.ranks_overlap(dst):
             return Compat(False, reason=f"rank mismatch: {self} cannot be wired to {dst}")
+        if lossy:
+            return Compat(True, coerced=True, lossy=True,
+                          reason=f"{self} -> {dst}: only integral values convert; others fail when the graph runs")
         return Compat(True, coerced=coerced)
 
     @classmethod
@@ -119,12 +148,29 @@ class PortType:
             return cls("str", 0, 0)
         if value is None:
             return cls("any")
+        for klass in type(value).__mro__:
+            rule = _VALUE_TYPES.get(klass)
+            if rule is not None:
+                return rule(value)
         try:
             arr = value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value)
         except (ValueError, TypeError):
             return cls("any")
-        kind = {"f": "float", "i": "int", "u": "int", "b": "bool", "U": "str"}.get(arr.dtype.kind, "any")
-        return cls(kind, arr.ndim, arr.ndim)
+        return cls(DTYPE_KINDS.get(arr.dtype.kind, "any"), arr.ndim, arr.ndim)
 
 
 ANY = PortType()
+
+_VALUE_TYPES: dict[type, "Callable[[object], PortType]"] = {}
+
+
+def value_type(cls: type):
+    """Declare the port type of run-time values of class ``cls`` (objects that are not arrays)::
+
+        @value_type(Model)
+        def _(model): return PortType("model")
+    """
+    def register(rule):
+        _VALUE_TYPES[cls] = rule
+        return rule
+    return register

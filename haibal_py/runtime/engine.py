@@ -13,32 +13,42 @@ problem). Values flow as they are: an output feeds all its consumers without cop
 
 Incremental execution (like LabVIEW's and ComfyUI's): the runtime keeps each node's
 outputs. A node runs again only when it is *dirty*: never ran (or failed), changed
-(its parameters, instance or wires, read from the graph's change log, so finding them
-costs O(changes)), fed by a graph input whose value changed (content fingerprint), or
-downstream of a dirty node. A re-run after one change therefore costs O(changed nodes).
+(its parameters, instance, state or wires, read from the graph's change log, so finding
+them costs O(changes)), fed by a graph input whose value changed (content fingerprint),
+volatile with a new ``cache_token()`` (a file changed on disk), or downstream of a dirty
+node. A re-run after one change therefore costs O(changed nodes). The instance each node
+runs is picked by ``Node.select`` once per node state and kinds of values, then cached.
 
-A node that raises stops the run with a ``NodeRunError`` naming the node id, name, type
-and the underlying message; ``error.result`` (and ``runtime.last_result``) keep the
-values of the nodes that ran. Observers hear ``node_started`` / ``node_finished`` /
-``node_failed`` with timings and ``node_progress`` from batch instances (``Node.progress``).
+A composite node (collapsed subgraph, snippet node) runs its template's graph with a
+sub-runtime of its own, kept between runs like everything else: only what changed
+inside runs again.
+
+Each node computes with a ``NodeContext``: progress and live values (a training curve)
+go to the observers, ``Runtime.stop()`` is seen by ``should_stop()``, relative file paths
+start at the graph's folder. A node that raises stops the run with a ``NodeRunError``
+naming the node id, name, type and the underlying message; ``error.result`` (and
+``runtime.last_result``) keep the values of the nodes that ran.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import HaibalError, HaibalValueError
-from .graph import Graph, GraphValidationError
-from .node import Node
-from .terminals import VALUE, as_declared
-from .types import Batches, PortType
+from ..errors import HaibalError, HaibalValueError
+from ..graph.composite import CompositeNode
+from ..graph.model import Graph
+from ..graph.parts import GraphValidationError
+from ..graph.terminals import VALUE, GraphInput, GraphOutput, as_declared
+from ..node.base import Node, RunContext, install_inner_runner
+from ..node.types import Batches, PortType
 
-__all__ = ["GraphInputError", "NodeRunError", "RunObserver", "RunResult", "Runtime"]
+__all__ = ["GraphInputError", "NodeContext", "NodeRunError", "RunObserver", "RunResult", "Runtime", "fingerprint"]
 
 
 class GraphInputError(HaibalValueError):
@@ -48,7 +58,7 @@ class GraphInputError(HaibalValueError):
 class NodeRunError(HaibalError, RuntimeError):
     """A node raised while running. ``node_id``, ``type_id``, ``cause``; ``result`` keeps what ran."""
 
-    def __init__(self, message: str, node_id: str, type_id: str, cause: BaseException,
+    def __init__(self, message: str, node_id: str = "", type_id: str = "", cause: BaseException | None = None,
                  result: "RunResult | None" = None):
         super().__init__(message)
         self.node_id, self.type_id, self.cause, self.result = node_id, type_id, cause, result
@@ -75,6 +85,9 @@ class RunObserver:
 
     def node_progress(self, node_id: str, done: int, total: int) -> None:
         """From a node reporting progress (a batch instance: batches done of total)."""
+
+    def node_event(self, node_id: str, kind: str, payload: Any) -> None:
+        """A live value from a running node (``NodeContext.emit``: a fit's new loss points)."""
 
     def run_finished(self, result: "RunResult") -> None:
         """Called after a successful run and after a failed one (``result.failed`` set)."""
@@ -133,22 +146,38 @@ class _Plan:
         order, _ = graph.topological_order()
         self.order = order
         self.index = {gid: i for i, gid in enumerate(order)}
-        self.feeds: dict[str, list[tuple[str, str, str]]] = {gid: [] for gid in order}
-        self.succ: dict[str, list[str]] = {gid: [] for gid in order}
-        for c in graph.connections:
-            self.feeds[c.dst].append((c.dst_port, c.src, c.src_port))
-            if c.dst not in self.succ[c.src]:
-                self.succ[c.src].append(c.dst)
-        self.input_ids = [gid for gid in order if graph.nodes[gid].is_input]
-        self.output_ids = [gid for gid in order if graph.nodes[gid].is_output]
-        # nodes reading the outside world say when it changed (a file's mtime)
-        self.volatile = [gid for gid in order if callable(getattr(graph.nodes[gid].node, "cache_token", None))]
-        for gid in order:  # file nodes resolve relative paths against the graph file's folder
-            node = graph.nodes[gid].node
-            if hasattr(type(node), "base_dir"):
-                node.base_dir = graph.base_dir
+        self.feeds: dict[str, list[tuple[str, str, str]]] = {
+            gid: [(c.dst_port, c.src, c.src_port) for c in graph.incoming(gid)] for gid in order}
+        self.succ: dict[str, list[str]] = {gid: list(dict.fromkeys(graph.successors(gid))) for gid in order}
+        nodes = {gid: graph.nodes[gid].node for gid in order}
+        self.input_ids = [gid for gid in order if isinstance(nodes[gid], GraphInput)]
+        self.output_ids = [gid for gid in order if isinstance(nodes[gid], GraphOutput)]
+        self.volatile = [gid for gid in order if nodes[gid].volatile]
         self.volatile_set = set(self.volatile)
         self.output_set = set(self.output_ids)
+
+
+class NodeContext(RunContext):
+    """The run context of one node in one runtime: reports to the run's observer."""
+
+    def __init__(self, runtime: "Runtime", node_id: str):
+        self.runtime = runtime
+        self.node_id = node_id
+        self.base_dir = runtime.graph.base_dir
+
+    def progress(self, done: int, total: int) -> None:
+        report = self.runtime._hooks.progress
+        if report is not None:
+            report(self.node_id, done, total)
+
+    def emit(self, kind: str, payload: Any) -> None:
+        self.runtime._hooks.node_event(self.node_id, kind, payload)
+
+    def should_stop(self) -> bool:
+        return self.runtime._stop.is_set()
+
+    def run_inner(self, node: Node, values: dict) -> dict:
+        return self.runtime._run_inner(self.node_id, node, values)
 
 
 class Runtime:
@@ -162,20 +191,38 @@ class Runtime:
         self._values: dict[str, dict[str, Any]] = {}
         self._instances: dict[str, str] = {}
         self._input_prints: dict[str, tuple] = {}
-        self._selections: dict[tuple, Any] = {}  # (class or node state, instance, value types) -> Instance
+        self._selected: dict[str, tuple] = {}  # node id -> (selection key, Instance)
         self._tokens: dict[str, Any] = {}  # cache_token() of volatile nodes after they ran
         self._pending: set[str] = set()  # changed since the last successful sync
+        self._inner: dict[str, tuple[Any, "Runtime"]] = {}  # composite node id -> (template, sub-runtime)
+        self._contexts: dict[str, NodeContext] = {}
+        self._stop = threading.Event()
+        self._hooks = _Hooks(None)
 
-    # ------------------------------------------------------------------ cache control
+    # ------------------------------------------------------------------ control
+    def stop(self) -> None:
+        """Ask the running nodes to stop at their next step (``NodeContext.should_stop``);
+        safe from any thread. The next ``run`` clears the request."""
+        self._stop.set()
+        for _, sub in list(self._inner.values()):
+            sub.stop()
+
+    def inner_runtime(self, node_id: str) -> "Runtime | None":
+        """The sub-runtime a composite node ran its inner graph with (None before it ran)."""
+        kept = self._inner.get(node_id)
+        return kept[1] if kept is not None else None
+
     def invalidate(self, node_id: str | None = None) -> None:
         """Forget the cached outputs of one node (and so of what it feeds), or of all."""
         if node_id is None:
             self._values.clear()
             self._input_prints.clear()
+            self._inner.clear()
         else:
             self.graph.node(node_id)
             self._values.pop(node_id, None)
             self._input_prints.pop(node_id, None)
+            self._inner.pop(node_id, None)
 
     def _sync(self) -> _Plan:
         """Read the graph's change log: re-validate on structural changes, note dirty nodes."""
@@ -185,10 +232,11 @@ class Runtime:
             if problems:
                 raise GraphValidationError(problems)
             self._plan = _Plan(self.graph)
-            self._selections.clear()
-            for kept in (self._values, self._instances, self._tokens, self._input_prints):
+            for kept in (self._values, self._instances, self._tokens, self._input_prints, self._selected,
+                         self._inner, self._contexts):
                 for gid in [gid for gid in kept if gid not in self.graph.nodes]:
                     del kept[gid]
+            self._selected.clear()
         self._pending |= changed
         self._mark = mark
         return self._plan
@@ -218,8 +266,7 @@ class Runtime:
             except HaibalValueError as exc:
                 raise GraphInputError(f"graph input {name!r}: {exc}") from None
             got = PortType.of_value(value)
-            compat = got.check(declared)
-            if not compat.ok:
+            if not got.check(declared).ok:
                 shape = f" (shape {np.shape(value)})" if not isinstance(value, Batches) else ""
                 raise GraphInputError(f"graph input {name!r} expects {declared}, got {got}{shape}"
                                       + ("" if given else " from its default"))
@@ -237,6 +284,7 @@ class Runtime:
         plan = self._sync()
         graph = self.graph
         given = self._input_values(plan, dict(inputs or {}))
+        self._stop.clear()
 
         dirty = {gid for gid in self._pending if gid in plan.index}
         for gid, value in given.items():
@@ -245,7 +293,7 @@ class Runtime:
                 self._input_prints[gid] = fp
                 dirty.add(gid)
         for gid in plan.volatile:
-            if self._tokens.get(gid) != _token(graph.nodes[gid].node):
+            if self._tokens.get(gid) != self._token(gid, graph.nodes[gid].node):
                 dirty.add(gid)
         if len(self._values) < len(plan.order):
             dirty.update(gid for gid in plan.order if gid not in self._values)
@@ -258,82 +306,71 @@ class Runtime:
         to_run = sorted(dirty, key=plan.index.__getitem__)
         self._pending = set()  # from here on, the values being computed reflect every change
 
-        hook = _Hooks(observer)
+        hook = self._hooks = _Hooks(observer)
         hook.run_started(to_run)
         result = RunResult()
         values = self._values
         for gid in to_run:
             values.pop(gid, None)
         watched = observer is not None
-        progress = hook.progress
         instances, timings, ran = self._instances, result.timings, result.ran
         perf_counter, call, nodes, feeds = time.perf_counter, self._call, graph.nodes, plan.feeds
         volatile, output_set = plan.volatile_set, plan.output_set
-        for gid in to_run:
-            gn = nodes[gid]
-            node = gn.node
-            if watched:
-                hook.node_started(gid)
-            t0 = perf_counter()
-            try:
-                if gid in given:
-                    out = {VALUE: given[gid]}
-                    instances[gid] = VALUE
-                else:
-                    args = {port: values[src][sport] for port, src, sport in feeds[gid]}
-                    if gid in output_set:
-                        out = {VALUE: args[VALUE]}
+        try:
+            for gid in to_run:
+                node = nodes[gid].node
+                if watched:
+                    hook.node_started(gid)
+                t0 = perf_counter()
+                try:
+                    if gid in given:
+                        out = {VALUE: given[gid]}
                         instances[gid] = VALUE
-                    elif progress is None:
-                        out = call(gn, node, args)
                     else:
-                        node.progress = hook.progress_for(gid)
-                        try:
-                            out = call(gn, node, args)
-                        finally:
-                            del node.progress
-            except Exception as exc:  # stop the run; keep what ran
-                seconds = time.perf_counter() - t0
-                message = str(exc) if isinstance(exc, HaibalError) else f"{type(exc).__name__}: {exc}"
-                result.timings[gid] = seconds
-                result.errors[gid] = message
-                result.failed = gid
-                hook.node_failed(gid, message, seconds)
-                self._finish(result, plan, start)
-                hook.run_finished(result)
-                own = node.label + ": "  # Node.run names the node; the id and type say it here
-                detail = message[len(own):] if message.startswith(own) else message
-                raise NodeRunError(f"node {gn.label} failed: {detail}", gid, gn.type_id, exc, result) from exc
-            seconds = perf_counter() - t0
-            values[gid] = out
-            if gid in volatile:
-                self._tokens[gid] = _token(node)
-            ran.append(gid)
-            timings[gid] = seconds
-            if watched:
-                hook.node_finished(gid, seconds)
+                        args = {port: values[src][sport] for port, src, sport in feeds[gid]}
+                        if gid in output_set:
+                            out = {VALUE: args[VALUE]}
+                            instances[gid] = VALUE
+                        else:
+                            out = call(gid, node, args)
+                except Exception as exc:  # stop the run; keep what ran
+                    raise self._failure(gid, node, exc, perf_counter() - t0, result, plan, start) from exc
+                seconds = perf_counter() - t0
+                values[gid] = out
+                if gid in volatile:
+                    self._tokens[gid] = self._token(gid, node)
+                ran.append(gid)
+                timings[gid] = seconds
+                if watched:
+                    hook.node_finished(gid, seconds)
+        finally:
+            self._hooks = _Hooks(None)
         self._finish(result, plan, start)
         hook.run_finished(result)
         return result
 
-    def _call(self, gn, node: Node, args: dict) -> dict:
-        """``node.run(**args)``, with the instance selection cached per node state and value types.
+    def _failure(self, gid: str, node: Node, exc: Exception, seconds: float, result: RunResult, plan: _Plan,
+                 start: float) -> NodeRunError:
+        gn = self.graph.nodes[gid]
+        message = str(exc) if isinstance(exc, HaibalError) else f"{type(exc).__name__}: {exc}"
+        result.timings[gid] = seconds
+        result.errors[gid] = message
+        result.failed = gid
+        self._hooks.node_failed(gid, message, seconds)
+        self._finish(result, plan, start)
+        self._hooks.run_finished(result)
+        own = node.label + ": "  # Node.compute names the node; the id and type say it here
+        detail = message[len(own):] if message.startswith(own) else message
+        return NodeRunError(f"node {gn.label} failed: {detail}", gid, gn.type_id, exc, result)
 
-        Same rules as ``Node.run`` (defaults fill unwired inputs; wired inputs and non-None
-        defaults take part in the selection), without re-deciding the instance for values
-        of the same kinds and ranks. A class overriding ``run`` is called as it is.
+    def _call(self, gid: str, node: Node, args: dict) -> dict:
+        """``node.run(**args)`` with this run's context and the instance selection cached.
+
+        Same rules as ``Node.run`` (``Node.bind``: defaults fill unwired inputs; wired inputs
+        and non-None defaults take part in the selection); the selection is made again only
+        when the node changed or the kinds and ranks of its values did.
         """
-        cls = type(node)
-        info = _CLASS_INFO.get(cls)
-        if info is None:
-            info = _CLASS_INFO[cls] = (tuple((p.name, p.default) for p in cls.inputs),
-                                       cls.run is _NODE_RUN, cls.select is _NODE_SELECT,
-                                       tuple(p.name for p in cls.outputs))
-        ports, plain_run, plain_select, out_names = info
-        if not plain_run:  # a class with its own run does everything itself
-            out = _checked(node.run(**args), out_names)
-            self._instances[gn.id] = getattr(node, "last_instance", "") or ""
-            return out
+        ports = _input_defaults(type(node))
         if len(args) < len(ports):
             values = dict(args)
             for name, default in ports:
@@ -341,20 +378,55 @@ class Runtime:
                     values[name] = default
         else:
             values = args
-        # the selection depends on the class, the pinned instance and the value types; a class
-        # with its own select (types from parameters) also on the node's state
-        key = (cls if plain_select else (gn.id, gn.revision), node.instance,
+        key = (self.graph.nodes[gid].revision, node.instance,
                *[_type_key(values[name]) if (name in args or values[name] is not None) else None
                  for name, _ in ports])
-        inst = self._selections.get(key)
-        if inst is None:
-            wired = {k: PortType.of_value(v) for k, v in values.items() if k in args or v is not None}
+        kept = self._selected.get(gid)
+        if kept is not None and kept[0] == key:
+            inst = kept[1]
+        else:
+            _, wired = node.bind(args)
             inst = node.select(wired).instance
-            if len(self._selections) > 50_000:
-                self._selections.clear()
-            self._selections[key] = inst
-        self._instances[gn.id] = inst.name
-        return _checked(inst.compute(node, values), out_names)
+            self._selected[gid] = (key, inst)
+        self._instances[gid] = inst.name
+        node.context = self._context(gid)
+        try:
+            return _checked(node.compute(inst, values), _output_names(type(node)))
+        finally:
+            del node.context  # back to the class's no-op context
+
+    def _context(self, gid: str) -> NodeContext:
+        context = self._contexts.get(gid)
+        if context is None:
+            context = self._contexts[gid] = NodeContext(self, gid)
+        context.base_dir = self.graph.base_dir
+        return context
+
+    def _token(self, gid: str, node: Node):
+        """A volatile node's ``cache_token()``, read in its run context (its files resolve the same)."""
+        node.context = self._context(gid)
+        try:
+            return node.cache_token()
+        except Exception:  # a token that cannot be read: run again
+            return object()
+        finally:
+            del node.context
+
+    def _run_inner(self, gid: str, node: Node, values: dict) -> dict:
+        """Run a composite node's template graph with its own cached sub-runtime."""
+        template = node.template
+        kept = self._inner.get(gid)
+        if kept is None or kept[0] is not template:
+            inner = template.graph.copy()
+            inner.base_dir = self.graph.base_dir
+            kept = self._inner[gid] = (template, Runtime(inner))
+        sub = kept[1]
+        for p in template.params:  # exposed parameters: set where they changed, so the rest stays cached
+            if not _same(sub.graph.nodes[p.node].node.values[p.param], node.values[p.name]):
+                sub.graph.set_param(p.node, p.param, node.values[p.name])
+        if self._stop.is_set():
+            sub.stop()
+        return dict(sub.run(inputs=values).outputs)
 
     def _finish(self, result: RunResult, plan: _Plan, start: float) -> None:
         result.order = plan.order
@@ -367,9 +439,26 @@ class Runtime:
         self.last_result = result
 
 
-_NODE_RUN = Node.run
-_CLASS_INFO: dict[type, tuple] = {}  # node class -> (input (name, default)s, plain run?, plain select?)
-_NODE_SELECT = Node.select
+_CLASS_INFO: dict[type, tuple] = {}  # node class -> (input (name, default)s, output names)
+
+
+def _input_defaults(cls: type[Node]) -> tuple:
+    info = _CLASS_INFO.get(cls)
+    if info is None:
+        info = _CLASS_INFO[cls] = (tuple((p.name, p.default) for p in cls.inputs), tuple(p.name for p in cls.outputs))
+    return info[0]
+
+
+def _output_names(cls: type[Node]) -> tuple:
+    _input_defaults(cls)
+    return _CLASS_INFO[cls][1]
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype \
+            and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
 
 
 def _checked(out, names: tuple[str, ...]) -> dict:
@@ -393,13 +482,6 @@ def _type_key(value):
     return PortType.of_value(value)
 
 
-def _token(node):
-    try:
-        return node.cache_token()
-    except Exception:  # a token that cannot be read: run again
-        return object()
-
-
 class _Hooks:
     """An observer's methods, or no-ops for those it lacks (looked up once per run)."""
 
@@ -412,10 +494,16 @@ class _Hooks:
         self.node_started = get("node_started")
         self.node_finished = get("node_finished")
         self.node_failed = get("node_failed")
+        self.node_event = get("node_event")
         self.run_finished = get("run_finished")
         fn = getattr(observer, "node_progress", None) if observer is not None else None
         self.progress = fn if callable(fn) else None
 
-    def progress_for(self, node_id: str):
-        report = self.progress
-        return lambda done, total: report(node_id, done, total)
+
+def _run_detached(node: Node, values: dict) -> dict:
+    """A composite node called directly (``node(...)``, outside any runtime): a fresh runtime."""
+    graph = node.template.runnable({p.name: node.values[p.name] for p in node.template.params})
+    return dict(Runtime(graph).run(inputs=values).outputs)
+
+
+install_inner_runner(_run_detached)
