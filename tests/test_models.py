@@ -368,3 +368,33 @@ def test_integer_inputs_get_no_gradient_and_the_embedding_still_learns():
     assert dx is None and grads[0].shape == (5, 2) and grads[0][[0, 1, 4]].any()
     with pytest.raises(LayerError, match="takes integers"):
         model.forward(np.array([[0.5, 1, 2]]))
+
+
+class MaskedScale(Layer):
+    """A layer with a tensor call argument (as MultiHeadAttention's attention_mask)."""
+
+    call_kwargs = ("mask",)
+
+    def _forward(self, x, training, mask=None):
+        keep = np.ones_like(x) if mask is None else np.asarray(mask, dtype=x.dtype)
+        return x * keep * 2, keep
+
+    def _backward(self, keep, dy, need_dx):
+        return (dy * keep * 2 if need_dx else None), []
+
+
+def test_symbolic_tensors_as_call_arguments_feed_values_and_get_no_gradient():
+    x = L.Input((3,), name="vals")
+    m = L.Input((3,), dtype="bool", name="keep")
+    y = MaskedScale(name="masked")(x, mask=m)
+    model = models.Model([x, m], y)
+    assert [layer.name for layer in model.layers] == ["vals", "keep", "masked"]
+    mask = np.array([[True, False, True]])
+    out = model.forward([np.ones((1, 3)), mask])
+    np.testing.assert_array_equal(out, [[2, 0, 2]])
+    dx, grads = model.backward(np.ones((1, 3), np.float32))
+    np.testing.assert_array_equal(dx[0], [[2, 0, 2]])
+    assert dx[1] is None and grads == []
+    assert model.summary_rows()[2].connected_to == ["vals[0][0]", "keep[0][0]"]
+    clone = models.Model.from_config(json.loads(json.dumps(model.get_config())))
+    np.testing.assert_array_equal(clone.forward([np.ones((1, 3)), mask]), out)

@@ -255,8 +255,9 @@ class Layer:
         """Create the weights for inputs of ``input_shape`` (batch dimension included, may be None)."""
         self.built = True
 
-    def compute_output_shape(self, input_shape):
-        """The output shape for ``input_shape`` (LayerError naming both when they do not fit)."""
+    def compute_output_shape(self, input_shape, **kwargs):
+        """The output shape for ``input_shape`` (LayerError naming both when they do not fit);
+        layers with ``call_kwargs`` receive the call's keyword arguments too."""
         return input_shape
 
     def _forward(self, inputs, training: bool):

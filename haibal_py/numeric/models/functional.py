@@ -99,7 +99,7 @@ class Model(Layer):
         """Per node, the tensors whose last reader it is (freed during inference)."""
         last: dict[int, int] = {}
         for i, node in enumerate(self._graph.nodes):
-            for t in node.inputs:
+            for t in node.all_inputs:
                 last[id(t)] = i
         keep = {id(t) for t in self._outputs}
         frees: list[list[int]] = [[] for _ in self._graph.nodes]
@@ -213,8 +213,9 @@ class Model(Layer):
         for node in self._graph.nodes:
             ins = [known[id(t)] for t in node.inputs]
             arg = ins[0] if node.single_input else ins
-            out = node.layer.compute_output_shape(arg, **node.kwargs) if node.kwargs \
-                else node.layer.compute_output_shape(arg)
+            kwargs = {k: SymbolicTensor(known[id(v)], v.dtype, v.name) if isinstance(v, SymbolicTensor) else v
+                      for k, v in node.kwargs.items()}
+            out = node.layer.compute_output_shape(arg, **kwargs) if kwargs else node.layer.compute_output_shape(arg)
             outs = [tuple(out)] if node.single_output else [tuple(o) for o in out]
             for t, s in zip(node.outputs, outs):
                 known[id(t)] = s
@@ -275,7 +276,7 @@ class Model(Layer):
         for node, frees in zip(self._graph.nodes, self._last_use):
             xs = [values[id(t)] for t in node.inputs]
             flag = training if node.training is None else bool(node.training)
-            y, ctx = node.layer.call_forward(node.pack_inputs(xs), flag, **node.kwargs)
+            y, ctx = node.layer.call_forward(node.pack_inputs(xs), flag, **node.call_kwargs(values))
             ys = node.unpack_outputs(y)
             for t, v in zip(node.outputs, ys):
                 values[id(t)] = v
@@ -434,7 +435,7 @@ class Model(Layer):
                 if id(node) not in refs or node.is_input:
                     continue
                 args = tensor(node.inputs[0]) if node.single_input else [tensor(t) for t in node.inputs]
-                kwargs = dict(node.kwargs)
+                kwargs = {k: tensor(v) if isinstance(v, SymbolicTensor) else v for k, v in node.kwargs.items()}
                 if node.training is not None:
                     kwargs["training"] = node.training
                 inbound.append({"args": [args], "kwargs": kwargs})
@@ -484,9 +485,13 @@ class Model(Layer):
                     node_cfg = queue[0]
                     try:
                         args = resolve(node_cfg["args"][0])
+                        # Keras writes mask=None for calls without a mask: left out unless the layer takes it
+                        kwargs = {k: resolve(v) if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
+                                  else v for k, v in node_cfg.get("kwargs", {}).items()
+                                  if v is not None or k in made[name].call_kwargs}
                     except KeyError:
                         break
-                    out = made[name](args, **node_cfg.get("kwargs", {}))
+                    out = made[name](args, **kwargs)
                     k = calls.get(name, 0)
                     outputs[(name, k)] = out if isinstance(out, list) else [out]
                     calls[name] = k + 1

@@ -54,7 +54,7 @@ def _connections(layer, network: set[int] | None) -> list[str]:
     for node in getattr(layer, "_inbound_nodes", []):
         if network and id(node) not in network:
             continue
-        for t in node.inputs:
+        for t in node.all_inputs:
             src, node_index, tensor_index = t._keras_history
             out.append(f"{src.name}[{node_index}][{tensor_index}]")
     return out
@@ -65,7 +65,7 @@ def _is_sequential_like(model) -> bool:
     if graph is None or getattr(model, "_is_sequential", False):
         return True
     for nodes in graph.nodes_by_depth.values():
-        if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].inputs) > 1):
+        if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].all_inputs) > 1):
             return False
     for layer in model.layers:
         if sum(id(n) in graph.network_nodes for n in layer._inbound_nodes) > 1:
