@@ -100,9 +100,11 @@ def captured_summary(model) -> str:
 
 if MODEL_CASES:
     @pytest.mark.parametrize("name", MODEL_CASES)
-    def test_model_summary_and_counts_match_keras(name):
+    def test_model_summary_and_counts_match_keras(name, monkeypatch):
         ref = load_model_case(name)
         model = build_model(name)
+        monkeypatch.setenv("COLUMNS", "200")  # the terminal width the references were printed at
+        monkeypatch.setenv("LINES", "50")
         assert captured_summary(model) == ref["summary"]
         assert model.count_params() == ref["count_params"]
         assert sum(w.size for w in model.trainable_weights) == ref["trainable_params"]
