@@ -178,6 +178,9 @@ if LAYER_CASES:
         assert names == ref["weight_names"]
         assert trainable == ref["trainable_weight_names"]
 
+    #: cases whose Keras symbolic output shapes differ from the shapes of Keras' own outputs
+    KERAS_SYMBOLIC_SHAPE_BUGS = {"mha_scores", "mha_attention_mask"}
+
     @pytest.mark.parametrize("name", LAYER_CASES)
     def test_layer_symbolic_output_shapes_match_keras(name):
         ref = case_info(name)
@@ -188,7 +191,12 @@ if LAYER_CASES:
         else:
             inputs = tensors[0] if ref["inputs_as"] == "single" else tensors
             outs = _as_list(layer(inputs, **ref["call_kwargs"]))
-        assert [list(t.shape) for t in outs] == ref["symbolic_output_shapes"]
+        want = ref["symbolic_output_shapes"]
+        if name in KERAS_SYMBOLIC_SHAPE_BUGS:
+            # Keras 3.15 infers the attention scores' key axis from the query's length; the
+            # scores it computes have the key's length, as haibal-py's symbolic shape does
+            want = [[None] + list(s[1:]) for s in ref["output_shapes"]]
+        assert [list(t.shape) for t in outs] == want
 
 
 if INPUT_CASES:
