@@ -1,7 +1,7 @@
 """The example models of the Keras model references, written once for any Keras-like API.
 
 Each builder takes ``api`` with ``Input``, ``Sequential``, ``Model`` and ``layers`` (Keras'
-modules in scripts/gen_keras_model_refs.py, haibal_py's in the tests), so the reference values
+modules in scripts/gen_keras_example_model_refs.py, haibal_py's in the tests), so the reference values
 and the comparison build the very same architecture. Every layer and model has an explicit
 name, so summaries do not depend on naming counters.
 """

@@ -1,6 +1,6 @@
 """Keras reference values shipped with the tests (plain NumPy + JSON; no TensorFlow).
 
-``scripts/gen_keras_layer_refs.py`` and ``scripts/gen_keras_model_refs.py`` computed them with
+``scripts/gen_keras_layer_refs.py`` and ``scripts/gen_keras_example_model_refs.py`` computed them with
 TensorFlow's Keras; ``tests/reference/keras_layers/README.md`` documents the files. Use:
 
     from keras_refs import cases, load_case, assert_close

@@ -343,7 +343,7 @@ class Layer:
         and dL/dw for each entry of ``trainable_weights``, in that order."""
         if self._last_ctx is NOT_RUN:
             raise LayerError(f"{self.name}: backward() needs a forward() first")
-        return self.call_backward(self._last_ctx, d_outputs, True)
+        return self.call_backward(self._last_ctx, _grads_as(d_outputs, self.dtype, self.name), True)
 
     def __call__(self, *args, training: bool | None = None, **kwargs):
         """On symbolic tensors: adds this layer to a model being defined; on arrays: ``forward``.
@@ -359,7 +359,8 @@ class Layer:
         elif len(args) == 2 and isinstance(args[1], bool) and training is None:
             inputs, training = args
         else:
-            raise LayerError(f"{self.name} ({type(self).__name__}) takes one input, got {len(args)} positional arguments")
+            raise LayerError(f"{self.name} ({type(self).__name__}) takes one input, "
+                             f"got {len(args)} positional arguments")
         if is_symbolic(inputs):
             return call_symbolic(self, inputs, training=training, **kwargs)
         return self.forward(inputs, training=bool(training), **kwargs)
@@ -409,6 +410,18 @@ def serialize_or_none(obj, module) -> dict | str | None:
         return module.serialize(obj)
     except Exception:  # a plain function: Keras writes its name
         return getattr(obj, "__name__", getattr(getattr(obj, "fn", None), "__name__", repr(obj)))
+
+
+def _grads_as(d, dtype: str, owner: str):
+    """Output gradients as arrays of the layer's dtype (a list stays a list, None stays None)."""
+    if d is None:
+        return None
+    if isinstance(d, (list, tuple)):
+        return [_grads_as(x, dtype, owner) for x in d]
+    arr = np.asarray(d)
+    if arr.dtype.kind not in "biuf":
+        raise LayerError(f"{owner}: output gradients must be numeric, got dtype {arr.dtype}")
+    return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
 def _batch(x) -> int:

@@ -84,8 +84,9 @@ class Model(Layer):
         outs = [outputs] if self._single_output else list(outputs) if isinstance(outputs, (list, tuple)) else None
         for what, tensors in (("inputs", ins), ("outputs", outs)):
             if not tensors or not all(isinstance(t, SymbolicTensor) for t in tensors):
+                given = inputs if what == "inputs" else outputs
                 raise LayerError(f"{self.name}: {what} must be a symbolic tensor or a list of them "
-                                 f"(from Input(...) and layer calls), got {type(inputs if what == 'inputs' else outputs).__name__}")
+                                 f"(from Input(...) and layer calls), got {type(given).__name__}")
         if len({id(t) for t in ins}) != len(ins):
             raise LayerError(f"{self.name}: the same tensor is given twice as an input")
         self._inputs, self._outputs = ins, outs
@@ -96,7 +97,7 @@ class Model(Layer):
         self.built = True
 
     def _plan_frees(self) -> list[list[int]]:
-        """Per node, the tensors whose last reader it is (freed during inference)."""
+        """Per node, the tensors whose last reader it is (freed once read: contexts keep what backward needs)."""
         last: dict[int, int] = {}
         for i, node in enumerate(self._graph.nodes):
             for t in node.all_inputs:
@@ -306,7 +307,8 @@ class Model(Layer):
         acc = _Sum()
         for t, d in zip(self._outputs, douts):
             if d is not None:
-                acc.add(id(t), np.asarray(d))
+                d = np.asarray(d)
+                acc.add(id(t), d if d.dtype == t.dtype or np.dtype(t.dtype).kind != "f" else d.astype(t.dtype))
         weight_grads = _Sum()
         needs = self._needs(need_dx)
         nodes = self._graph.nodes
@@ -353,8 +355,10 @@ class Model(Layer):
 
     def backward(self, d_outputs):
         """``(dx, grads)`` for the last ``forward``: dL/d(inputs) (an array or a list) and
-        dL/dw aligned with ``trainable_weights``."""
-        return super().backward(d_outputs)
+        dL/dw aligned with ``trainable_weights``. Each output gradient is cast to its output's dtype."""
+        if self._last_ctx is NOT_RUN:
+            raise LayerError(f"{self.name}: backward() needs a forward() first")
+        return self.call_backward(self._last_ctx, d_outputs, True)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for ``x`` computed ``batch_size`` samples at a time (32 by default),
