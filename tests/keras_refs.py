@@ -1,6 +1,6 @@
 """Keras reference values shipped with the tests (plain NumPy + JSON; no TensorFlow).
 
-``scripts/gen_keras_layer_refs.py`` and ``scripts/gen_keras_model_refs.py`` computed them with
+``scripts/gen_keras_layer_refs.py`` and ``scripts/gen_keras_example_model_refs.py`` computed them with
 TensorFlow's Keras; ``tests/reference/keras_layers/README.md`` documents the files. Use:
 
     from keras_refs import cases, load_case, assert_close
@@ -88,8 +88,8 @@ def model_cases() -> list[str]:
 
 
 def load_model_case(name: str) -> dict:
-    """An example model's cases.json entry (summary text, counts, weight paths, layers) with
-    its arrays: ``x`` (inputs), ``w`` (``model.weights`` order), ``y``, ``dy``, ``dx``, ``g``
+    """An example model's cases.json entry (counts, weight paths, summary rows) with ``summary``
+    (the exact text ``model.summary(print_fn=...)`` prints) and its arrays: ``x`` (inputs), ``w`` (``model.weights`` order), ``y``, ``dy``, ``dx``, ``g``
     (``model.trainable_weights`` order)."""
     for c in _index(MODEL_DIR):
         if c["model"] == name:
@@ -98,6 +98,7 @@ def load_model_case(name: str) -> dict:
     else:
         raise KeyError(f"no Keras model reference {name!r} in {MODEL_DIR / 'cases.json'}")
     arrays = load_arrays(MODEL_DIR / f"{name}.npz")
+    info["summary"] = (MODEL_DIR / info["summary_file"]).read_text(encoding="utf-8")
     info["arrays"] = arrays
     for prefix in ("x", "w", "y", "dy", "g"):
         info[prefix] = _group(arrays, prefix)

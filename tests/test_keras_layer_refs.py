@@ -178,15 +178,25 @@ if LAYER_CASES:
         assert names == ref["weight_names"]
         assert trainable == ref["trainable_weight_names"]
 
+    #: cases whose Keras symbolic output shapes differ from the shapes of Keras' own outputs
+    KERAS_SYMBOLIC_SHAPE_BUGS = {"mha_scores", "mha_attention_mask"}
+
     @pytest.mark.parametrize("name", LAYER_CASES)
     def test_layer_symbolic_output_shapes_match_keras(name):
         ref = case_info(name)
         layer = build_layer(ref["layer"], ref["config"], ref["layer_name"])
         tensors = [L.Input(shape=s[1:], dtype=d) for s, d in zip(ref["input_shapes"], ref["input_dtypes"])]
-        fake = dict(ref, x=tensors)
-        inputs, kwargs = call_arguments(fake)
-        outs = _as_list(layer(inputs, **kwargs))
-        assert [list(t.shape) for t in outs] == ref["symbolic_output_shapes"]
+        if isinstance(ref["inputs_as"], list):  # Keras' keyword form: mha(query=..., value=...)
+            outs = _as_list(layer(**dict(zip(ref["inputs_as"], tensors)), **ref["call_kwargs"]))
+        else:
+            inputs = tensors[0] if ref["inputs_as"] == "single" else tensors
+            outs = _as_list(layer(inputs, **ref["call_kwargs"]))
+        want = ref["symbolic_output_shapes"]
+        if name in KERAS_SYMBOLIC_SHAPE_BUGS:
+            # Keras 3.15 infers the attention scores' key axis from the query's length; the
+            # scores it computes have the key's length, as haibal-py's symbolic shape does
+            want = [[None] + list(s[1:]) for s in ref["output_shapes"]]
+        assert [list(t.shape) for t in outs] == want
 
 
 if INPUT_CASES:

@@ -125,9 +125,28 @@ def test_conv2d_transpose_same_crops_the_full_output_with_the_odd_pixel_at_the_e
         assert_close(y + b, ref["y"][0], name)
 
 
+def test_conv1d_causal_pads_only_before():
+    ref = load_case("conv1d_causal_dilation2")
+    (x,), (k, b) = _f64(ref["x"]), _f64(ref["w"])
+    ksize, d = ref["config"]["kernel_size"], ref["config"]["dilation_rate"]
+    xp = np.pad(x, ((0, 0), ((ksize - 1) * d, 0), (0, 0)))
+    y = sum(np.einsum("ntc,co->nto", xp[:, i * d:i * d + x.shape[1]], k[i]) for i in range(ksize))
+    assert_close(np.tanh(y + b), ref["y"][0], "y")
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise_then_bias():
+    ref = load_case("separable_conv2d_same")
+    (x,), (dk, pk, b) = _f64(ref["x"]), _f64(ref["w"])
+    assert ref["weight_names"] == ["depthwise_kernel", "pointwise_kernel", "bias"]
+    depth = np.concatenate([_conv2d(x[..., c:c + 1], dk[:, :, c:c + 1, :], 1, "same")
+                            for c in range(x.shape[-1])], -1)
+    assert_close(depth @ pk[0, 0] + b, ref["y"][0], "y")
+
+
 def test_depthwise_kernel_multiplies_channels_as_channel_major():
     ref = load_case("depthwise_conv2d_same_dm2_strides2")
     (x,), (k, b) = _f64(ref["x"]), _f64(ref["w"])
+    assert ref["weight_names"] == ["kernel", "bias"]  # Keras 3 calls the depthwise kernel "kernel"
     kh, kw, cin, dm = k.shape
     y = np.concatenate([_conv2d(x[..., c:c + 1], k[:, :, c:c + 1, :], 2, "same") for c in range(cin)], -1)
     assert_close(y + b, ref["y"][0], "y")  # output channel c * dm + m
@@ -323,3 +342,20 @@ def test_multi_head_attention_causal_mask_hides_later_keys():
     t = scores.shape[-1]
     assert np.all(scores[..., np.triu_indices(t, 1)[0], np.triu_indices(t, 1)[1]] == 0)
     assert case_info("mha_causal")["same_as"] == {"1": 0}
+
+
+def test_bidirectional_merge_modes():
+    merges = {"sum": lambda f, b: f + b, "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}
+    for mode, merge in merges.items():
+        ref = load_case(f"bidirectional_lstm_{mode}")
+        (x,), w = _f64(ref["x"]), _f64(ref["w"])
+        fwd, _, _ = _lstm(x, *w[:3])
+        bwd, _, _ = _lstm(x, *w[3:], backwards=True)
+        assert_close(merge(fwd, bwd[:, ::-1]), ref["y"][0], mode)
+    ref = load_case("bidirectional_lstm_none")
+    (x,), w = _f64(ref["x"]), _f64(ref["w"])
+    fwd, _, _ = _lstm(x, *w[:3])
+    bwd, _, _ = _lstm(x, *w[3:], backwards=True)
+    assert len(ref["y"]) == 2
+    assert_close(fwd, ref["y"][0], "forward")
+    assert_close(bwd[:, ::-1], ref["y"][1], "backward, in time order")

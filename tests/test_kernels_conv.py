@@ -274,19 +274,6 @@ def test_depthwise_refuses_a_kernel_for_other_channels():
 
 
 # --------------------------------------------------------------------------- BLAS threads
-def test_single_threaded_blas_restores_the_thread_count():
-    if not parallel.can_split_blas():
-        pytest.skip("NumPy's BLAS here is not an OpenBLAS whose threads can be set")
-    get, _ = parallel._blas
-    before = get()
-    with parallel.single_threaded_blas():
-        assert get() == 1
-        with parallel.single_threaded_blas():
-            assert get() == 1
-        assert get() == 1
-    assert get() == before
-
-
 def test_run_pieces_gives_every_piece_to_exactly_one_thread():
     seen = []
 

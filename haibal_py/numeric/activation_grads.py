@@ -19,8 +19,8 @@ from . import activations as A
 from .activations import SELU_ALPHA, SELU_SCALE
 from .kernels import fastmath
 
-__all__ = ["ActivationStep", "backward_of", "activation_backward", "relu_backward", "leaky_relu_backward", "elu_backward",
-           "softmax_backward", "log_softmax_backward", "sigmoid_of"]
+__all__ = ["ActivationStep", "backward_of", "activation_backward", "relu_backward", "leaky_relu_backward",
+           "elu_backward", "softmax_backward", "log_softmax_backward", "sigmoid_of"]
 
 
 def sigmoid_of(x: np.ndarray) -> np.ndarray:

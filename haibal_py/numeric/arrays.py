@@ -77,3 +77,16 @@ def as_label_array(value, name: str = "y_true") -> np.ndarray:
             raise HaibalValueError(f"{name} holds the non-integral label {bad!r}; labels must be integers")
         return rounded.astype(np.int64)
     raise HaibalValueError(f"{name} must hold integer labels, got dtype {arr.dtype}")
+
+
+def squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' rule: drop (or add) one trailing size-1 axis so both have the same rank."""
+    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
+        if x2.ndim == 1:
+            return x1, x2[..., None]
+        return x1[..., 0], x2
+    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
+        if x1.ndim == 1:
+            return x1[..., None], x2
+        return x1, x2[..., 0]
+    return x1, x2

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..arrays import as_float_array, compute_dtype, result_dtype
 from ...errors import HaibalValueError
-from ..loss_base import squeeze_or_expand_to_same_rank
+from ..arrays import squeeze_or_expand_to_same_rank
 from .sparse_categorical import normalize_axis
 
 EPSILON = 1e-7  # keras.backend.epsilon()

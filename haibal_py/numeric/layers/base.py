@@ -49,6 +49,9 @@ __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "
 #: every Layer subclass by class name, for configs (``Sequential.from_config``) and files
 LAYER_CLASSES: dict[str, type] = {}
 
+#: ``layer._last_ctx`` before any ``forward`` (a context itself may be None)
+NOT_RUN = object()
+
 
 def get_layer_class(name: str) -> type:
     """The layer class named ``name`` (LayerError listing the known ones when there is none)."""
@@ -140,7 +143,7 @@ class Layer:
         self.dtype = standardize_dtype(dtype, self.name)
         self.built = False
         self._specs: list[WeightSpec] = []
-        self._last_ctx = None
+        self._last_ctx = NOT_RUN
         self._inbound_nodes: list = []
         # Keras' legacy shape arguments, read by Sequential for its first layer
         if input_dim is not None and input_shape is None:
@@ -253,8 +256,9 @@ class Layer:
         """Create the weights for inputs of ``input_shape`` (batch dimension included, may be None)."""
         self.built = True
 
-    def compute_output_shape(self, input_shape):
-        """The output shape for ``input_shape`` (LayerError naming both when they do not fit)."""
+    def compute_output_shape(self, input_shape, **kwargs):
+        """The output shape for ``input_shape`` (LayerError naming both when they do not fit);
+        layers with ``call_kwargs`` receive the call's keyword arguments too."""
         return input_shape
 
     def _forward(self, inputs, training: bool):
@@ -333,15 +337,14 @@ class Layer:
     def forward(self, inputs, training: bool = False, **kwargs):
         """The outputs for ``inputs`` (multi-input layers take a list); keeps the context for ``backward``."""
         outputs, self._last_ctx = self.call_forward(inputs, training, **kwargs)
-        self._has_forward = True  # the context itself may be None (Dropout in inference)
         return outputs
 
     def backward(self, d_outputs):
         """``(dx, grads)`` for the last ``forward``: dL/dinputs (a list for multi-input layers)
         and dL/dw for each entry of ``trainable_weights``, in that order."""
-        if not getattr(self, "_has_forward", False):
+        if self._last_ctx is NOT_RUN:
             raise LayerError(f"{self.name}: backward() needs a forward() first")
-        return self.call_backward(self._last_ctx, d_outputs, True)
+        return self.call_backward(self._last_ctx, _grads_as(d_outputs, self.dtype, self.name), True)
 
     def __call__(self, *args, training: bool | None = None, **kwargs):
         """On symbolic tensors: adds this layer to a model being defined; on arrays: ``forward``.
@@ -357,7 +360,8 @@ class Layer:
         elif len(args) == 2 and isinstance(args[1], bool) and training is None:
             inputs, training = args
         else:
-            raise LayerError(f"{self.name} ({type(self).__name__}) takes one input, got {len(args)} positional arguments")
+            raise LayerError(f"{self.name} ({type(self).__name__}) takes one input, "
+                             f"got {len(args)} positional arguments")
         if is_symbolic(inputs):
             return call_symbolic(self, inputs, training=training, **kwargs)
         return self.forward(inputs, training=bool(training), **kwargs)
@@ -407,6 +411,18 @@ def serialize_or_none(obj, module) -> dict | str | None:
         return module.serialize(obj)
     except Exception:  # a plain function: Keras writes its name
         return getattr(obj, "__name__", getattr(getattr(obj, "fn", None), "__name__", repr(obj)))
+
+
+def _grads_as(d, dtype: str, owner: str):
+    """Output gradients as arrays of the layer's dtype (a list stays a list, None stays None)."""
+    if d is None:
+        return None
+    if isinstance(d, (list, tuple)):
+        return [_grads_as(x, dtype, owner) for x in d]
+    arr = np.asarray(d)
+    if arr.dtype.kind not in "biuf":
+        raise LayerError(f"{owner}: output gradients must be numeric, got dtype {arr.dtype}")
+    return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
 def _batch(x) -> int:

@@ -64,7 +64,11 @@ class SymbolicTensor:
 
 
 class Node:
-    """One call of a layer on symbolic tensors: its inputs, outputs and call arguments."""
+    """One call of a layer on symbolic tensors: its inputs, outputs and call arguments.
+
+    ``kwargs`` are the call's other arguments; those holding symbolic tensors (an
+    ``attention_mask`` input ...) are also in ``tensor_kwargs``: the model feeds them
+    their values at run time, and sends them no gradient."""
 
     def __init__(self, layer, inputs: list, single_input: bool, outputs: list, single_output: bool,
                  training: bool | None = None, kwargs: dict | None = None):
@@ -75,6 +79,19 @@ class Node:
         self.single_output = single_output
         self.training = training
         self.kwargs = dict(kwargs or {})
+        self.tensor_kwargs = {k: v for k, v in self.kwargs.items() if isinstance(v, SymbolicTensor)}
+
+    @property
+    def all_inputs(self) -> list["SymbolicTensor"]:
+        """The positional inputs, then the symbolic tensors passed as keyword arguments."""
+        return self.inputs + list(self.tensor_kwargs.values())
+
+    def call_kwargs(self, values: dict) -> dict:
+        """The call's keyword arguments with each symbolic tensor replaced by its value
+        (``values`` maps ``id(tensor)`` to arrays)."""
+        if not self.tensor_kwargs:
+            return self.kwargs
+        return {k: values[id(v)] if isinstance(v, SymbolicTensor) else v for k, v in self.kwargs.items()}
 
     @property
     def is_input(self) -> bool:
@@ -87,7 +104,7 @@ class Node:
 
     @property
     def parent_nodes(self) -> list["Node"]:
-        return [t.node for t in self.inputs if t.node is not None]
+        return [t.node for t in self.all_inputs if t.node is not None]
 
     def pack_inputs(self, values: list):
         """The layer's input structure (one array or a list) from a flat list of values."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import LayerError
-from ..layers.base import Layer, as_tuple_shape, auto_name, get_layer_class
+from ..layers.base import NOT_RUN, Layer, as_tuple_shape, auto_name, get_layer_class
 from ..layers.input_layer import InputLayer
 from ..layers.symbolic import SymbolicTensor, format_shape
 from . import summary as _summary
@@ -84,8 +84,9 @@ class Model(Layer):
         outs = [outputs] if self._single_output else list(outputs) if isinstance(outputs, (list, tuple)) else None
         for what, tensors in (("inputs", ins), ("outputs", outs)):
             if not tensors or not all(isinstance(t, SymbolicTensor) for t in tensors):
+                given = inputs if what == "inputs" else outputs
                 raise LayerError(f"{self.name}: {what} must be a symbolic tensor or a list of them "
-                                 f"(from Input(...) and layer calls), got {type(inputs if what == 'inputs' else outputs).__name__}")
+                                 f"(from Input(...) and layer calls), got {type(given).__name__}")
         if len({id(t) for t in ins}) != len(ins):
             raise LayerError(f"{self.name}: the same tensor is given twice as an input")
         self._inputs, self._outputs = ins, outs
@@ -96,10 +97,10 @@ class Model(Layer):
         self.built = True
 
     def _plan_frees(self) -> list[list[int]]:
-        """Per node, the tensors whose last reader it is (freed during inference)."""
+        """Per node, the tensors whose last reader it is (freed once read: contexts keep what backward needs)."""
         last: dict[int, int] = {}
         for i, node in enumerate(self._graph.nodes):
-            for t in node.inputs:
+            for t in node.all_inputs:
                 last[id(t)] = i
         keep = {id(t) for t in self._outputs}
         frees: list[list[int]] = [[] for _ in self._graph.nodes]
@@ -181,7 +182,7 @@ class Model(Layer):
     def losses(self) -> list[float]:
         """Weight penalties of every layer, then the activity penalty of the last forward pass."""
         out = super().losses
-        if self._last_ctx is not None:
+        if self._last_ctx is not NOT_RUN:
             act = self.activity_loss(self._last_ctx)
             if act:
                 out.append(act)
@@ -213,8 +214,9 @@ class Model(Layer):
         for node in self._graph.nodes:
             ins = [known[id(t)] for t in node.inputs]
             arg = ins[0] if node.single_input else ins
-            out = node.layer.compute_output_shape(arg, **node.kwargs) if node.kwargs \
-                else node.layer.compute_output_shape(arg)
+            kwargs = {k: SymbolicTensor(known[id(v)], v.dtype, v.name) if isinstance(v, SymbolicTensor) else v
+                      for k, v in node.kwargs.items()}
+            out = node.layer.compute_output_shape(arg, **kwargs) if kwargs else node.layer.compute_output_shape(arg)
             outs = [tuple(out)] if node.single_output else [tuple(o) for o in out]
             for t, s in zip(node.outputs, outs):
                 known[id(t)] = s
@@ -275,7 +277,7 @@ class Model(Layer):
         for node, frees in zip(self._graph.nodes, self._last_use):
             xs = [values[id(t)] for t in node.inputs]
             flag = training if node.training is None else bool(node.training)
-            y, ctx = node.layer.call_forward(node.pack_inputs(xs), flag, **node.kwargs)
+            y, ctx = node.layer.call_forward(node.pack_inputs(xs), flag, **node.call_kwargs(values))
             ys = node.unpack_outputs(y)
             for t, v in zip(node.outputs, ys):
                 values[id(t)] = v
@@ -305,7 +307,8 @@ class Model(Layer):
         acc = _Sum()
         for t, d in zip(self._outputs, douts):
             if d is not None:
-                acc.add(id(t), np.asarray(d))
+                d = np.asarray(d)
+                acc.add(id(t), d if d.dtype == t.dtype or np.dtype(t.dtype).kind != "f" else d.astype(t.dtype))
         weight_grads = _Sum()
         needs = self._needs(need_dx)
         nodes = self._graph.nodes
@@ -336,7 +339,9 @@ class Model(Layer):
         dx = None
         if need_dx:
             dx = [acc.values.get(id(t)) for t in self._inputs]
-            dx = [np.zeros(s, dtype=dt) if d is None else d for d, (s, dt) in zip(dx, tape.input_specs)]
+            # integer inputs (indices) have no gradient, as in Keras; float inputs get zeros
+            dx = [None if np.dtype(dt).kind != "f" else np.zeros(s, dtype=dt) if d is None else d
+                  for d, (s, dt) in zip(dx, tape.input_specs)]
             dx = dx[0] if len(dx) == 1 else dx
         grads = []
         for s in self.weight_specs(True):
@@ -350,8 +355,10 @@ class Model(Layer):
 
     def backward(self, d_outputs):
         """``(dx, grads)`` for the last ``forward``: dL/d(inputs) (an array or a list) and
-        dL/dw aligned with ``trainable_weights``."""
-        return super().backward(d_outputs)
+        dL/dw aligned with ``trainable_weights``. Each output gradient is cast to its output's dtype."""
+        if self._last_ctx is NOT_RUN:
+            raise LayerError(f"{self.name}: backward() needs a forward() first")
+        return self.call_backward(self._last_ctx, d_outputs, True)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """The outputs for ``x`` computed ``batch_size`` samples at a time (32 by default),
@@ -432,7 +439,7 @@ class Model(Layer):
                 if id(node) not in refs or node.is_input:
                     continue
                 args = tensor(node.inputs[0]) if node.single_input else [tensor(t) for t in node.inputs]
-                kwargs = dict(node.kwargs)
+                kwargs = {k: tensor(v) if isinstance(v, SymbolicTensor) else v for k, v in node.kwargs.items()}
                 if node.training is not None:
                     kwargs["training"] = node.training
                 inbound.append({"args": [args], "kwargs": kwargs})
@@ -482,9 +489,13 @@ class Model(Layer):
                     node_cfg = queue[0]
                     try:
                         args = resolve(node_cfg["args"][0])
+                        # Keras writes mask=None for calls without a mask: left out unless the layer takes it
+                        kwargs = {k: resolve(v) if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
+                                  else v for k, v in node_cfg.get("kwargs", {}).items()
+                                  if v is not None or k in made[name].call_kwargs}
                     except KeyError:
                         break
-                    out = made[name](args, **node_cfg.get("kwargs", {}))
+                    out = made[name](args, **kwargs)
                     k = calls.get(name, 0)
                     outputs[(name, k)] = out if isinstance(out, list) else [out]
                     calls[name] = k + 1

@@ -51,7 +51,7 @@ def _walk(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]):
             layer_index[id(layer)] = len(layer_index)
             layers_by_id[id(layer)] = layer
         in_progress.add(id(node))
-        for t in node.inputs:
+        for t in node.all_inputs:
             visit(t)
         in_progress.discard(id(node))
         finished.add(id(node))
@@ -102,7 +102,7 @@ def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> Gr
     done_layers: list[str] = []
     for depth in sorted(nodes_by_depth, reverse=True):
         for node in nodes_by_depth[depth]:
-            for t in node.inputs:
+            for t in node.all_inputs:
                 if id(t) not in computable:
                     raise LayerError(f"graph disconnected: the input {t.name} of layer {node.layer.name!r} "
                                      f"cannot be computed from the model's inputs (layers reached without "

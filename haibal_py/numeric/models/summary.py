@@ -4,7 +4,8 @@ Keras draws the summary with ``rich`` (a heavy-head box, one rule between rows);
 module lays the table out by the same rules without depending on ``rich``: column
 widths from ``positions`` times ``line_length`` (by default 88, or 108 with the
 "Connected to" column, capped at the terminal width minus 4), shrunk evenly to fit the
-borders and the one-space padding; cell text word-wrapped, over-long words cut with "…".
+borders and the one-space padding; cell text word-wrapped, over-long words cut with "…";
+header cells bottom-aligned; every line cropped at the terminal width, as rich's console.
 The editor reads ``summary_rows`` instead of parsing text.
 """
 
@@ -53,7 +54,7 @@ def _connections(layer, network: set[int] | None) -> list[str]:
     for node in getattr(layer, "_inbound_nodes", []):
         if network and id(node) not in network:
             continue
-        for t in node.inputs:
+        for t in node.all_inputs:
             src, node_index, tensor_index = t._keras_history
             out.append(f"{src.name}[{node_index}][{tensor_index}]")
     return out
@@ -64,7 +65,7 @@ def _is_sequential_like(model) -> bool:
     if graph is None or getattr(model, "_is_sequential", False):
         return True
     for nodes in graph.nodes_by_depth.values():
-        if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].inputs) > 1):
+        if len(nodes) > 1 or (len(nodes) == 1 and len(nodes[0].all_inputs) > 1):
             return False
     for layer in model.layers:
         if sum(id(n) in graph.network_nodes for n in layer._inbound_nodes) > 1:
@@ -211,17 +212,18 @@ def _table(header: list[str], justify: list[str], rows: list[list[str]], line_le
     elif sum(cols) < room:
         cols = [c + p for c, p in zip(cols, _ratio_distribute(room - sum(cols), cols))]
 
-    def render(cells: list[str], bar: str) -> list[str]:
+    def render(cells: list[str], bar: str, bottom: bool = False) -> list[str]:
         wrapped = [_wrap(c, w - 2, j) for c, w, j in zip(cells, cols, justify)]
         height = max(len(x) for x in wrapped)
-        out = []
-        for i in range(height):
-            parts = [f" {x[i] if i < len(x) else ' ' * (w - 2)} " for x, w in zip(wrapped, cols)]
-            out.append(bar + bar.join(parts) + bar)
-        return out
+        blank = [" " * (w - 2) for w in cols]
+        if bottom:   # header cells sit on the last line of the header row, as rich draws them
+            wrapped = [[b] * (height - len(x)) + x for x, b in zip(wrapped, blank)]
+        else:
+            wrapped = [x + [b] * (height - len(x)) for x, b in zip(wrapped, blank)]
+        return [bar + bar.join(f" {x[i]} " for x in wrapped) + bar for i in range(height)]
 
     lines = ["┏" + "┳".join("━" * w for w in cols) + "┓"]
-    lines += render(header, "┃")
+    lines += render(header, "┃", bottom=True)
     lines.append("┡" + "╇".join("━" * w for w in cols) + "┩")
     for i, row in enumerate(rows):
         if i:
@@ -248,7 +250,8 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False, s
         positions = [p * 0.90 for p in positions] + [1.0]
         header.append("Trainable")
         justify.append("center")
-    default_length = min(default_length, shutil.get_terminal_size().columns - 4)
+    columns = shutil.get_terminal_size().columns
+    default_length = min(default_length, columns - 4)
     line_length = line_length or default_length
 
     rows = []
@@ -272,5 +275,7 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False, s
     lines.append(f" Total params: {n_train + n_non:,} ({readable_memory_size(b_train + b_non)})")
     lines.append(f" Trainable params: {n_train:,} ({readable_memory_size(b_train)})")
     lines.append(f" Non-trainable params: {n_non:,} ({readable_memory_size(b_non)})")
-    return "\n".join(lines) + "\n"
+    # Keras' console crops every line at the terminal width (a line_length wider than the
+    # terminal loses its right edge there too)
+    return "\n".join(line[:columns] for line in lines) + "\n"
 
