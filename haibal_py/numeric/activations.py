@@ -12,10 +12,9 @@ import math
 
 import numpy as np
 
-from .arrays import as_float_array, compute_dtype, result_dtype
+from .arrays import as_float_array, compute_dtype, normalize_axis, result_dtype
 from ..errors import HaibalValueError
 from .kernels import fastmath
-from .kernels.sparse_categorical import normalize_axis
 
 __all__ = [
     "relu", "leaky_relu", "relu6", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "hard_silu",

@@ -17,26 +17,14 @@ from typing import Callable
 import numpy as np
 
 from ..errors import HaibalValueError
+from .arrays import as_sample_weight, squeeze_or_expand_to_same_rank  # noqa: F401 (re-exported)
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 
 
-def squeeze_or_expand_to_same_rank(x1: np.ndarray, x2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keras' rule: drop (or add) one trailing size-1 axis so both have the same rank."""
-    if x1.ndim == x2.ndim + 1 and x1.shape[-1] == 1:
-        if x2.ndim == 1:
-            return x1, x2[..., None]
-        return x1[..., 0], x2
-    if x2.ndim == x1.ndim + 1 and x2.shape[-1] == 1:
-        if x1.ndim == 1:
-            return x1[..., None], x2
-        return x1, x2[..., 0]
-    return x1, x2
-
-
 def broadcast_weights(sample_weight, shape: tuple, dtype) -> np.ndarray:
     """``sample_weight`` broadcast to a loss of ``shape``, with an error naming both shapes."""
-    w = np.asarray(sample_weight, dtype=dtype)
+    w = as_sample_weight(sample_weight, dtype=dtype)
     probe = np.empty(shape, dtype=bool)
     probe, w = squeeze_or_expand_to_same_rank(probe, w)
     if w.ndim < probe.ndim:  # a per-sample weight: add axes on the right

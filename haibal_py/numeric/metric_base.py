@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .loss_base import squeeze_or_expand_to_same_rank
+from .arrays import as_sample_weight, squeeze_or_expand_to_same_rank
 
 
 class Metric:

@@ -11,10 +11,9 @@ import warnings
 
 import numpy as np
 
-from .arrays import as_float_array
+from .arrays import as_float_array, as_sample_weight, squeeze_or_expand_to_same_rank
 from ..errors import HaibalValueError
 from .kernels.confusion import divide_no_nan
-from .loss_base import squeeze_or_expand_to_same_rank
 from .metric_base import Mean, Metric
 
 __all__ = ["Sum", "MeanTensor", "RootMeanSquaredError", "MeanRelativeError", "R2Score"]

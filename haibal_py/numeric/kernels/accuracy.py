@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import as_float_array, as_label_array, as_numeric_array, result_dtype
+from ..arrays import (
+    as_float_array,
+    as_label_array,
+    as_numeric_array,
+    result_dtype,
+    squeeze_or_expand_to_same_rank,
+)
 from ...errors import HaibalValueError
-from ..loss_base import squeeze_or_expand_to_same_rank
 
 __all__ = [
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import HaibalValueError
-from ..loss_base import squeeze_or_expand_to_same_rank
+from ..arrays import as_sample_weight, squeeze_or_expand_to_same_rank
 from .blocks import EPSILON
 
 NEG_INF = -1e10  # Keras' stand-in for minus infinity (predictions dropped by top_k)

@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
+from ..arrays import check_bool, normalize_axis
 from ...errors import HaibalValueError
 from . import fastmath
 from .blocks import EPSILON, mean_of, pair, row_values, to_rows
-from .sparse_categorical import normalize_axis
 
 __all__ = [
     "kl_divergence", "poisson", "binary_crossentropy", "binary_focal_crossentropy",
