@@ -140,3 +140,23 @@ def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
     if not -ndim <= axis < ndim:
         raise HaibalValueError(f"{name}={axis} is out of range for y_pred with {ndim} dimension(s)")
     return int(axis) % ndim
+
+
+# constructor and function arguments that are flags, checked by ``check_arguments``
+FLAG_ARGUMENTS = frozenset({"from_logits", "apply_class_balancing", "remove_diagonal", "from_sorted_ids",
+                            "multi_label", "sparse_y_true", "sparse_y_pred"})
+
+
+def check_arguments(values: dict) -> dict:
+    """``values`` (a call's keyword arguments) with its flags and ``ignore_class`` checked.
+
+    The one place the Loss and Metric constructors check these arguments, so a bad value is
+    refused when the object is built rather than at its first batch.
+    """
+    out = dict(values)
+    for key, value in values.items():
+        if key in FLAG_ARGUMENTS:
+            out[key] = check_bool(value, key)
+        elif key == "ignore_class":
+            out[key] = check_ignore_class(value)
+    return out

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import HaibalValueError
 from .arrays import as_sample_weight, squeeze_or_expand_to_same_rank  # noqa: F401 (re-exported)
+from .keras_api import snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 
@@ -47,7 +48,7 @@ class Loss:
     """Base class: subclasses give ``call(y_true, y_pred) -> (losses, mask_or_None)``."""
 
     def __init__(self, name: str | None = None, reduction="sum_over_batch_size", dtype=None):
-        self.name = name or type(self).__name__
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = check_reduction(reduction)
         self.dtype = dtype
 
@@ -62,6 +63,11 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """The loss ``get_config()`` describes."""
+        return cls(**config)
 
 
 def reduce_weighted(losses: np.ndarray, sample_weight, mask, reduction):
