@@ -77,6 +77,11 @@ class IoU(_IoUBase):
 class MeanIoU(IoU):
     """``keras.metrics.MeanIoU``: the IoU averaged over every class that occurs."""
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["target_class_ids"]  # always every class
+        return config
+
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
         super().__init__(num_classes, list(range(int(num_classes) if isinstance(num_classes, (int, np.integer))
@@ -112,6 +117,11 @@ class OneHotIoU(IoU):
         super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]  # always one-hot
+        return config
+
 
 class OneHotMeanIoU(MeanIoU):
     """``keras.metrics.OneHotMeanIoU``: MeanIoU with one-hot labels (and scores) reduced by argmax."""
@@ -119,3 +129,8 @@ class OneHotMeanIoU(MeanIoU):
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]  # always one-hot
+        return config

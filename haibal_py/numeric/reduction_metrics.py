@@ -140,8 +140,14 @@ class R2Score(Metric):
     """``keras.metrics.R2Score``: the coefficient of determination per output column of 2-D
     inputs, aggregated by ``class_aggregation`` (``"uniform_average"``,
     ``"variance_weighted_average"`` or ``None`` for one score per column), adjusted for
-    ``num_regressors`` when > 0. 0 before any sample."""
+    ``num_regressors`` when > 0. 0 before any sample.
 
+    ``num_samples`` counts the samples (rows) with a non-zero weight for at least one output,
+    as Keras does since its fix of August 2026 (#23334; Keras 3.15.1 still counted every
+    element, so its adjusted score of a multi-output regression was wrong).
+    """
+
+    state_names = ("num_samples", "squared_sum", "sum", "total_mse", "count")
     AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
