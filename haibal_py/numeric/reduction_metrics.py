@@ -196,7 +196,7 @@ class R2Score(Metric):
         else:
             score = raw
         if self.num_regressors:
-            n, p = float(self.num_samples), self.num_regressors
+            n, p = int(self.num_samples), self.num_regressors
             if p >= n - 1:
                 warnings.warn(f"{self.name}: {p} regressors for {n} samples; falling back to the plain R2 score",
                               stacklevel=2)

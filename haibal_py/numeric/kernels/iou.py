@@ -34,18 +34,27 @@ def class_ids(value, name: str, axis: int | None = None) -> np.ndarray:
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int, weights=None, ignore_class=None) -> np.ndarray:
-    """``[num_classes, num_classes]`` float64 matrix of (weighted) counts of (true, predicted) pairs."""
-    t = np.asarray(y_true).reshape(-1)
+    """``[num_classes, num_classes]`` float64 matrix of (weighted) counts of (true, predicted) pairs.
+
+    ``weights`` has ``y_true``'s shape, or any shape that broadcasts to it (a scalar, or one
+    weight per sample: per-sample weights are aligned on the left, as for the other metrics).
+    """
+    t_arr = np.asarray(y_true)
+    t = t_arr.reshape(-1)
     p = np.asarray(y_pred).reshape(-1)
     if t.size != p.size:
         raise HaibalValueError(f"y_true has {t.size} class ids but y_pred has {p.size}")
-    w = np.ones(t.size) if weights is None else as_sample_weight(weights)
-    if w.ndim > 1:
-        w = w.reshape(-1)
-    try:
-        w = np.broadcast_to(w, t.shape)
-    except ValueError:
-        raise HaibalValueError(f"sample_weight shape {np.shape(weights)} does not fit {t.size} labels") from None
+    if weights is None:
+        w = np.ones(t.size)
+    else:
+        w = as_sample_weight(weights)
+        if 0 < w.ndim < t_arr.ndim and w.shape == t_arr.shape[:w.ndim]:
+            w = w.reshape(w.shape + (1,) * (t_arr.ndim - w.ndim))
+        try:
+            w = np.broadcast_to(w, t_arr.shape).reshape(-1) if w.size != t.size else w.reshape(-1)
+        except ValueError:
+            raise HaibalValueError(f"sample_weight shape {np.shape(weights)} does not fit y_true's "
+                                   f"{t_arr.shape} class ids") from None
     n = int(num_classes)
     keep = (t >= 0) & (t < n) & (p >= 0) & (p < n)
     if ignore_class is not None:
