@@ -103,6 +103,8 @@ def _sparse_labels(y_true, yp: np.ndarray, what: str) -> tuple[np.ndarray, tuple
             raise HaibalValueError(f"{what}: y_true shape {yt.shape} must be y_pred shape {yp.shape} "
                                    "without its last (class) axis (or hold as many labels)")
         yt = yt.reshape(yp.shape[:-1])
+        if len(out_shape) > 1 and out_shape[-1] == 1:  # as Keras squeezes a trailing 1 of its matches
+            out_shape = out_shape[:-1]
     return yt, out_shape
 
 
