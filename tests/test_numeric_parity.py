@@ -193,8 +193,17 @@ def test_ctc_errors_name_the_problem():
         L.ctc([1, 2], np.zeros((1, 3, 3)))
     with pytest.raises(HaibalValueError, match="outside"):
         L.ctc([[1, 5]], np.zeros((1, 3, 3)))
-    with pytest.raises(HaibalValueError, match="pad the label sequences with 0 at the end"):
-        L.ctc([[1, 0, 2]], np.zeros((1, 4, 3)))
+    with pytest.raises(HaibalValueError, match="samples"):
+        L.ctc([[1, 2]], np.zeros((2, 3, 3)))
+
+
+def test_ctc_reads_a_row_as_tensorflow_does():
+    """The first count_nonzero(row) entries are the labels, even with a 0 among them (Keras' own test)."""
+    logits = (np.arange(24).reshape((2, 4, 3)).astype("float32") - 12) / 100
+    y_true = np.array([[1, 2, 1, 0], [1, 2, 0, 2]])
+    assert L.CTC()(y_true, logits) == pytest.approx(2.448645, rel=1e-6)  # Keras' documented value
+    first = L.ctc([[1, 2, 1, 0]], logits[:1])[0]
+    assert first == pytest.approx(_ctc_brute_force([1, 2, 1], logits[0].astype(np.float64)), rel=1e-6)
 
 
 def test_sparsemax_is_the_projection_onto_the_simplex():
@@ -254,6 +263,14 @@ def test_auc_prgain_by_hand():
     assert metric.result() == pytest.approx(expected)
     with pytest.raises(HaibalValueError, match='curve must be "ROC", "PR" or "PRGAIN"'):
         m.AUC(curve="GAIN")
+
+
+def test_multi_label_auc_keeps_its_labels_after_reset():
+    metric = m.AUC(num_thresholds=5, multi_label=True)
+    metric.update_state([[0, 1], [1, 0]], [[0.2, 0.7], [0.6, 0.1]])
+    metric.reset_state()
+    np.testing.assert_array_equal(metric.true_positives, np.zeros((5, 2)))
+    assert metric.result() == 0.0
 
 
 def test_top_k_from_sorted_ids():

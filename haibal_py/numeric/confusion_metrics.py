@@ -231,6 +231,9 @@ class AUC(_ConfusionMetric):
 
     def reset_state(self) -> None:
         shape = (self.num_thresholds, self.num_labels) if self.multi_label and self.num_labels else (self.num_thresholds,)
+        built = getattr(self, "true_positives", None)
+        if built is not None and built.ndim == 2:  # multi-label counts keep their labels, as Keras' variables
+            shape = built.shape
         for key in self.state_names:
             setattr(self, key, np.zeros(shape))
 

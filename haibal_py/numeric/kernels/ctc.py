@@ -1,7 +1,10 @@
 """Connectionist temporal classification loss (Keras 3's ``keras.losses.ctc``).
 
 ``y_true`` ``(batch, max_length)`` holds integer labels padded at the end with 0, the
-blank (so 0 is never a class); ``y_pred`` ``(batch, time, classes)`` holds logits. Each
+blank (so 0 is never a class); ``y_pred`` ``(batch, time, classes)`` holds logits. As in
+Keras on TensorFlow, a sample's label sequence is the first ``n`` entries of its row, ``n``
+the number of non-zero entries (a 0 among them, which a well-formed row does not have, is
+read as a label emitting the blank class, as TensorFlow does). Each
 sample's loss is ``-log p(label | logits)``, summed over every alignment of its label
 sequence (its non-zero entries) with the ``time`` steps, where ``p`` comes from a softmax
 over the classes at each step: the forward recursion of Graves et al. (2006), in log
@@ -46,11 +49,6 @@ def _check(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
         raise HaibalValueError(f"ctc: y_true holds the label {int(bad)}, outside [0, {num_classes}) "
                                f"(y_pred shape {logits.shape}; 0 is the blank)")
     lengths = np.count_nonzero(labels, axis=1)
-    inside = np.arange(labels.shape[1]) < lengths[:, None]
-    if np.any(labels[~inside] != 0):
-        row = int(np.flatnonzero((labels * ~inside).any(axis=1))[0])
-        raise HaibalValueError(f"ctc: y_true row {row} ({labels[row].tolist()}) has a 0 (the blank) before a "
-                               "label; pad the label sequences with 0 at the end only")
     if logits.shape[1] == 0 and labels.shape[0]:
         raise HaibalValueError(f"ctc: y_pred has no time step (shape {logits.shape})")
     return lengths
