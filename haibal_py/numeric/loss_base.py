@@ -108,4 +108,6 @@ class LossFunctionWrapper(Loss):
         return np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs)), None
 
     def get_config(self) -> dict:
-        return {**super().get_config(), **self.fn_kwargs}
+        """``name``, ``reduction`` and the function's options (tuples as lists: JSON types)."""
+        options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.fn_kwargs.items()}
+        return {**super().get_config(), **options}

@@ -110,7 +110,6 @@ def _loss_class(class_name: str, fn, default_name: str, options: dict, doc: str,
         values = bind_arguments(signature, self, args, kwargs)
         reduction, name, dtype = values.pop("reduction"), values.pop("name"), values.pop("dtype")
         values = check_arguments(values)
-        values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}  # configs hold JSON types
         if check is not None:
             check(values)
         LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, mask_fn=mask_fn,
