@@ -29,6 +29,7 @@ bench:
 	.venv-bench/bin/python bench/scce.py
 	.venv-bench/bin/python bench/runtime.py
 	.venv-bench/bin/python bench/catalog.py
+	.venv-bench/bin/python bench/optimizers.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info

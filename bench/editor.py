@@ -99,7 +99,7 @@ def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
 
 def main() -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    from haibal_py.gui.window import EditorWindow
+    from haibal_py.gui.editor import new_window
 
     tmp = Path(tempfile.mkdtemp())
     big, small = tmp / "big500.json", tmp / "run100.json"
@@ -110,7 +110,7 @@ def main() -> int:
     # open a 500-node graph (load + canvas + first type check drawn)
     opens = []
     for _ in range(3):
-        w = EditorWindow(recovery_path=rec)
+        w = new_window(recovery_path=rec)
         w.resize(1400, 850)
         w.show()
         t0 = time.perf_counter()
@@ -136,7 +136,7 @@ def main() -> int:
     # 2-core VM a run's time drifts by 2-4x over seconds (other jobs, page zeroing)
     meter = BlockMeter()
     headless, editor_runs, blocks = [], [], []
-    w = EditorWindow(recovery_path=rec)
+    w = new_window(recovery_path=rec)
     w.resize(1400, 850)
     w.show()
     for _ in range(5):

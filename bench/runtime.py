@@ -24,9 +24,9 @@ import numpy as np
 from haibal_py import activations
 from haibal_py.graph import Graph
 from haibal_py.node import HelpText, Instance, Node, Port
-from haibal_py.registry import register
+from haibal_py.node.registry import register
 from haibal_py.runtime import Runtime
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 LRELU = "haibal.activations.LeakyReLU"
 REPEATS = 25

@@ -24,7 +24,7 @@ from Qt import QtCore, QtGui
 
 from haibal_py.errors import HaibalError, ParameterError
 from haibal_py.node import AUTOMATIC, Node, Param
-from haibal_py.registry import CATALOG
+from haibal_py.node.registry import CATALOG
 
 from .style import kind_color
 

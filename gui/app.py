@@ -14,11 +14,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from Qt import QtWidgets
 
-    from .window import EditorWindow
+    from .editor import new_window
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("haibal editor")
-    window = EditorWindow()
+    window = new_window()
     window.show()
     if not args.no_recovery:
         window.offer_recovery()

@@ -16,7 +16,7 @@ import numpy as np
 
 from haibal_py.graph import Connection, Graph, GraphValidationError, TypeInfo
 from haibal_py.runtime import NodeRunError, Runtime
-from haibal_py.types import Compat
+from haibal_py.node.types import Compat
 
 from . import adapter
 from .adapter import HaibalNode

@@ -15,8 +15,8 @@ from NodeGraphQt import NodeGraph
 from NodeGraphQt.constants import PipeEnum
 from Qt import QtCore, QtGui
 
-from haibal_py.registry import CATALOG
-from haibal_py.types import Compat, PortType
+from haibal_py.node.registry import CATALOG
+from haibal_py.node.types import Compat, PortType
 
 from .adapter import HaibalNode, node_class_for, register_catalog
 from .style import BROKEN_COLOR, FAILED_NODE_COLOR, RUNNING_NODE_COLOR, kind_color, wire_width
@@ -151,7 +151,7 @@ class Canvas(QtCore.QObject):
         for key in self.wires():
             src = self.node(key[0]).haibal_class.output(key[1]).type
             dst_cls = self.node(key[2]).haibal_class
-            accepted = [inst.inputs[key[3]] for inst in dst_cls.instances if key[3] in inst.inputs] \
+            accepted = [inst.input_types(None)[key[3]] for inst in dst_cls.instances if key[3] in inst.inputs] \
                 or [dst_cls.input(key[3]).type]
             results = [src.check(t) for t in accepted]
             ok = [r for r in results if r.ok]

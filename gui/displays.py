@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from Qt import QtCore, QtWidgets
 
-from haibal_py.types import Batches
+from haibal_py.node.types import Batches
 
 MODES = ("auto", "value", "table", "plot", "image")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME
 from Qt import QtCore, QtWidgets
 
-from haibal_py.registry import CATALOG
+from haibal_py.node.registry import CATALOG
 
 from .adapter import node_class_for
 

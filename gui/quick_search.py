@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from Qt import QtCore, QtWidgets
 
-from haibal_py.registry import CATALOG
+from haibal_py.node.registry import CATALOG
 
 
 def matches(words: list[str], cls) -> bool:

@@ -25,7 +25,7 @@ from Qt import QtCore, QtGui
 
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Graph
-from haibal_py.png_chunks import SnippetError, embed_snippet
+from haibal_py.files.png_chunks import SnippetError, embed_snippet
 from haibal_py.snippets import Snippet, insert_snippet, is_snippet_path, load_snippet
 
 from .adapter import HaibalNode, register_local

@@ -6,7 +6,7 @@ higher ranks draw thicker wires, and a broken wire is dashed red.
 
 from __future__ import annotations
 
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 KIND_COLORS = {
     "float": (255, 140, 26),

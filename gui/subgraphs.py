@@ -23,6 +23,7 @@ from haibal_py.subgraphs import SubgraphError, collapse, expand, redefine
 from .adapter import HaibalNode, register_local
 from .bridge import same_value
 from .layout import spread
+from . import snippet_panel
 from .snippets import canvas_graph
 from .window import EditorWindow
 
@@ -137,6 +138,8 @@ class SubgraphWindow(EditorWindow):
         cls = node.haibal_class
         super().__init__(recovery_path=owner.recovery_path.with_name(
             f"{owner.recovery_path.stem}.{cls.type_id}.json"))
+        snippet_panel.install(self)  # a subgraph window has the editor's features too
+        install(self)
         self.setParent(owner, QtCore.Qt.Window)  # closes with its graph's window
         self.owner, self.type_id, self.title = owner, cls.type_id, cls.snippet.name
         graph = cls.snippet.runnable()
@@ -246,3 +249,4 @@ def install(window) -> None:
 
     window.graph.node_double_clicked.connect(on_double_click)
     window._subgraph_double_click = on_double_click
+    window.paste_checks.append(definition_clash)

@@ -16,9 +16,9 @@ from NodeGraphQt import PropertiesBinWidget
 from Qt import QtCore, QtGui, QtWidgets
 
 from haibal_py.errors import HaibalError
-from haibal_py.registry import CATALOG
+from haibal_py.node.registry import CATALOG
 
-from . import adapter, bridge, snippet_panel
+from . import adapter, bridge
 from .adapter import HaibalNode
 from .canvas import Canvas
 from .layout import spread
@@ -59,9 +59,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         HaibalNode.invalid_value_hook = self._on_invalid_value
         self._build_ui()
         self._build_actions()
-        snippet_panel.install(self)  # Snippets panel, 'Save selection as snippet…', snippet drops
-        from . import subgraphs  # (it subclasses this window)
-        subgraphs.install(self)  # 'Collapse into subgraph', 'Expand subgraph', double-click opens one
+        #: ``check(window) -> reason or None`` after each paste; a reason undoes the paste (features add them)
+        self.paste_checks: list = []
         self.canvas.changed.connect(self._on_changed)
         self.graph.undo_stack().cleanChanged.connect(lambda _c: self._update_title())
         self.graph.undo_stack().indexChanged.connect(lambda _i: self._update_title())
@@ -173,13 +172,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.graph.copy_nodes()
 
     def paste(self) -> None:
-        from .subgraphs import definition_clash
         adapter.register_all_local(self.graph)  # subgraph nodes copied in another window
         if self.graph.paste_nodes():
-            clash = definition_clash(self)
-            if clash:  # refused: the paste is undone (it is one undo step)
-                self.graph.undo_stack().undo()
-                self.show_status(f"not pasted: {clash}", error=True)
+            for check in self.paste_checks:
+                reason = check(self)
+                if reason:  # refused: the paste is undone (it is one undo step)
+                    self.graph.undo_stack().undo()
+                    self.show_status(f"not pasted: {reason}", error=True)
+                    return
 
     def delete_selection(self) -> None:
         nodes = self.graph.selected_nodes()

@@ -1,13 +1,16 @@
 """haibal-py: HAIBAL-style polymorphic dataflow nodes over a NumPy core.
 
-The headless core: NumPy kernels (``losses``, ``metrics``), the node model
-(``node``, ``types``, ``registry``) and, later, graphs and their runtime. It never
-imports Qt; the editor lives in ``haibal_py.gui``.
+The headless core, in layers (``docs/architecture.md``): ``numeric`` (Keras in NumPy),
+``node`` (the node model and catalog), ``graph`` (graphs, templates), ``files`` (documents
+on disk), ``runtime`` (running graphs), ``cli``. It never imports Qt; the editor lives in
+``haibal_py.gui``. Keras-style modules (``haibal_py.losses``, ``metrics``, ``activations``
+...) re-export the numeric layer.
 """
 
-from .errors import HaibalError, HaibalValueError, ParameterError, PortTypeError, UnknownNodeTypeError
-from .registry import CATALOG, register
-from .types import Batches, PortType
+from .errors import HaibalError, HaibalValueError, LayerError, ParameterError, PortTypeError, UnknownNodeTypeError
+from .node.registry import CATALOG, register
+from .node.types import Batches, PortType
+from . import runtime as _runtime  # noqa: F401  (installs how composite nodes run outside a runtime)
 
 __version__ = "0.1.0"
 
@@ -16,6 +19,7 @@ __all__ = [
     "Batches",
     "HaibalError",
     "HaibalValueError",
+    "LayerError",
     "ParameterError",
     "PortType",
     "PortTypeError",

@@ -19,13 +19,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import __version__
-from .array_files import SUFFIXES, read_array, write_arrays
 from .errors import HaibalError
+from .files.array_files import SUFFIXES, read_array, write_arrays
+from .files.graph_format import dumps
+from .files.snippet_format import is_snippet_path
 from .graph import Graph, GraphValidationError
-from .graph_format import dumps
-from .registry import CATALOG
+from .graph.templates import load_runnable
+from .node.registry import CATALOG
+from .node.types import Batches
 from .runtime import GraphInputError, NodeRunError, Runtime
-from .types import Batches
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -188,8 +190,7 @@ def read_inputs(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _load(path: str) -> Graph:
-    from .snippets import is_snippet_path, load_runnable  # NAME.png / NAME.snippet.json run like graphs
-    if is_snippet_path(path):
+    if is_snippet_path(path):  # NAME.png / NAME.snippet.json run like graphs
         return load_runnable(path)
     return Graph.load(path)
 

@@ -1,7 +1,7 @@
 """The built-in node catalog (HAIBAL's palette), headless.
 
 Importing this package registers every built-in node class in
-``haibal_py.registry.CATALOG``; the registry finds it through the ``haibal_py.nodes``
+``haibal_py.node.registry.CATALOG``; the registry finds it through the ``haibal_py.nodes``
 entry point, so ``CATALOG.get(type_id)`` works without importing it by hand.
 """
 

@@ -1,6 +1,7 @@
 """Parsers for the text parameters of the Array and Math nodes (never ``eval``).
 
-- ``parse_ints("2, -1")`` -> (2, -1): a shape or an axes list;
+- ``parse_ints("2, -1")`` -> (2, -1): a shape or an axes list; ``parse_shape`` (a reshape
+  target, one -1 allowed) and ``parse_sizes`` (the shape of an array to make) check it;
 - ``parse_axis("all")`` -> None, ``"1"`` -> 1, ``"0, 2"`` -> (0, 2): a reduction axis;
 - ``parse_index("0, 1:3, ::2")`` -> (0, slice(1, 3), slice(None, None, 2)): NumPy's basic
   indexing (integers, ``start:stop:step`` slices, ``...`` and ``None``/``newaxis``).
@@ -43,6 +44,14 @@ def parse_shape(text: str) -> tuple[int, ...]:
     """A reshape target: sizes >= 0 and at most one -1 (the size left over)."""
     dims = parse_ints(text, "shape")
     check_shape(dims, repr(text))
+    return dims
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """An array shape to make: sizes >= 0 separated by commas (or ``x``: ``4 x 64``); ``""``: a scalar."""
+    dims = parse_ints(str(text).replace("x", ","), "shape")
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape {text!r} holds a negative size")
     return dims
 
 

@@ -8,83 +8,132 @@ Type ids are ``haibal.activations.<Name>``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from haibal_py import activations as act
 from haibal_py.node import Param
-from haibal_py.node_factory import elementwise_node
+from haibal_py.node.factory import ElementwiseDecl, elementwise_node
 
 CATEGORY = "Activations"
 SOFTMAX_AXIS = Param("axis", "int", -1, "the axis along which the values are normalised.")
 
-# (name, function, parameters, description, use cases, has a scalar instance)
 DECLARATIONS = [
-    ("ReLU", act.relu,
-     (Param("negative_slope", "float", 0.0, "slope for values below the threshold."),
-      Param("max_value", "float", None, "the largest value returned (none: no cap).", optional=True),
-      Param("threshold", "float", 0.0, "values at or below it are damped (or set to 0).")),
-     "Applies the rectified linear unit: max(x, 0); with threshold, max_value and negative_slope as Keras.",
-     ("Hidden layers of almost any network: fast, and does not saturate for positive inputs.",), True),
-    ("LeakyReLU", act.leaky_relu,
-     (Param("negative_slope", "float", 0.2, "slope for negative inputs."),),
-     "Applies the leaky ReLU: x if x > 0, else negative_slope * x.",
-     ("Hidden layers where dead ReLU units are a problem (GAN discriminators).",), True),
-    ("ReLU6", act.relu6, (), "Applies ReLU capped at 6: min(max(x, 0), 6).",
-     ("Mobile networks (MobileNet) meant for low-precision inference.",), True),
-    ("ThresholdedReLU", act.thresholded_relu,
-     (Param("theta", "float", 1.0, "values at or below it become 0."),),
-     "Applies the thresholded ReLU: x if x > theta, else 0.",
-     ("Sparse activations that ignore small inputs.",), True),
-    ("ELU", act.elu, (Param("alpha", "float", 1.0, "scale of the negative part."),),
-     "Applies the exponential linear unit: x if x > 0, else alpha * (exp(x) - 1).",
-     ("Hidden layers whose mean activation should stay close to zero.",), True),
-    ("SELU", act.selu, (),
-     "Applies the scaled exponential linear unit: scale * elu(x, alpha), alpha = 1.67326324, scale = 1.05070098.",
-     ("Self-normalising networks, with LecunNormal initialisation.",), True),
-    ("GELU", act.gelu, (Param("approximate", "bool", False, "use the tanh approximation."),),
-     "Applies the Gaussian error linear unit: x * P(X <= x) for a standard normal X.",
-     ("Transformers (BERT, GPT) and other modern architectures.",), True),
-    ("Sigmoid", act.sigmoid, (), "Applies the sigmoid: 1 / (1 + exp(-x)), in (0, 1).",
-     ("Output layer of binary or multi-label classification.", "Gates of LSTM/GRU cells."), True),
-    ("HardSigmoid", act.hard_sigmoid, (),
-     "Applies the hard sigmoid: 0 below -3, 1 above 3, x / 6 + 0.5 between (Keras 3's relu6(x + 3) / 6).",
-     ("A cheap, piecewise linear sigmoid for fast or quantised inference.",), True),
-    ("HardSwish", act.hard_silu, (), "Applies the hard swish (hard SiLU): x * hard_sigmoid(x).",
-     ("Mobile networks (MobileNetV3).",), True),
-    ("SoftMax", act.softmax, (SOFTMAX_AXIS,),
-     "Converts values to a probability distribution along axis: exp(x) / sum(exp(x)).",
-     ("Output layer of multi-class classification.", "Attention weights."), False),
-    ("LogSoftmax", act.log_softmax, (SOFTMAX_AXIS,),
-     "Applies the log-softmax along axis: x - log(sum(exp(x))), computed stably.",
-     ("Log-probabilities for a negative log-likelihood loss.",), False),
-    ("SoftPlus", act.softplus, (), "Applies the softplus: log(exp(x) + 1), a smooth ReLU.",
-     ("Outputs that must be positive (rates, standard deviations).",), True),
-    ("SoftSign", act.softsign, (), "Applies the softsign: x / (|x| + 1), in (-1, 1).",
-     ("A tanh-like activation that saturates more slowly.",), True),
-    ("Swish", act.silu, (), "Applies the swish (SiLU): x * sigmoid(x).",
-     ("Deep convolutional networks (EfficientNet).",), True),
-    ("Mish", act.mish, (), "Applies the mish: x * tanh(softplus(x)).",
-     ("Object detectors (YOLOv4) and other deep vision models.",), True),
-    ("TanH", act.tanh, (), "Applies the hyperbolic tangent, in (-1, 1).",
-     ("Recurrent networks.", "Outputs scaled to [-1, 1], e.g. GAN generators."), True),
-    ("Exponential", act.exponential, (), "Applies the exponential: exp(x).",
-     ("Outputs that must be positive, such as Poisson rates.",), True),
-    ("Linear", act.linear, (), "Passes the values through unchanged (the identity).",
-     ("Output layer of regression models.",), True),
-    ("LogSigmoid", act.log_sigmoid, (), "Applies log(sigmoid(x)) = -softplus(-x), computed stably.",
-     ("Log-probabilities of binary outcomes.",), True),
+    ElementwiseDecl(
+        name="ReLU",
+        fn=act.relu,
+        params=(Param("negative_slope", "float", 0.0, "slope for values below the threshold."),
+            Param("max_value", "float", None, "the largest value returned (none: no cap).", optional=True),
+            Param("threshold", "float", 0.0, "values at or below it are damped (or set to 0).")),
+        description="Applies the rectified linear unit: max(x, 0); with threshold, max_value and negative_slope as Keras.",
+        use_cases=("Hidden layers of almost any network: fast, and does not saturate for positive inputs.",)),
+    ElementwiseDecl(
+        name="LeakyReLU",
+        fn=act.leaky_relu,
+        params=(Param("negative_slope", "float", 0.2, "slope for negative inputs."),),
+        description="Applies the leaky ReLU: x if x > 0, else negative_slope * x.",
+        use_cases=("Hidden layers where dead ReLU units are a problem (GAN discriminators).",)),
+    ElementwiseDecl(
+        name="ReLU6",
+        fn=act.relu6,
+        description="Applies ReLU capped at 6: min(max(x, 0), 6).",
+        use_cases=("Mobile networks (MobileNet) meant for low-precision inference.",)),
+    ElementwiseDecl(
+        name="ThresholdedReLU",
+        fn=act.thresholded_relu,
+        params=(Param("theta", "float", 1.0, "values at or below it become 0."),),
+        description="Applies the thresholded ReLU: x if x > theta, else 0.",
+        use_cases=("Sparse activations that ignore small inputs.",)),
+    ElementwiseDecl(
+        name="ELU",
+        fn=act.elu,
+        params=(Param("alpha", "float", 1.0, "scale of the negative part."),),
+        description="Applies the exponential linear unit: x if x > 0, else alpha * (exp(x) - 1).",
+        use_cases=("Hidden layers whose mean activation should stay close to zero.",)),
+    ElementwiseDecl(
+        name="SELU",
+        fn=act.selu,
+        description="Applies the scaled exponential linear unit: scale * elu(x, alpha), alpha = 1.67326324, scale = 1.05070098.",
+        use_cases=("Self-normalising networks, with LecunNormal initialisation.",)),
+    ElementwiseDecl(
+        name="GELU",
+        fn=act.gelu,
+        params=(Param("approximate", "bool", False, "use the tanh approximation."),),
+        description="Applies the Gaussian error linear unit: x * P(X <= x) for a standard normal X.",
+        use_cases=("Transformers (BERT, GPT) and other modern architectures.",)),
+    ElementwiseDecl(
+        name="Sigmoid",
+        fn=act.sigmoid,
+        description="Applies the sigmoid: 1 / (1 + exp(-x)), in (0, 1).",
+        use_cases=("Output layer of binary or multi-label classification.", "Gates of LSTM/GRU cells.")),
+    ElementwiseDecl(
+        name="HardSigmoid",
+        fn=act.hard_sigmoid,
+        description="Applies the hard sigmoid: 0 below -3, 1 above 3, x / 6 + 0.5 between (Keras 3's relu6(x + 3) / 6).",
+        use_cases=("A cheap, piecewise linear sigmoid for fast or quantised inference.",)),
+    ElementwiseDecl(
+        name="HardSwish",
+        fn=act.hard_silu,
+        description="Applies the hard swish (hard SiLU): x * hard_sigmoid(x).",
+        use_cases=("Mobile networks (MobileNetV3).",)),
+    ElementwiseDecl(
+        name="SoftMax",
+        fn=act.softmax,
+        params=(SOFTMAX_AXIS,),
+        description="Converts values to a probability distribution along axis: exp(x) / sum(exp(x)).",
+        use_cases=("Output layer of multi-class classification.", "Attention weights."),
+        scalar=False),
+    ElementwiseDecl(
+        name="LogSoftmax",
+        fn=act.log_softmax,
+        params=(SOFTMAX_AXIS,),
+        description="Applies the log-softmax along axis: x - log(sum(exp(x))), computed stably.",
+        use_cases=("Log-probabilities for a negative log-likelihood loss.",),
+        scalar=False),
+    ElementwiseDecl(
+        name="SoftPlus",
+        fn=act.softplus,
+        description="Applies the softplus: log(exp(x) + 1), a smooth ReLU.",
+        use_cases=("Outputs that must be positive (rates, standard deviations).",)),
+    ElementwiseDecl(
+        name="SoftSign",
+        fn=act.softsign,
+        description="Applies the softsign: x / (|x| + 1), in (-1, 1).",
+        use_cases=("A tanh-like activation that saturates more slowly.",)),
+    ElementwiseDecl(
+        name="Swish",
+        fn=act.silu,
+        description="Applies the swish (SiLU): x * sigmoid(x).",
+        use_cases=("Deep convolutional networks (EfficientNet).",)),
+    ElementwiseDecl(
+        name="Mish",
+        fn=act.mish,
+        description="Applies the mish: x * tanh(softplus(x)).",
+        use_cases=("Object detectors (YOLOv4) and other deep vision models.",)),
+    ElementwiseDecl(
+        name="TanH",
+        fn=act.tanh,
+        description="Applies the hyperbolic tangent, in (-1, 1).",
+        use_cases=("Recurrent networks.", "Outputs scaled to [-1, 1], e.g. GAN generators.")),
+    ElementwiseDecl(
+        name="Exponential",
+        fn=act.exponential,
+        description="Applies the exponential: exp(x).",
+        use_cases=("Outputs that must be positive, such as Poisson rates.",)),
+    ElementwiseDecl(
+        name="Linear",
+        fn=act.linear,
+        description="Passes the values through unchanged (the identity).",
+        use_cases=("Output layer of regression models.",)),
+    ElementwiseDecl(
+        name="LogSigmoid",
+        fn=act.log_sigmoid,
+        description="Applies log(sigmoid(x)) = -softplus(-x), computed stably.",
+        use_cases=("Log-probabilities of binary outcomes.",)),
 ]
 
 NODES = {}
-for _name, _fn, _params, _desc, _uses, _scalar in DECLARATIONS:
-    NODES[_name] = elementwise_node(
-        type_id=f"haibal.activations.{_name}",
-        category=CATEGORY,
-        display_name=_name,
-        class_name=f"{_name}Node",
-        fn=_fn,
-        params=_params,
-        description=_desc,
-        use_cases=_uses,
-        x_doc="float array (or number), the input values.",
-        result_doc="float array, the activation of each value, same shape as x.",
-        scalar=_scalar,
-    )
+for _decl in DECLARATIONS:
+    NODES[_decl.name] = elementwise_node(
+        replace(_decl, x_doc="float array (or number), the input values.",
+                result_doc="float array, the activation of each value, same shape as x."),
+        category=CATEGORY, module=__name__)

@@ -14,9 +14,9 @@ import numpy as np
 
 from haibal_py.errors import HaibalValueError
 from haibal_py.node import Param, Port
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
-from ._array_factory import (RESULT, Variant, array_node, as_array, as_numeric, broadcast, check_axis,
+from ._arrays import (RESULT, variant, array_node, as_array, as_numeric, broadcast, check_axis,
                              exact_rank, join_kinds, kind_of, rank_range, same_as, shape_text, shifted)
 from ._text_params import check_shape, index_rank_change, parse_axes, parse_index, parse_shape
 
@@ -77,7 +77,7 @@ Reshape = _node(
     params=(Param("shape", "str", "-1", "the new shape, sizes separated by commas; one size may be -1 "
                   "(inferred), e.g. 2, -1. Empty: a scalar (one value)."),),
     validators={"shape": parse_shape},
-    variants=(Variant("array", {"x": ANY, "shape": INT_VECTOR}, {RESULT: _reshape_type},
+    variants=(variant("array", {"x": ANY, "shape": INT_VECTOR}, {RESULT: _reshape_type},
                       "any array -> the same values in the given shape"),),
     description="Gives the array a new shape without changing its values (NumPy's reshape, C order); "
                 "the number of values must stay the same.",
@@ -110,7 +110,7 @@ Transpose = _node(
     outputs=(Port(RESULT, ANY, "the array with its axes permuted (same dtype and rank)."),),
     params=(Param("axes", "str", "", "the new order of the axes, e.g. 0, 2, 1; empty: reversed."),),
     validators={"axes": parse_axes},
-    variants=(Variant("array", {"x": ANY}, {RESULT: same_as("x")}, "any array -> its axes permuted"),),
+    variants=(variant("array", {"x": ANY}, {RESULT: same_as("x")}, "any array -> its axes permuted"),),
     description="Permutes the axes of an array (NumPy's transpose): axis i of the result is axis "
                 "axes[i] of the input; with no axes the order is reversed.",
     use_cases=("Move the class axis last: channels-first (N, C, H, W) predictions to (N, H, W, C) with "
@@ -177,7 +177,7 @@ Concatenate = _node(
     inputs=_join_ports("(rank >= 1)", ANY_ARRAY),
     outputs=(Port(RESULT, ANY, "the joined array (same rank; dtype promoted as NumPy does)."),),
     params=(_JOIN_AXIS,),
-    variants=(Variant("array", {p: ANY_ARRAY for p in _JOIN_PORTS}, {RESULT: broadcast(_JOIN_PORTS)},
+    variants=(variant("array", {p: ANY_ARRAY for p in _JOIN_PORTS}, {RESULT: broadcast(_JOIN_PORTS)},
                       "2 to 4 arrays of one rank -> one array"),),
     description="Joins 2 to 4 arrays along an existing axis (NumPy's concatenate): their shapes must "
                 "agree on every other axis.",
@@ -190,7 +190,7 @@ Stack = _node(
     inputs=_join_ports("(any rank)", ANY),
     outputs=(Port(RESULT, ANY, "the stacked array, one rank higher."),),
     params=(Param("axis", "int", 0, "the position of the new axis in the result."),),
-    variants=(Variant("array", {p: ANY for p in _JOIN_PORTS}, {RESULT: _plus_one},
+    variants=(variant("array", {p: ANY for p in _JOIN_PORTS}, {RESULT: _plus_one},
                       "2 to 4 arrays of one shape -> one array with a new axis"),),
     description="Stacks 2 to 4 arrays of the same shape along a new axis (NumPy's stack).",
     use_cases=("Build a batch from single samples.", "Put predictions of several models side by side."),
@@ -232,7 +232,7 @@ Slice = _node(
     params=(Param("index", "str", "...", "NumPy basic indexing as text: integers, start:stop:step slices, "
                   "... and None, separated by commas, e.g. 0, 1:3, ::2 or ..., -1."),),
     validators={"index": parse_index},
-    variants=(Variant("array", {"x": ANY}, {RESULT: _slice_type}, "any array -> the selected part"),),
+    variants=(variant("array", {"x": ANY}, {RESULT: _slice_type}, "any array -> the selected part"),),
     description="Selects part of an array with NumPy's basic indexing written as text, as between the "
                 "brackets of x[...]: an integer picks one index and drops the axis, a slice keeps it, "
                 "... stands for the remaining axes and None adds an axis of size 1. The text is parsed, "
@@ -288,9 +288,9 @@ OneHot = _node(
             Param("dtype", "enum", "float32", "the dtype of the result.", choices=DTYPES[:4]),
             Param("out_of_range", "enum", "error", "ids outside [0, num_classes): an error, or all-zero "
                   "rows (TensorFlow's one_hot).", choices=("error", "zeros"))),
-    variants=(Variant("scalar", {"indices": PortType.of("int", 0)}, {RESULT: _one_hot_type},
+    variants=(variant("scalar", {"indices": PortType.of("int", 0)}, {RESULT: _one_hot_type},
                       "one id -> one one-hot vector"),
-              Variant("array", {"indices": PortType("int", 1, None)}, {RESULT: _one_hot_type},
+              variant("array", {"indices": PortType("int", 1, None)}, {RESULT: _one_hot_type},
                       "ids of any rank -> one-hot array one rank higher")),
     description="Converts integer class ids to one-hot vectors (Keras' one_hot): 1 at the id's position "
                 "on a new axis of size num_classes, 0 elsewhere.",
@@ -321,7 +321,7 @@ ArgMax = _node(
     outputs=(Port(RESULT, PortType("int"), "int64 indices of the largest values (the first one on ties)."),),
     params=(Param("axis", "int", -1, "the axis searched (the class axis)."),
             Param("keepdims", "bool", False, "keep the searched axis, with size 1.")),
-    variants=(Variant("array", {"x": ANY_ARRAY}, {RESULT: shifted("x", "int", _keep)},
+    variants=(variant("array", {"x": ANY_ARRAY}, {RESULT: shifted("x", "int", _keep)},
                       "array of rank r -> int indices of rank r-1 (r with keepdims)"),),
     description="Gives the index of the largest value along an axis (Keras' argmax); on ties the first "
                 "index, and a NaN counts as the largest.",
@@ -357,7 +357,7 @@ Where = _node(
             Port("x", ANY, "values taken where condition is true."),
             Port("y", ANY, "values taken where condition is false.")),
     outputs=(Port(RESULT, ANY, "x where condition, else y (broadcast shape, promoted dtype)."),),
-    variants=(Variant("array", {"condition": ANY, "x": ANY, "y": ANY}, {RESULT: _where_type},
+    variants=(variant("array", {"condition": ANY, "x": ANY, "y": ANY}, {RESULT: _where_type},
                       "any ranks that broadcast together"),),
     description="Chooses, element by element, x where condition is true and y elsewhere (NumPy's where); "
                 "the three inputs are broadcast together.",
@@ -395,8 +395,8 @@ Cast = _node(
     inputs=(Port("x", ANY, "numbers or booleans."),),
     outputs=(Port(RESULT, ANY, "the values in the new dtype (same shape)."),),
     params=(Param("dtype", "enum", "float32", "the dtype of the result.", choices=DTYPES),),
-    variants=(Variant("scalar", {"x": ANY_SCALAR}, {RESULT: _cast_rule}, "one value -> one value"),
-              Variant("array", {"x": ANY_ARRAY}, {RESULT: _cast_rule}, "an array -> the same shape")),
+    variants=(variant("scalar", {"x": ANY_SCALAR}, {RESULT: _cast_rule}, "one value -> one value"),
+              variant("array", {"x": ANY_ARRAY}, {RESULT: _cast_rule}, "an array -> the same shape")),
     description="Converts values to another dtype (Keras' cast). Floats become integers by truncation "
                 "toward zero; NaN, infinity and values outside the integer type's range are refused "
                 "rather than wrapped. To bool: non-zero is true.",
@@ -433,8 +433,8 @@ Clip = _node(
     outputs=(Port(RESULT, ANY, "the values limited to [min, max] (same dtype and shape; NaN stays NaN)."),),
     params=(Param("min", "float", 0.0, "the lower bound; " + _BOUND.format("lower"), optional=True),
             Param("max", "float", 1.0, "the upper bound; " + _BOUND.format("upper"), optional=True)),
-    variants=(Variant("scalar", {"x": ANY_SCALAR}, {RESULT: same_as("x")}, "one value -> one value"),
-              Variant("array", {"x": ANY_ARRAY}, {RESULT: same_as("x")}, "an array -> the same shape")),
+    variants=(variant("scalar", {"x": ANY_SCALAR}, {RESULT: same_as("x")}, "one value -> one value"),
+              variant("array", {"x": ANY_ARRAY}, {RESULT: same_as("x")}, "an array -> the same shape")),
     description="Limits values to the interval [min, max] (Keras' clip): smaller values become min, larger "
                 "ones max. Integer inputs keep their dtype (the bounds are rounded inward).",
     use_cases=("Keep probabilities inside [1e-7, 1 - 1e-7] before a logarithm.",

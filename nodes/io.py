@@ -1,9 +1,11 @@
-"""Source and file nodes: Constant, RandomSource, ReadFile, WriteFile (HAIBAL's I/O palette).
+"""Source and file nodes: RandomSource, ReadFile, WriteFile (HAIBAL's I/O palette; Constant
+and the graph terminals live in the core, ``haibal_py.graph.terminals``).
 
-Their output types follow their parameters (a constant's dtype and rank, a random
-source's shape), so the graph's type check sees them before anything runs. File paths
-are relative to the graph file (the runtime sets ``base_dir``). ``cache_token`` tells the
-runtime when a file changed on disk, so an incremental re-run reads it again.
+Their output types follow their parameters (a random source's shape, a file read as
+batches), so the graph's type check sees them before anything runs. File paths are
+relative to the graph file (the run context resolves them). These nodes are
+``volatile``: ``cache_token`` tells the runtime when a file changed on disk, so an
+incremental re-run reads it again.
 """
 
 from __future__ import annotations
@@ -13,81 +15,20 @@ from typing import Mapping
 
 import numpy as np
 
-from haibal_py import terminals  # noqa: F401  (registers the graph input/output terminals)
-from haibal_py.array_files import read_array, write_arrays
 from haibal_py.errors import HaibalValueError, ParameterError
-from haibal_py.node import HelpText, Instance, Node, Param, Port, Selection
-from haibal_py.registry import register
-from haibal_py.types import ANY, Batches, PortType
+from haibal_py.files.array_files import read_array, write_arrays
+from haibal_py.node import HelpText, Instance, Node, Param, Port, register
+from haibal_py.node.types import ANY, Batches, PortType
+
+from ._text_params import parse_sizes
 
 VALUE = "value"
-_KIND = {"f": "float", "i": "int", "u": "int", "b": "bool"}
-
-
-class _TypedSource(Node):
-    """A node whose output type is computed from its parameters (``value_type``)."""
-
-    def value_type(self) -> PortType:
-        return ANY
-
-    def select(self, wired: Mapping[str, PortType]) -> Selection:
-        for port in wired:
-            self.input(port)
-        inst = self.instances[0]
-        ins = {p: t for p, t in inst.inputs.items()}
-        return Selection(Instance(inst.name, ins, {VALUE: self.value_type()}, inst.compute, inst.doc))
-
-
-# ---------------------------------------------------------------------------- Constant
-def _constant(node: Node, values: dict) -> dict:
-    return {VALUE: node.values["value"]}
-
-
-@register
-class Constant(_TypedSource):
-    """A fixed scalar or array (LabVIEW's constant)."""
-
-    type_id = "haibal.io.Constant"
-    category = "I/O"
-    display_name = "Constant"
-    help = HelpText("A fixed value: a scalar or an array of numbers, typed by what it holds "
-                    "(1.5 is float[0], [1, 2] is int[1]). Small arrays are stored in the graph "
-                    "file, large ones in a .npz next to it.",
-                    ("Labels of a small worked example.", "A threshold or a class weight."))
-    outputs = (Port(VALUE, ANY, "the value."),)
-    params = (Param("value", "array", 0.0, "the value: a number or a (nested) list of numbers."),
-              Param("dtype", "enum", "auto", "convert the value to this dtype (auto: keep it).",
-                    choices=("auto", "float32", "float64", "int32", "int64", "bool")),)
-    instances = (Instance("value", {}, {VALUE: ANY}, _constant, "emits the value"),)
-
-    def set_param(self, name: str, value) -> None:
-        super().set_param(name, value)
-        dtype = self.values.get("dtype", "auto")
-        if self.values.get("value") is not None and dtype != "auto":
-            self.values["value"] = np.asarray(self.values["value"]).astype(dtype)
-
-    def value_type(self) -> PortType:
-        return PortType.of_value(self.values["value"])
 
 
 # ---------------------------------------------------------------------------- RandomSource
-def parse_shape(text: str, owner: str = "") -> tuple[int, ...]:
-    """``"4, 64, 64"`` -> (4, 64, 64); ``""`` -> () (a scalar)."""
-    where = f"{owner}: " if owner else ""
-    parts = [p.strip() for p in str(text).replace("x", ",").split(",") if p.strip()]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ParameterError(f"{where}parameter 'shape' must be sizes separated by commas "
-                             f"(e.g. 4, 64, 64), got {text!r}") from None
-    if any(d < 0 for d in dims):
-        raise ParameterError(f"{where}parameter 'shape' must not hold negative sizes, got {text!r}")
-    return dims
-
-
 def _random(node: Node, values: dict) -> dict:
     p = node.values
-    shape = parse_shape(p["shape"], node.label)
+    shape = parse_sizes(p["shape"])
     rng = np.random.default_rng(p["seed"])
     count = p["batches"]
 
@@ -112,13 +53,21 @@ def _random(node: Node, values: dict) -> dict:
     out = []
     for i in range(count):
         out.append(draw())
-        if node.progress is not None:
-            node.progress(i + 1, count)
+        node.context.progress(i + 1, count)
     return {VALUE: Batches(out)}
 
 
+def _random_type(wired, params) -> PortType:
+    if params is None:
+        return ANY
+    rank = len(parse_sizes(params["shape"]))
+    ints = params["distribution"] == "integers"
+    kind = "int" if ints or params["dtype"].startswith("int") else "float"
+    return PortType.of(kind, rank, sequence=params["batches"] > 0)
+
+
 @register
-class RandomSource(_TypedSource):
+class RandomSource(Node):
     """Seeded random numbers: uniform, normal or integers, of a given shape."""
 
     type_id = "haibal.io.RandomSource"
@@ -133,7 +82,8 @@ class RandomSource(_TypedSource):
     params = (
         Param("distribution", "enum", "uniform", "uniform, normal or integers.",
               choices=("uniform", "normal", "integers")),
-        Param("shape", "str", "", "the array shape, sizes separated by commas (empty: a scalar)."),
+        Param("shape", "str", "", "the array shape, sizes separated by commas (empty: a scalar).",
+              check=parse_sizes),
         Param("seed", "int", 0, "the generator's seed.", minimum=0),
         Param("low", "float", 0.0, "lower bound (uniform, integers; inclusive)."),
         Param("high", "float", 1.0, "upper bound (uniform, integers; exclusive)."),
@@ -146,35 +96,26 @@ class RandomSource(_TypedSource):
         Param("void_value", "int", 255, "integers: the label written at void positions."),
         Param("batches", "int", 0, "0: one array; n > 0: a sequence of n batches of that shape.", minimum=0),
     )
-    instances = (Instance("value", {}, {VALUE: ANY}, _random, "draws the numbers"),)
+    instances = (Instance("value", {}, {VALUE: _random_type}, _random, "draws the numbers"),)
 
     def set_param(self, name: str, value) -> None:
-        if name == "shape":
-            value = ", ".join(str(d) for d in parse_shape(value, self.label))
         super().set_param(name, value)
-
-    def value_type(self) -> PortType:
-        rank = len(parse_shape(self.values["shape"]))
-        ints = self.values["distribution"] == "integers"
-        kind = "int" if ints or self.values["dtype"].startswith("int") else "float"
-        return PortType.of(kind, rank, sequence=self.values["batches"] > 0)
+        if name == "shape":  # kept in one spelling: "4, 64, 64"
+            self.values["shape"] = ", ".join(str(d) for d in parse_sizes(self.values["shape"]))
 
 
 # ---------------------------------------------------------------------------- files
 class _FileNode(Node):
     """A node reading or writing a file named relative to the graph file."""
 
-    #: set by the runtime to the graph file's folder; relative paths start there
-    base_dir: Path | None = None
+    volatile = True
+    writes = False
 
     def file_path(self) -> Path:
         raw = self.values["path"]
         if not raw:
             raise HaibalValueError(f"{self.label}: parameter 'path' is empty")
-        path = Path(raw).expanduser()
-        if not path.is_absolute() and self.base_dir is not None:
-            path = Path(self.base_dir) / path
-        return path
+        return self.context.resolve_path(raw, write=self.writes)
 
     def cache_token(self):
         """Changes when the file changes on disk, so the runtime re-runs the node."""
@@ -206,13 +147,9 @@ class ReadFile(_FileNode):
               Param("key", "str", "", "for a .npz holding several arrays: which one."),
               Param("as_batches", "bool", False, "split the array along its first axis into a "
                     "sequence of batches (for a batch instance)."))
-    instances = (Instance("value", {}, {VALUE: ANY}, _read, "reads the file"),)
-
-    def select(self, wired):
-        for port in wired:
-            self.input(port)
-        out = PortType("any", 0, None, True) if self.values["as_batches"] else ANY
-        return Selection(Instance("value", {}, {VALUE: out}, _read))
+    instances = (Instance("value", {}, {VALUE: lambda wired, params: PortType("any", 0, None, True)
+                                        if params is not None and params["as_batches"] else ANY},
+                          _read, "reads the file"),)
 
 
 def _write(node: Node, values: dict) -> dict:
@@ -237,5 +174,6 @@ class WriteFile(_FileNode):
     outputs = (Port(VALUE, ANY, "the same value, passed on."),)
     params = (Param("path", "str", "", "the file, relative to the graph file's folder."),
               Param("key", "str", "value", "the array's name in a .npz file."))
-    instances = (Instance("value", {VALUE: ANY}, {VALUE: lambda wired: wired.get(VALUE, ANY)}, _write,
+    writes = True
+    instances = (Instance("value", {VALUE: ANY}, {VALUE: lambda wired, params: wired.get(VALUE, ANY)}, _write,
                           "writes the file"),)

@@ -7,19 +7,19 @@ node (scalar / array / batch instances). Type ids are ``haibal.losses.<KerasClas
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from haibal_py import losses
 from haibal_py.node import Param
-from haibal_py.node_factory import loss_node
+from haibal_py.node.factory import LossDecl, loss_node
+
+from ._params import FROM_LOGITS, LABEL_SMOOTHING, SCCE_IGNORE_CLASS, axis
 
 CATEGORY = "Losses"
 
-FROM_LOGITS = Param("from_logits", "bool", False, "whether y_pred holds logits rather than probabilities.")
-LABEL_SMOOTHING = Param("label_smoothing", "float", 0.0, "in [0, 1]; > 0 relaxes the labels "
-                        "(towards 0.5 for binary labels, towards 1/num_classes for one-hot labels).",
-                        minimum=0.0, maximum=1.0)
-AXIS = Param("axis", "int", -1, "the axis along which the loss is computed (the features / class axis).")
+AXIS = axis("the axis along which the loss is computed (the features / class axis).")
 GAMMA = Param("gamma", "float", 2.0, "focusing parameter: larger values down-weight easy examples more; "
               "0 gives the plain crossentropy.", minimum=0.0)
 PER_SAMPLE = Param("per_sample", "bool", False, "false: one value over every axis (Keras' axis=None); "
@@ -39,151 +39,192 @@ def _overlap_axis(params: dict, y_pred) -> dict:
     return kwargs
 
 
-# (class name, function, parameters, description, y_true doc, y_pred doc, use cases, extra)
 DECLARATIONS = [
-    ("MeanSquaredError", losses.mean_squared_error, (),
-     "Computes the mean of squares of errors between labels and predictions: mean(square(y_true - y_pred)).",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Regression: predicting prices, temperatures or any continuous quantity.",
-      "Training autoencoders to reconstruct their input.",
-      "Use it when large errors must be penalised much more than small ones.")),
-    ("MeanAbsoluteError", losses.mean_absolute_error, (),
-     "Computes the mean of absolute difference between labels and predictions: mean(abs(y_true - y_pred)).",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Regression robust to outliers (errors count linearly).",
-      "Forecasting where the error in the target's own unit is what matters.")),
-    ("MeanAbsolutePercentageError", losses.mean_absolute_percentage_error, (),
-     "Computes the mean absolute percentage error: 100 * mean(abs((y_true - y_pred) / y_true)); "
-     "the divisor is max(|y_true|, 1e-7).",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Sales or demand forecasting, where relative error is what is reported.",
-      "Comparing models across targets of different scales.")),
-    ("MeanSquaredLogarithmicError", losses.mean_squared_logarithmic_error, (),
-     "Computes the mean squared logarithmic error: mean(square(log(y_true + 1) - log(y_pred + 1))); "
-     "values below 1e-7 are raised to 1e-7.",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Targets spanning several orders of magnitude (counts, prices).",
-      "Penalising under-estimation more than over-estimation.")),
-    ("CosineSimilarity", losses.cosine_similarity, (AXIS,),
-     "Computes the negative cosine similarity between labels and predictions: -sum(l2_norm(y_true) * "
-     "l2_norm(y_pred)); -1 means same direction, 0 orthogonal; a zero vector gives 0.",
-     "array, true vectors.", "array, predicted vectors.",
-     ("Learning embeddings whose direction matters, not their length.",
-      "Text or image retrieval by similarity of feature vectors.")),
-    ("Huber", losses.huber,
-     (Param("delta", "float", 1.0, "the error at which the loss changes from quadratic to linear.", minimum=0.0),),
-     "Computes the Huber loss: 0.5 * e^2 where |e| <= delta, delta * |e| - 0.5 * delta^2 beyond.",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Regression with outliers: quadratic near the target, linear far from it.",
-      "Reinforcement learning (value targets in DQN).")),
-    ("LogCosh", losses.log_cosh, (),
-     "Computes the logarithm of the hyperbolic cosine of the prediction error: mean(log(cosh(y_pred - y_true))).",
-     REGRESSION_TRUE, REGRESSION_PRED,
-     ("Regression that behaves like MSE for small errors and like MAE for large ones.",
-      "A smooth, twice-differentiable alternative to Huber.")),
-    ("Hinge", losses.hinge, (),
-     "Computes the hinge loss: mean(maximum(1 - y_true * y_pred, 0)); labels are -1 or 1 "
-     "(0/1 labels are converted).",
-     "array, true labels, -1 or 1 (or 0 or 1).", "array, predicted scores.",
-     ("Maximum-margin binary classification (support vector machines).",)),
-    ("SquaredHinge", losses.squared_hinge, (),
-     "Computes the squared hinge loss: mean(square(maximum(1 - y_true * y_pred, 0))).",
-     "array, true labels, -1 or 1 (or 0 or 1).", "array, predicted scores.",
-     ("Margin classification that penalises large violations more strongly than Hinge.",)),
-    ("CategoricalHinge", losses.categorical_hinge, (),
-     "Computes the categorical hinge loss: maximum(neg - pos + 1, 0), with pos = sum(y_true * y_pred) "
-     "and neg = max((1 - y_true) * y_pred).",
-     "array, one-hot true labels.", "array, predicted scores, one per class.",
-     ("Multi-class maximum-margin classification.",)),
-    ("KLDivergence", losses.kl_divergence, (),
-     "Computes the Kullback-Leibler divergence: sum(y_true * log(y_true / y_pred)); both are clipped to [1e-7, 1].",
-     "array, true probability distributions.", "array, predicted probability distributions.",
-     ("Matching a predicted distribution to a target one (knowledge distillation).",
-      "Variational autoencoders and other probabilistic models.")),
-    ("Poisson", losses.poisson, (),
-     "Computes the Poisson loss: mean(y_pred - y_true * log(y_pred + 1e-7)).",
-     "array, true counts.", "array, predicted rates (positive).",
-     ("Predicting counts: visits, events, arrivals per time unit.",)),
-    ("BinaryCrossentropy", losses.binary_crossentropy, (FROM_LOGITS, LABEL_SMOOTHING, AXIS),
-     "Computes the cross-entropy loss between true labels (0 or 1) and predicted probabilities "
-     "(clipped to [1e-7, 1 - 1e-7]) or logits.",
-     "array, true labels, 0 or 1.", "array, predicted probabilities (or logits when from_logits is true).",
-     ("Binary classification: spam or not, defect or not.",
-      "Multi-label classification, one sigmoid output per label.",
-      "Pixel-wise foreground/background segmentation.")),
-    ("BinaryFocalCrossentropy", losses.binary_focal_crossentropy,
-     (Param("apply_class_balancing", "bool", False, "whether to weight class 1 by alpha and class 0 by 1 - alpha."),
-      Param("alpha", "float", 0.25, "weight of class 1 when apply_class_balancing is true.", minimum=0.0, maximum=1.0),
-      GAMMA, FROM_LOGITS, LABEL_SMOOTHING, AXIS),
-     "Computes the focal cross-entropy loss (Lin et al.): the binary crossentropy weighted by "
-     "(1 - p_t)^gamma, which down-weights well-classified examples.",
-     "array, true labels, 0 or 1.", "array, predicted probabilities (or logits when from_logits is true).",
-     ("Object detection and other tasks with a strong class imbalance.",
-      "Rare-event detection (fraud, defects) where easy negatives dominate.")),
-    ("CategoricalCrossentropy", losses.categorical_crossentropy, (FROM_LOGITS, LABEL_SMOOTHING, AXIS),
-     "Computes the crossentropy loss between one-hot labels and predictions; probabilities are divided "
-     "by their sum along axis and clipped to [1e-7, 1 - 1e-7].",
-     "array, one-hot (or soft) true labels, same shape as y_pred.",
-     "array, predicted probabilities (or logits when from_logits is true), one per class.",
-     ("Image classification with more than two classes and one-hot labels.",
-      "Knowledge distillation with soft labels.",
-      "With integer labels use SparseCategoricalCrossentropy instead.")),
-    ("CategoricalFocalCrossentropy", losses.categorical_focal_crossentropy,
-     (Param("alpha", "float", 0.25, "weight balancing factor for all classes."), GAMMA, FROM_LOGITS,
-      LABEL_SMOOTHING, AXIS),
-     "Computes the alpha-balanced focal crossentropy: sum(alpha * (1 - p)^gamma * -y_true * log(p)).",
-     "array, one-hot true labels.", "array, predicted probabilities (or logits when from_logits is true).",
-     ("Multi-class problems with class imbalance, without class weights.",
-      "Dense prediction (detection, segmentation) dominated by easy background.")),
-    ("Dice", losses.dice, (PER_SAMPLE,),
-     "Computes the Dice loss: 1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred)); "
-     "two empty masks give 1.",
-     "array, true masks (0 or 1).", "array, predicted masks (probabilities).",
-     ("Medical image segmentation, where the object is small against the background.",
-      "Any segmentation scored by overlap (F1 / Dice coefficient).")),
-    ("Tversky", losses.tversky,
-     (Param("alpha", "float", 0.5, "weight of sum((1 - y_pred) * y_true), the missed foreground.", minimum=0.0),
-      Param("beta", "float", 0.5, "weight of sum(y_pred * (1 - y_true)), the spurious foreground.", minimum=0.0),
-      PER_SAMPLE),
-     "Computes the Tversky loss: 1 - TP / (TP + alpha * FN + beta * FP); alpha = beta = 0.5 is the Dice loss.",
-     "array, true masks (0 or 1).", "array, predicted masks (probabilities).",
-     ("Segmentation where missing foreground costs more than false alarms (or the other way round).",
-      "Lesion segmentation with highly imbalanced classes.")),
+    LossDecl(
+        name="MeanSquaredError",
+        fn=losses.mean_squared_error,
+        description="Computes the mean of squares of errors between labels and predictions: mean(square(y_true - y_pred)).",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Regression: predicting prices, temperatures or any continuous quantity.",
+            "Training autoencoders to reconstruct their input.",
+            "Use it when large errors must be penalised much more than small ones.")),
+    LossDecl(
+        name="MeanAbsoluteError",
+        fn=losses.mean_absolute_error,
+        description="Computes the mean of absolute difference between labels and predictions: mean(abs(y_true - y_pred)).",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Regression robust to outliers (errors count linearly).",
+            "Forecasting where the error in the target's own unit is what matters.")),
+    LossDecl(
+        name="MeanAbsolutePercentageError",
+        fn=losses.mean_absolute_percentage_error,
+        description="Computes the mean absolute percentage error: 100 * mean(abs((y_true - y_pred) / y_true)); "
+            "the divisor is max(|y_true|, 1e-7).",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Sales or demand forecasting, where relative error is what is reported.",
+            "Comparing models across targets of different scales.")),
+    LossDecl(
+        name="MeanSquaredLogarithmicError",
+        fn=losses.mean_squared_logarithmic_error,
+        description="Computes the mean squared logarithmic error: mean(square(log(y_true + 1) - log(y_pred + 1))); "
+            "values below 1e-7 are raised to 1e-7.",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Targets spanning several orders of magnitude (counts, prices).",
+            "Penalising under-estimation more than over-estimation.")),
+    LossDecl(
+        name="CosineSimilarity",
+        fn=losses.cosine_similarity,
+        params=(AXIS,),
+        description="Computes the negative cosine similarity between labels and predictions: -sum(l2_norm(y_true) * "
+            "l2_norm(y_pred)); -1 means same direction, 0 orthogonal; a zero vector gives 0.",
+        y_true_doc="array, true vectors.",
+        y_pred_doc="array, predicted vectors.",
+        use_cases=("Learning embeddings whose direction matters, not their length.",
+            "Text or image retrieval by similarity of feature vectors.")),
+    LossDecl(
+        name="Huber",
+        fn=losses.huber,
+        params=(Param("delta", "float", 1.0, "the error at which the loss changes from quadratic to linear.", minimum=0.0),),
+        description="Computes the Huber loss: 0.5 * e^2 where |e| <= delta, delta * |e| - 0.5 * delta^2 beyond.",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Regression with outliers: quadratic near the target, linear far from it.",
+            "Reinforcement learning (value targets in DQN).")),
+    LossDecl(
+        name="LogCosh",
+        fn=losses.log_cosh,
+        description="Computes the logarithm of the hyperbolic cosine of the prediction error: mean(log(cosh(y_pred - y_true))).",
+        y_true_doc=REGRESSION_TRUE,
+        y_pred_doc=REGRESSION_PRED,
+        use_cases=("Regression that behaves like MSE for small errors and like MAE for large ones.",
+            "A smooth, twice-differentiable alternative to Huber.")),
+    LossDecl(
+        name="Hinge",
+        fn=losses.hinge,
+        description="Computes the hinge loss: mean(maximum(1 - y_true * y_pred, 0)); labels are -1 or 1 "
+            "(0/1 labels are converted).",
+        y_true_doc="array, true labels, -1 or 1 (or 0 or 1).",
+        y_pred_doc="array, predicted scores.",
+        use_cases=("Maximum-margin binary classification (support vector machines).",)),
+    LossDecl(
+        name="SquaredHinge",
+        fn=losses.squared_hinge,
+        description="Computes the squared hinge loss: mean(square(maximum(1 - y_true * y_pred, 0))).",
+        y_true_doc="array, true labels, -1 or 1 (or 0 or 1).",
+        y_pred_doc="array, predicted scores.",
+        use_cases=("Margin classification that penalises large violations more strongly than Hinge.",)),
+    LossDecl(
+        name="CategoricalHinge",
+        fn=losses.categorical_hinge,
+        description="Computes the categorical hinge loss: maximum(neg - pos + 1, 0), with pos = sum(y_true * y_pred) "
+            "and neg = max((1 - y_true) * y_pred).",
+        y_true_doc="array, one-hot true labels.",
+        y_pred_doc="array, predicted scores, one per class.",
+        use_cases=("Multi-class maximum-margin classification.",)),
+    LossDecl(
+        name="KLDivergence",
+        fn=losses.kl_divergence,
+        description="Computes the Kullback-Leibler divergence: sum(y_true * log(y_true / y_pred)); both are clipped to [1e-7, 1].",
+        y_true_doc="array, true probability distributions.",
+        y_pred_doc="array, predicted probability distributions.",
+        use_cases=("Matching a predicted distribution to a target one (knowledge distillation).",
+            "Variational autoencoders and other probabilistic models.")),
+    LossDecl(
+        name="Poisson",
+        fn=losses.poisson,
+        description="Computes the Poisson loss: mean(y_pred - y_true * log(y_pred + 1e-7)).",
+        y_true_doc="array, true counts.",
+        y_pred_doc="array, predicted rates (positive).",
+        use_cases=("Predicting counts: visits, events, arrivals per time unit.",)),
+    LossDecl(
+        name="BinaryCrossentropy",
+        fn=losses.binary_crossentropy,
+        params=(FROM_LOGITS, LABEL_SMOOTHING, AXIS),
+        description="Computes the cross-entropy loss between true labels (0 or 1) and predicted probabilities "
+            "(clipped to [1e-7, 1 - 1e-7]) or logits.",
+        y_true_doc="array, true labels, 0 or 1.",
+        y_pred_doc="array, predicted probabilities (or logits when from_logits is true).",
+        use_cases=("Binary classification: spam or not, defect or not.",
+            "Multi-label classification, one sigmoid output per label.",
+            "Pixel-wise foreground/background segmentation.")),
+    LossDecl(
+        name="BinaryFocalCrossentropy",
+        fn=losses.binary_focal_crossentropy,
+        params=(Param("apply_class_balancing", "bool", False, "whether to weight class 1 by alpha and class 0 by 1 - alpha."),
+            Param("alpha", "float", 0.25, "weight of class 1 when apply_class_balancing is true.", minimum=0.0, maximum=1.0),
+            GAMMA, FROM_LOGITS, LABEL_SMOOTHING, AXIS),
+        description="Computes the focal cross-entropy loss (Lin et al.): the binary crossentropy weighted by "
+            "(1 - p_t)^gamma, which down-weights well-classified examples.",
+        y_true_doc="array, true labels, 0 or 1.",
+        y_pred_doc="array, predicted probabilities (or logits when from_logits is true).",
+        use_cases=("Object detection and other tasks with a strong class imbalance.",
+            "Rare-event detection (fraud, defects) where easy negatives dominate.")),
+    LossDecl(
+        name="CategoricalCrossentropy",
+        fn=losses.categorical_crossentropy,
+        params=(FROM_LOGITS, LABEL_SMOOTHING, AXIS),
+        description="Computes the crossentropy loss between one-hot labels and predictions; probabilities are divided "
+            "by their sum along axis and clipped to [1e-7, 1 - 1e-7].",
+        y_true_doc="array, one-hot (or soft) true labels, same shape as y_pred.",
+        y_pred_doc="array, predicted probabilities (or logits when from_logits is true), one per class.",
+        use_cases=("Image classification with more than two classes and one-hot labels.",
+            "Knowledge distillation with soft labels.",
+            "With integer labels use SparseCategoricalCrossentropy instead.")),
+    LossDecl(
+        name="CategoricalFocalCrossentropy",
+        fn=losses.categorical_focal_crossentropy,
+        params=(Param("alpha", "float", 0.25, "weight balancing factor for all classes."), GAMMA, FROM_LOGITS,
+            LABEL_SMOOTHING, AXIS),
+        description="Computes the alpha-balanced focal crossentropy: sum(alpha * (1 - p)^gamma * -y_true * log(p)).",
+        y_true_doc="array, one-hot true labels.",
+        y_pred_doc="array, predicted probabilities (or logits when from_logits is true).",
+        use_cases=("Multi-class problems with class imbalance, without class weights.",
+            "Dense prediction (detection, segmentation) dominated by easy background.")),
+    LossDecl(
+        name="Dice",
+        fn=losses.dice,
+        params=(PER_SAMPLE,),
+        description="Computes the Dice loss: 1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred)); "
+            "two empty masks give 1.",
+        y_true_doc="array, true masks (0 or 1).",
+        y_pred_doc="array, predicted masks (probabilities).",
+        use_cases=("Medical image segmentation, where the object is small against the background.",
+            "Any segmentation scored by overlap (F1 / Dice coefficient).")),
+    LossDecl(
+        name="Tversky",
+        fn=losses.tversky,
+        params=(Param("alpha", "float", 0.5, "weight of sum((1 - y_pred) * y_true), the missed foreground.", minimum=0.0),
+            Param("beta", "float", 0.5, "weight of sum(y_pred * (1 - y_true)), the spurious foreground.", minimum=0.0),
+            PER_SAMPLE),
+        description="Computes the Tversky loss: 1 - TP / (TP + alpha * FN + beta * FP); alpha = beta = 0.5 is the Dice loss.",
+        y_true_doc="array, true masks (0 or 1).",
+        y_pred_doc="array, predicted masks (probabilities).",
+        use_cases=("Segmentation where missing foreground costs more than false alarms (or the other way round).",
+            "Lesion segmentation with highly imbalanced classes.")),
 ]
 
 OVERLAP = ("Dice", "Tversky")
 NODES = {}
-for _name, _fn, _params, _desc, _true_doc, _pred_doc, _uses in DECLARATIONS:
-    _overlap = _name in OVERLAP
-    NODES[_name] = loss_node(
-        type_id=f"haibal.losses.{_name}",
-        category=CATEGORY,
-        display_name=_name,
-        class_name=f"{_name}LossNode",
-        fn=_fn,
-        loss_cls=getattr(losses, _name),
-        params=_params,
-        description=_desc,
-        use_cases=_uses,
-        y_true_doc=_true_doc,
-        y_pred_doc=_pred_doc,
+for _decl in DECLARATIONS:
+    _overlap = _decl.name in OVERLAP
+    NODES[_decl.name] = loss_node(replace(
+        _decl, loss_cls=getattr(losses, _decl.name),
         result_doc=("float, result: the loss over every axis, or one value per sample when per_sample is "
                     "true; batch: the mean over every batch." if _overlap else PER_SAMPLE_RESULT),
         output_rank_drop=None if _overlap else 1,
-        translate=_overlap_axis if _overlap else None,
-    )
+        translate=_overlap_axis if _overlap else None), category=CATEGORY, module=__name__)
 
-SparseCategoricalCrossentropyLossNode = NODES["SparseCategoricalCrossentropy"] = loss_node(
-    type_id="haibal.losses.SparseCategoricalCrossentropy",
-    category=CATEGORY,
-    display_name="SparseCategoricalCrossentropy",
-    class_name="SparseCategoricalCrossentropyLossNode",
+SparseCategoricalCrossentropyLossNode = NODES["SparseCategoricalCrossentropy"] = loss_node(LossDecl(
+    name="SparseCategoricalCrossentropy",
     fn=losses.sparse_categorical_crossentropy,
     loss_cls=losses.SparseCategoricalCrossentropy,
     sparse_labels=True,
     params=(FROM_LOGITS, Param("axis", "int", -1, "the class axis of y_pred."),
-            Param("ignore_class", "int", None, "a label whose positions get loss 0 and do not count "
-                  "in the mean (e.g. 255 for a 'void' class); none by default.", optional=True)),
+            SCCE_IGNORE_CLASS),
     description="Computes the crossentropy loss between integer labels and predictions; positions whose "
                 "label is ignore_class are left out of the mean.",
     use_cases=("Multi-class classification with integer labels.",
@@ -191,4 +232,4 @@ SparseCategoricalCrossentropyLossNode = NODES["SparseCategoricalCrossentropy"] =
     y_true_doc="array, true values: integer class ids (one rank below y_pred).",
     y_pred_doc="array, predicted probabilities (or logits when from_logits is true), one per class.",
     result_doc=PER_SAMPLE_RESULT,
-)
+), category=CATEGORY, module=__name__)

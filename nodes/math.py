@@ -17,9 +17,9 @@ import numpy as np
 
 from haibal_py.errors import HaibalValueError
 from haibal_py.node import Param, Port
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
-from ._array_factory import (RESULT, Variant, array_node, as_numeric, broadcast, check_axis, rank_range,
+from ._arrays import (RESULT, variant, array_node, as_numeric, broadcast, check_axis, rank_range,
                              shape_text)
 from ._text_params import parse_axis
 
@@ -67,17 +67,17 @@ def _binary(ufunc, kind: str, out_kind: str | None = None):
     return fn
 
 
-def _arith_variants(ufunc, kinds, out_kind: str | None = None) -> tuple[Variant, ...]:
+def _arith_variants(ufunc, kinds, out_kind: str | None = None) -> tuple[variant, ...]:
     """``float``/``int`` scalar and array instances; the result has the instance's kind, or ``out_kind``."""
     out = []
     for kind in kinds:
         scalar, any_rank = PortType.of(kind, 0), PortType(kind)
         result = out_kind or kind
         prefix = kind + " "
-        out.append(Variant(prefix + "scalar", {"x": scalar, "y": scalar}, {RESULT: PortType.of(result, 0)},
+        out.append(variant(prefix + "scalar", {"x": scalar, "y": scalar}, {RESULT: PortType.of(result, 0)},
                            f"two numbers -> one {'boolean' if result == 'bool' else 'number'}",
                            _binary(ufunc, kind, out_kind)))
-        out.append(Variant(prefix + "array", {"x": any_rank, "y": any_rank}, {RESULT: broadcast(("x", "y"), result)},
+        out.append(variant(prefix + "array", {"x": any_rank, "y": any_rank}, {RESULT: broadcast(("x", "y"), result)},
                            "arrays (or an array and a number) that broadcast -> the broadcast shape",
                            _binary(ufunc, kind, out_kind)))
     return tuple(out)
@@ -203,11 +203,11 @@ KEEPDIMS = Param("keepdims", "bool", False, "keep the reduced axes, with size 1.
 
 for _name, _np_fn, _what, _kinds, _empty_ok, _desc, _uses in REDUCTIONS:
     _variants = tuple(
-        Variant(k, {"x": PortType(k)}, {RESULT: _reduced_type(out)},
+        variant(k, {"x": PortType(k)}, {RESULT: _reduced_type(out)},
                 f"{k} values of any rank -> {out}", _reduction(_np_fn, _what, k, _empty_ok))
         for k, out in _kinds.items())
     NODES[_name] = array_node(
-        name=_name, category=CATEGORY, fn=_variants[0].fn, batch=("x",),
+        name=_name, category=CATEGORY, fn=_variants[0].compute, batch=("x",),
         inputs=(Port("x", PortType("float"), "numbers or booleans, any rank."),),
         outputs=(Port(RESULT, PortType("any"), f"the {_what}: a number (axis all) or an array with the "
                                                f"reduced axes removed (kept with size 1 by keepdims)."),),

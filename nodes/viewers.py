@@ -7,14 +7,13 @@ pyqtgraph display to each one (value, table/summary, line plot, image).
 
 from __future__ import annotations
 
-from haibal_py.node import HelpText, Instance, Node, Port
-from haibal_py.registry import register
-from haibal_py.types import ANY, PortType
+from haibal_py.node import ANY, Instance, Node, Port, PortType
+from haibal_py.node.factory import declare_node
 
 VALUE = "value"
 
 
-def _same_type(wired) -> PortType:
+def _same_type(wired, params=None) -> PortType:
     return wired.get(VALUE, ANY)
 
 
@@ -24,19 +23,13 @@ def _pass_through(node: Node, values: dict) -> dict:
 
 def _viewer(class_name: str, display_name: str, accepts: PortType, description: str,
             use_cases: tuple[str, ...]) -> type[Node]:
-    attrs = dict(
-        type_id=f"haibal.viewers.{display_name.replace(' ', '')}",
-        category="Viewers",
-        display_name=display_name,
-        help=HelpText(description, use_cases),
+    return declare_node(
+        type_id=f"haibal.viewers.{display_name.replace(' ', '')}", category="Viewers", display_name=display_name,
+        description=description, use_cases=use_cases, module=__name__, class_name=class_name,
         inputs=(Port(VALUE, accepts, "the value to look at."),),
         outputs=(Port(VALUE, accepts, "the same value, passed through unchanged."),),
         instances=(Instance("any", {VALUE: accepts}, {VALUE: _same_type}, _pass_through,
-                            "shows the value and passes it on"),),
-        __module__=__name__,
-        __doc__=description,
-    )
-    return register(type(class_name, (Node,), attrs))
+                            "shows the value and passes it on"),))
 
 
 ValueDisplay = _viewer(

@@ -21,7 +21,7 @@ import numpy as np
 
 import haibal_py.nodes  # noqa: F401  (registers the built-in catalog even without entry points)
 from haibal_py.node import REQUIRED
-from haibal_py.registry import CATALOG
+from haibal_py.node.registry import CATALOG
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "nodes"
@@ -56,7 +56,7 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def _instance_outputs(cls, inst) -> str:
     try:
-        outs = inst.output_types(inst.inputs)
+        outs = inst.output_types(inst.input_types(None), None)  # class level: no parameters
     except Exception:  # a type function that needs wired inputs it cannot guess
         return "depends on the inputs"
     return ", ".join(f"{k}: {t}" for k, t in outs.items()) or "none"
@@ -93,7 +93,7 @@ def render_node(cls) -> list[str]:
         lines += _table(["Parameter", "Kind", "Default", "Choices / range", "Description"], rows)
     lines += ["", "**Instances**" + (" (picked from what is wired, or pinned)" if len(cls.instances) > 1 else ""), ""]
     lines += _table(["Instance", "Inputs", "Outputs", "Description"],
-                    [[f"`{i.name}`", ", ".join(f"{k}: {t}" for k, t in i.inputs.items()) or "none",
+                    [[f"`{i.name}`", ", ".join(f"{k}: {t}" for k, t in i.input_types(None).items()) or "none",
                       _instance_outputs(cls, i), i.doc] for i in cls.instances])
     if cls.help.use_cases:
         lines += ["", "**Use cases**", ""] + [f"- {u}" for u in cls.help.use_cases]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from haibal_py.graph import Graph
-from haibal_py.snippets import JSON_SUFFIX, Snippet, file_stem, placeholder_png
+from haibal_py.snippets import JSON_SUFFIX, Snippet, file_stem
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "examples" / "snippets"
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
         except ImportError as exc:
             print(f"Qt is not available ({exc}); writing plain pictures", file=sys.stderr)
     for sn in snippets:
-        jpath, ppath = sn.save(args.out, picture=pictures.get(sn.name) or placeholder_png(sn))
+        jpath, ppath = sn.save(args.out, picture=pictures.get(sn.name) or sn.placeholder())
         print(f"wrote {jpath.relative_to(ROOT) if jpath.is_relative_to(ROOT) else jpath} and {ppath.name}")
     return 0
 

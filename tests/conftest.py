@@ -13,10 +13,10 @@ import pytest  # noqa: E402
 def open_editor(qtbot, tmp_path):
     """``open_editor(name="recovery")``: a shown editor window with its own recovery file,
     closed by pytest-qt after the test; closing never asks (unsaved changes are dropped)."""
-    from haibal_py.gui.window import EditorWindow  # Qt only for the tests that ask for it
+    from haibal_py.gui.editor import new_window  # Qt only for the tests that ask for it
 
     def make(name: str = "recovery"):
-        w = EditorWindow(recovery_path=tmp_path / f"{name}.json")
+        w = new_window(recovery_path=tmp_path / f"{name}.json")
         w.ask_save_changes = lambda: "discard"
         qtbot.addWidget(w)
         w.show()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from haibal_py import CATALOG, ParameterError, PortTypeError, activations as act
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 NODES = {"ReLU": act.relu, "LeakyReLU": act.leaky_relu, "ReLU6": act.relu6, "ThresholdedReLU": act.thresholded_relu,
          "ELU": act.elu, "SELU": act.selu, "GELU": act.gelu, "Sigmoid": act.sigmoid, "HardSigmoid": act.hard_sigmoid,

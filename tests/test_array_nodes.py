@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from haibal_py import CATALOG, Batches, HaibalValueError, ParameterError, PortTypeError
 from haibal_py.graph import Graph
 from haibal_py.runtime import NodeRunError, Runtime
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 FLOATS = [np.float32, np.float64]
 
@@ -425,7 +425,7 @@ def test_batch_instances_zip_sequences_and_reuse_plain_values():
     cond = Batches([np.array([True, False]), np.array([False, True])])
     got = run("Where", condition=cond, x=Batches([np.array([1, 2]), np.array([3, 4])]), y=0)
     assert [b.tolist() for b in got] == [[1, 0], [0, 4]]
-    with pytest.raises(HaibalValueError, match=r"different numbers of batches: 'condition' 2, 'x' 1"):
+    with pytest.raises(HaibalValueError, match=r"different numbers of batches \(condition 2, x 1\)"):
         run("Where", condition=cond, x=Batches([np.array([1, 2])]), y=0)
     with pytest.raises(HaibalValueError, match=r"OneHot: batch 1: input 'indices' holds 5, outside \[0, 3\)"):
         run("OneHot", {"num_classes": 3}, indices=Batches([np.array([0]), np.array([5])]))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Graph
-from haibal_py.graph_format import GraphFormatError, _conforms, arrays_path, check_document, schema
+from haibal_py.files.graph_format import GraphFormatError, _conforms, arrays_path, check_document, schema
 from haibal_py.runtime import Runtime
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"

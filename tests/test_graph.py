@@ -7,7 +7,7 @@ import pytest
 
 from haibal_py.errors import HaibalError, ParameterError, UnknownNodeTypeError
 from haibal_py.graph import Connection, Graph, GraphError, GraphValidationError
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 

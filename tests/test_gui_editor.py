@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 from Qt import QtCore, QtWidgets  # noqa: E402
 
 from haibal_py.gui.style import FAILED_NODE_COLOR  # noqa: E402
-from haibal_py.gui.window import EditorWindow  # noqa: E402
+from haibal_py.gui.editor import new_window  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
@@ -172,11 +172,11 @@ def test_copy_paste_delete_select_all(window, qtbot):
 
 def test_autosave_and_restore(qtbot, tmp_path):
     rec = tmp_path / "recovery.json"
-    w = EditorWindow(recovery_path=rec)
+    w = new_window(recovery_path=rec)
     qtbot.addWidget(w)
     build_scce(w, qtbot)
     assert w.autosave() and rec.exists()
-    w2 = EditorWindow(recovery_path=rec)
+    w2 = new_window(recovery_path=rec)
     qtbot.addWidget(w2)
     assert w2.restore_recovery()
     assert sorted(n.name() for n in w2.canvas.nodes()) == sorted(n.name() for n in w.canvas.nodes())

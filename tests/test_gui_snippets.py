@@ -11,8 +11,8 @@ pytest.importorskip("pytestqt")
 from Qt import QtCore, QtGui  # noqa: E402
 
 from haibal_py.gui import snippet_panel, snippets as gsnip  # noqa: E402
-from haibal_py.gui.window import EditorWindow  # noqa: E402
-from haibal_py.png_chunks import SnippetError, embed_snippet, extract_snippet, read_chunks  # noqa: E402
+from haibal_py.gui.editor import new_window  # noqa: E402
+from haibal_py.files.png_chunks import SnippetError, embed_snippet, extract_snippet, read_chunks  # noqa: E402
 from haibal_py.runtime import Runtime  # noqa: E402
 from haibal_py.snippets import load_runnable, load_snippet  # noqa: E402
 from reference import canvas_input  # noqa: E402
@@ -112,7 +112,7 @@ def test_inserted_snippet_runs_same_results(window, tmp_path, qtbot):
     build(window)
     window.graph.select_all()
     jpath, _ = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
-    fresh = EditorWindow(recovery_path=tmp_path / "r2.json")
+    fresh = new_window(recovery_path=tmp_path / "r2.json")
     fresh.ask_save_changes = lambda: "discard"
     qtbot.addWidget(fresh)
     gsnip.install_drop_handler(fresh)  # already installed by the window: no second handler
@@ -198,7 +198,7 @@ def test_headless_encoder_on_editor_image_decoded_by_qt(window):
     rendered = gsnip.render_image(window.canvas, [lg, sc])
     pixels = _qimage_rgba(rendered)
     text = '{"format": "haibal-snippet", "name": "\u00e9t\u00e9"}\n'
-    from haibal_py.png_chunks import encode_png
+    from haibal_py.files.png_chunks import encode_png
     png = embed_snippet(encode_png(pixels), text)
     back = QtGui.QImage()
     assert back.loadFromData(png, "PNG")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from haibal_py import CATALOG, Batches, ParameterError, PortTypeError, losses
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 LOSS_NODES = ["MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
               "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh", "Hinge", "SquaredHinge",

@@ -16,7 +16,7 @@ from hypothesis.extra import numpy as hnp
 from haibal_py import CATALOG, HaibalValueError, ParameterError, PortTypeError
 from haibal_py.graph import Graph
 from haibal_py.runtime import Runtime
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 FLOATS = [np.float32, np.float64]
 
@@ -235,9 +235,11 @@ def test_reduction_dtypes():
     ("Mean", "float[2+]", {"axis": "0"}, "float[1+]", "float"),
 ])
 def test_reduction_types(name, wired, params, out, instance):
-    sel = make(name, **params).select({"x": t(wired)})
+    node = make(name, **params)
+    sel = node.select({"x": t(wired)})
     assert sel.instance.name == instance and sel.coerced == ()
-    assert str(sel.instance.output_types({"x": t(wired)})["result"]) == out
+    assert str(sel.instance.output_types({"x": t(wired)}, node.values)["result"]) == out
+    assert str(node.output_types({"x": t(wired)})["result"]) == out
 
 
 def test_reduction_errors():

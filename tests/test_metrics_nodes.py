@@ -8,7 +8,7 @@ import pytest
 import haibal_py.nodes  # noqa: F401  (registers the catalog)
 from haibal_py import CATALOG, Batches, metrics
 from haibal_py.errors import HaibalValueError, ParameterError, PortTypeError
-from haibal_py.types import PortType
+from haibal_py.node.types import PortType
 
 
 def node(name, **params):

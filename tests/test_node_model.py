@@ -8,8 +8,8 @@ import pytest
 
 from haibal_py import CATALOG, Batches, HaibalValueError, ParameterError, PortTypeError
 from haibal_py.errors import UnknownNodeTypeError
-from haibal_py.node import AUTOMATIC
-from haibal_py.types import PortType
+from haibal_py.node import AUTOMATIC, RunContext
+from haibal_py.node.types import PortType
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 Y_TRUE = [1, 2]
@@ -128,13 +128,18 @@ def test_missing_required_input(node):
 
 
 def test_batches_must_pair_up(node):
-    with pytest.raises(HaibalValueError, match="2 batches but y_pred has 1"):
+    with pytest.raises(HaibalValueError, match=r"different numbers of batches \(y_true 2, y_pred 1\)"):
         node(y_true=Batches([[1], [2]]), y_pred=Batches([[Y_PRED[0]]]))
 
 
 def test_progress_is_reported_per_batch(node):
     seen = []
-    node.progress = lambda done, total: seen.append((done, total))
+
+    class Watch(RunContext):
+        def progress(self, done, total):
+            seen.append((done, total))
+
+    node.context = Watch()
     node(y_true=Batches([[1], [2], [0]]), y_pred=Batches([[Y_PRED[0]], [Y_PRED[1]], [Y_PRED[1]]]))
     assert seen == [(1, 3), (2, 3), (3, 3)]
 

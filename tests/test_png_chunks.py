@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from haibal_py.errors import HaibalError
-from haibal_py.png_chunks import (MAX_CHUNK, NO_SNIPPET, SIGNATURE, Chunk, SnippetError, embed_snippet,
+from haibal_py.files.png_chunks import (MAX_CHUNK, NO_SNIPPET, SIGNATURE, Chunk, SnippetError, embed_snippet,
                                   encode_png, extract_snippet, extract_text, png_size, read_chunks,
                                   write_chunks)
 
@@ -143,7 +143,7 @@ def test_corrupt_itxt(data, match):
 
 
 def test_zlib_bomb_capped(monkeypatch):
-    import haibal_py.png_chunks as pc
+    import haibal_py.files.png_chunks as pc
     monkeypatch.setattr(pc, "MAX_TEXT", 1000)
     bomb = _with_itxt(b"haibal-snippet\x00\x01\x00\x00\x00" + zlib.compress(b" " * 5000))
     with pytest.raises(SnippetError, match="inflates beyond 1000"):

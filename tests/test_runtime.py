@@ -12,7 +12,7 @@ import pytest
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Graph, GraphValidationError
 from haibal_py.runtime import GraphInputError, NodeRunError, RunObserver, Runtime
-from haibal_py.types import Batches
+from haibal_py.node.types import Batches
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 Y_TRUE = [1, 2]
@@ -281,7 +281,7 @@ def test_random_source_is_seeded_and_typed():
 
 def test_a_node_class_that_forgets_an_output_is_named_not_its_consumer():
     from haibal_py.node import Instance, Node, Port
-    from haibal_py.types import ANY
+    from haibal_py.node.types import ANY
 
     class Forgetful(Node):  # a plug-in with a bug, not registered in the catalog
         type_id = "test.Forgetful"
@@ -290,7 +290,7 @@ def test_a_node_class_that_forgets_an_output_is_named_not_its_consumer():
         outputs = (Port("value", ANY),)
         instances = (Instance("only", {}, {"value": ANY}, lambda node, values: {"other": 1}),)
 
-    from haibal_py.registry import CATALOG
+    from haibal_py.node.registry import CATALOG
     CATALOG._nodes.setdefault(Forgetful.type_id, Forgetful)
     try:
         g = Graph()

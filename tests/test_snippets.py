@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from haibal_py.graph import Graph
-from haibal_py.png_chunks import SnippetError, encode_png, extract_snippet, read_chunks
+from haibal_py.files.png_chunks import SnippetError, encode_png, extract_snippet, read_chunks
 from haibal_py.runtime import Runtime
 from haibal_py.snippets import (FORMAT, VERSION, Snippet, insert_snippet, load_runnable, load_snippet,
-                                placeholder_png, snippet_node_class, snippet_paths)
+                                snippet_node_class, snippet_paths)
 
 from reference import LABELS, LOGITS, scce_from_logits
 
@@ -234,7 +234,7 @@ def test_png_without_snippet(tmp_path):
 
 def test_corrupt_png_snippet_names_file(tmp_path):
     p = tmp_path / "x.png"
-    data = bytearray(placeholder_png(make_snippet()))
+    data = bytearray(make_snippet().placeholder())
     data[-20] ^= 1
     p.write_bytes(bytes(data))
     with pytest.raises(SnippetError, match=r"^x\.png: corrupt PNG"):
@@ -268,7 +268,7 @@ def test_composite_node_runs_inner_graph():
 
 
 def test_composite_node_in_a_graph():
-    from haibal_py.registry import CATALOG
+    from haibal_py.node.registry import CATALOG
     sn = Snippet.from_selection(source_graph(), ["sm1"], "softmax only")
     cls = snippet_node_class(sn, type_id="test.snippet.softmax_only")
     CATALOG.register(cls)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from haibal_py.png_chunks import extract_snippet
+from haibal_py.files.png_chunks import extract_snippet
 from haibal_py.runtime import Runtime
 from haibal_py.snippets import JSON_SUFFIX, file_stem, load_runnable, load_snippet, snippet_paths
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from haibal_py.graph import Graph
-from haibal_py.graph_format import GraphFormatError
+from haibal_py.files.graph_format import GraphFormatError
 from haibal_py.runtime import Runtime
 from haibal_py.snippets import Snippet, insert_snippet, load_snippet
 from haibal_py.subgraphs import (SubgraphError, collapse, define_subgraph, expand, is_subgraph, redefine,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from haibal_py.types import ANY, Batches, PortType
+from haibal_py.node.types import ANY, Batches, PortType
 
 
 @pytest.mark.parametrize("text", ["float[2]", "int[1+]", "float[2..6]", "seq<float[1+]>", "any", "bool", "str[0]"])

@@ -1,0 +1,153 @@
+"""Benchmark of one optimizer step: haibal-py against torch.optim and Keras 3 (TensorFlow).
+
+Run: ``python bench/optimizers.py`` (peers are optional: install them with the ``bench``
+extra, or point ``--peer-python`` at an interpreter that has torch / tensorflow). Each
+framework runs in a process of its own (TensorFlow slows torch down when both are loaded).
+Options: ``--quick``.
+
+Rows (float32 weights, gradients prepared beforehand, one step timed, best of several runs):
+
+* ``mlp-small``: the digits MLP of the examples, 8 arrays, 3.6k parameters: what
+  per-step overhead costs when a model trains with batch 32;
+* ``mlp-1M``: 784-1024-512-10, 6 arrays, 1.3M parameters: the arithmetic itself.
+
+Peers: ``torch.optim.X`` (``foreach`` implementation, the default on CPU) with ``.grad``
+set, ``opt.step()``; Keras ``optimizer.apply(grads, variables)`` inside a ``tf.function``
+(eager Keras is far slower). Prints microseconds per step and haibal's ratio to the
+fastest peer (below 1: haibal is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS = {
+    "mlp-small": [(64, 32), (32,), (32, 32), (32,), (32, 10), (10,), (10, 10), (10,)],
+    "mlp-1M": [(784, 1024), (1024,), (1024, 512), (512,), (512, 10), (10,)],
+}
+OPTIMIZERS = {  # name: (haibal / keras class, kwargs, torch class, torch kwargs)
+    "SGD+momentum": ("SGD", dict(learning_rate=0.01, momentum=0.9), "SGD", dict(lr=0.01, momentum=0.9)),
+    "Adam": ("Adam", dict(learning_rate=0.001), "Adam", dict(lr=0.001, eps=1e-7)),
+    "RMSprop": ("RMSprop", dict(learning_rate=0.001), "RMSprop", dict(lr=0.001, alpha=0.9, eps=1e-7)),
+}
+
+
+def best_time(fn, min_runs: int, min_seconds: float) -> float:
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    once = time.perf_counter() - t0
+    loops = max(1, int(5e-3 / max(once, 1e-9)))
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < min_runs or spent < min_seconds:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        dt = time.perf_counter() - t0
+        best, spent, runs = min(best, dt / loops), spent + dt, runs + 1
+    return best
+
+
+def data(shapes):
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(size=s).astype(np.float32) for s in shapes]
+    grads = [(rng.normal(size=s) * 0.01).astype(np.float32) for s in shapes]
+    return weights, grads
+
+
+def run_haibal(quick: bool) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from haibal_py import optimizers
+
+    out = {}
+    for row, shapes in ROWS.items():
+        for name, (cls, kwargs, _, _) in OPTIMIZERS.items():
+            weights, grads = data(shapes)
+            opt = getattr(optimizers, cls)(**kwargs)
+            out[f"{row}|{name}"] = best_time(lambda: opt.apply(grads, weights), 5 if quick else 20,
+                                             0.2 if quick else 1.0)
+    return out
+
+
+def run_torch(quick: bool) -> dict:
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    out = {}
+    for row, shapes in ROWS.items():
+        for name, (_, _, cls, kwargs) in OPTIMIZERS.items():
+            weights, grads = data(shapes)
+            params = [torch.nn.Parameter(torch.from_numpy(w)) for w in weights]
+            for p, g in zip(params, grads):
+                p.grad = torch.from_numpy(g)
+            opt = getattr(torch.optim, cls)(params, **kwargs)
+
+            def step():
+                with torch.no_grad():
+                    opt.step()
+            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0)
+    return out
+
+
+def run_keras(quick: bool) -> dict:
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    out = {}
+    for row, shapes in ROWS.items():
+        for name, (cls, kwargs, _, _) in OPTIMIZERS.items():
+            weights, grads = data(shapes)
+            variables = [keras.Variable(w) for w in weights]
+            tf_grads = [tf.constant(g) for g in grads]
+            opt = getattr(keras.optimizers, cls)(**kwargs)
+            opt.build(variables)
+            step = tf.function(lambda: opt.apply(tf_grads, variables))
+            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0)
+    return out
+
+
+WORKERS = {"haibal": run_haibal, "torch": run_torch, "keras": run_keras}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--peer-python", default=sys.executable, help="interpreter with torch / tensorflow")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args.quick)))
+        return 0
+    results = {}
+    for worker in ("haibal", "torch", "keras"):
+        python = sys.executable if worker == "haibal" else args.peer_python
+        cmd = [python, __file__, "--worker", worker] + (["--quick"] if args.quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{worker}: not measured ({proc.stderr.strip().splitlines()[-1] if proc.stderr else 'failed'})")
+            continue
+        results[worker] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"{'row':<10} {'optimizer':<13} {'haibal us':>10} {'torch us':>10} {'keras us':>10} {'ratio':>6}")
+    for key in results.get("haibal", {}):
+        row, name = key.split("|")
+        times = {w: results[w].get(key) for w in results}
+        peers = [t for w, t in times.items() if w != "haibal" and t]
+        ratio = f"{times['haibal'] / min(peers):.2f}" if peers else "-"
+        cells = [f"{times[w] * 1e6:10.1f}" if times.get(w) else f"{'-':>10}" for w in ("haibal", "torch", "keras")]
+        print(f"{row:<10} {name:<13} {' '.join(cells)} {ratio:>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

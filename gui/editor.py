@@ -1,0 +1,24 @@
+"""The editor assembled: a window with its features installed (one place lists them).
+
+``EditorWindow`` is the canvas, panels and file and run actions; the features below add
+their panels, menu actions and handlers to it, so the window imports none of them.
+"""
+
+from __future__ import annotations
+
+from . import snippet_panel, subgraphs
+from .window import EditorWindow
+
+#: each feature: ``install(window)``, idempotent
+FEATURES = (
+    snippet_panel.install,  # Snippets panel, 'Save selection as snippet…', snippet drops
+    subgraphs.install,  # 'Collapse into subgraph', 'Expand subgraph', double-click opens one
+)
+
+
+def new_window(**kwargs) -> EditorWindow:
+    """An editor window with every feature installed (``EditorWindow`` arguments)."""
+    window = EditorWindow(**kwargs)
+    for install in FEATURES:
+        install(window)
+    return window
