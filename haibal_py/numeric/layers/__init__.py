@@ -11,6 +11,10 @@ from .activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax 
 from .regularization import Dropout, GaussianNoise  # noqa: F401
 from .reshaping import Flatten, Permute, RepeatVector, Reshape  # noqa: F401
 from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract  # noqa: F401
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization  # noqa: F401
+from .recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
+from .attention import MultiHeadAttention  # noqa: F401
+from .wrappers import Bidirectional, TimeDistributed  # noqa: F401
 
 __all__ = [
     "Layer", "LayerError", "SymbolicTensor", "is_symbolic",
@@ -20,4 +24,8 @@ __all__ = [
     "Dropout", "GaussianNoise",
     "Flatten", "Reshape", "Permute", "RepeatVector",
     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+    "BatchNormalization", "LayerNormalization", "GroupNormalization",
+    "SimpleRNN", "LSTM", "GRU",
+    "MultiHeadAttention",
+    "Bidirectional", "TimeDistributed",
 ]
