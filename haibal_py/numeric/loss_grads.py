@@ -333,6 +333,20 @@ def _scce_vjp(y_true, y_pred, dl, from_logits=False, axis=-1, ignore_class=None)
     return r.back(_through_normalisation(g, r.P) * r.dl(dl))
 
 
+def _generalized_ce_vjp(y_true, y_pred, dl, q=0.5):
+    """``(1 - p^q) / q`` of the label's probability: its derivative is ``-p^(q - 1)``."""
+    pred = as_float_array(y_pred, "y_pred")
+    work = compute_dtype(pred.dtype)
+    c = pred.shape[-1]
+    p = pred.reshape(-1, c).astype(work)
+    labels = as_label_array(y_true, "y_true").reshape(-1)
+    rows = np.arange(labels.size)
+    g = np.zeros_like(p)
+    g[rows, labels] = -np.power(p[rows, labels], work.type(float(q) - 1.0))
+    g *= np.asarray(dl, dtype=work).reshape(-1, 1)
+    return g.reshape(pred.shape).astype(pred.dtype, copy=False)
+
+
 # ---------------------------------------------------------------------------- segmentation
 def _overlap(y_true, y_pred, axis):
     r = _Rows(y_true, y_pred, axes=axis)
@@ -353,8 +367,9 @@ def _dice_vjp(y_true, y_pred, dl, axis=None):
 def _tversky_vjp(y_true, y_pred, dl, alpha=0.5, beta=0.5, axis=None):
     r, t, tp, st, sp = _overlap(y_true, y_pred, axis)
     a, b = float(alpha), float(beta)
-    den = tp + a * (st - tp) + b * (sp - tp) + EPSILON
-    d_den = (1.0 - a - b) * t + b
+    # alpha weighs the false positives sum(p (1 - t)), beta the false negatives sum(t (1 - p))
+    den = tp + a * (sp - tp) + b * (st - tp) + EPSILON
+    d_den = (1.0 - a - b) * t + a
     g = -(t * den - tp * d_den) / (den * den)
     return r.back(g * np.asarray(dl, dtype=np.float64).reshape(-1, 1))
 
@@ -378,6 +393,7 @@ VJPS: dict[Callable, Callable] = {
     _prob.categorical_crossentropy: _cce_vjp,
     _prob.categorical_focal_crossentropy: _categorical_focal_vjp,
     _scce.sparse_categorical_crossentropy: _scce_vjp,
+    _prob.categorical_generalized_cross_entropy: _generalized_ce_vjp,
     _seg.dice: _dice_vjp,
     _seg.tversky: _tversky_vjp,
 }
