@@ -317,6 +317,10 @@ ARGS: dict[str, KerasArg] = {
                                "empty: inferred.", "shape_or_none", optional=True),
     "padding": KerasArg("enum", "valid: no padding (the output shrinks); same: zeros around the input so "
                         "that the output has the input's size divided by the strides.", choices=("valid", "same")),
+    "causal_padding": KerasArg("enum", "valid: no padding (the output shrinks); same: zeros around the input "
+                               "so that the output has the input's length divided by the strides; causal: "
+                               "zeros before the sequence only (output t sees inputs up to t).",
+                               choices=("valid", "same", "causal")),
     "size": _sizes("the upsampling factor."),
     "interpolation": KerasArg("enum", "how new values are made.", choices=("nearest", "bilinear")),
     "keepdims": KerasArg("bool", "keep the pooled axes with size 1."),

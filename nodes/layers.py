@@ -42,6 +42,15 @@ def _rnn_ports(n_states: int):
     return output_names
 
 
+KERNEL = {1: "3", 2: "3, 3", 3: "3, 3, 3"}
+AXES = {1: "steps", 2: "rows and columns", 3: "three spatial axes"}
+KERNEL_LAYOUT = {1: "(k, channels, filters)", 2: "(kh, kw, channels, filters)", 3: "(kd, kh, kw, channels, filters)"}
+SPATIAL_X = {1: "a sequence (batch, steps, channels).", 2: "images (batch, rows, columns, channels).",
+             3: "volumes (batch, depth, rows, columns, channels)."}
+CONV_USES = {1: ("Sequence and audio models (with causal padding: temporal convolutions).",),
+             2: ("Image classifiers and detectors: Conv2D -> pooling blocks.",),
+             3: ("Video and volumetric (medical) images.",)}
+
 RNN_OUTPUTS_1 = ((Y, "the output: the last step (batch, units), or every step with return_sequences."),
                  ("state_h", STATE_DOC.format("hidden")))
 RNN_OUTPUTS_2 = RNN_OUTPUTS_1 + (("state_c", STATE_DOC.format("cell")),)
@@ -149,6 +158,77 @@ DECLARATIONS = [
         description="The dot product of two inputs along axes, per sample (Keras' batch_dot); x3 and x4 "
                     "stay unwired.",
         use_cases=("Similarity scores between two embeddings (normalize: cosine similarity).",)),
+    # ------------------------------------------------------------------ convolution
+    *[LayerDecl(
+        name=f"Conv{d}D", layer=getattr(L, f"Conv{d}D"), ranks=(d + 2, d + 2),
+        args=("filters", "kernel_size", "strides", ("padding", "causal_padding") if d == 1 else "padding",
+              "dilation_rate", "groups", "activation", "use_bias") + DENSE_WEIGHTS,
+        defaults={"filters": 32, "kernel_size": KERNEL[d]}, x_doc=SPATIAL_X[d],
+        description=f"A {d}-D convolution: filters kernels of kernel_size slide over the {AXES[d]} of the input "
+                    f"(kernel {KERNEL_LAYOUT[d]}, bias (filters,)), then the activation.",
+        use_cases=CONV_USES[d]) for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"Conv{d}DTranspose", layer=getattr(L, f"Conv{d}DTranspose"), ranks=(d + 2, d + 2),
+        args=("filters", "kernel_size", "strides", "padding", "output_padding", "dilation_rate", "activation",
+              "use_bias") + DENSE_WEIGHTS,
+        defaults={"filters": 32, "kernel_size": KERNEL[d]}, x_doc=SPATIAL_X[d],
+        description=f"A transposed {d}-D convolution (the gradient of a convolution): it upsamples the "
+                    f"{AXES[d]} by the strides.",
+        use_cases=("Decoders of autoencoders and U-Nets; GAN generators.",)) for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"DepthwiseConv{d}D", layer=getattr(L, f"DepthwiseConv{d}D"), ranks=(d + 2, d + 2),
+        args=("kernel_size", "strides", "padding", "depth_multiplier", "dilation_rate", "activation", "use_bias",
+              "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+              "activity_regularizer"),
+        defaults={"kernel_size": KERNEL[d]}, x_doc=SPATIAL_X[d],
+        description=f"A depthwise {d}-D convolution: each input channel is convolved with its own "
+                    f"depth_multiplier kernels (no mixing of channels).",
+        use_cases=("MobileNet-style separable blocks (then a 1x1 Conv mixes the channels).",)) for d in (1, 2)],
+    *[LayerDecl(
+        name=f"SeparableConv{d}D", layer=getattr(L, f"SeparableConv{d}D"), ranks=(d + 2, d + 2),
+        args=("filters", "kernel_size", "strides", "padding", "dilation_rate", "depth_multiplier", "activation",
+              "use_bias", "depthwise_initializer", "pointwise_initializer", "bias_initializer",
+              "depthwise_regularizer", "pointwise_regularizer", "bias_regularizer", "activity_regularizer"),
+        defaults={"filters": 32, "kernel_size": KERNEL[d]}, x_doc=SPATIAL_X[d],
+        description=f"A depthwise {d}-D convolution followed by a pointwise (1x1) convolution to filters "
+                    f"channels: far fewer weights than a plain convolution.",
+        use_cases=("Light image models (Xception, MobileNet).",)) for d in (1, 2)],
+    # ------------------------------------------------------------------ pooling
+    *[LayerDecl(
+        name=f"{kind}Pooling{d}D", layer=getattr(L, f"{kind}Pooling{d}D"), ranks=(d + 2, d + 2), weights=False,
+        args=("pool_size", ("strides", "pool_strides"), "padding"), x_doc=SPATIAL_X[d],
+        description=f"Downsamples the {AXES[d]} by the {kind.lower()} of each pool_size window.",
+        use_cases=(f"Between the convolution blocks of a CNN (halving the {AXES[d]} with pool_size 2).",))
+      for kind in ("Max", "Average") for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"Global{kind}Pooling{d}D", layer=getattr(L, f"Global{kind}Pooling{d}D"), ranks=(d + 2, d + 2),
+        weights=False, args=("keepdims",), x_doc=SPATIAL_X[d],
+        description=f"The {kind.lower()} over the {AXES[d]}: one value per channel, (batch, channels).",
+        use_cases=("The end of a fully convolutional classifier, before the Dense head.",))
+      for kind in ("Max", "Average") for d in (1, 2, 3)],
+    # ------------------------------------------------------------------ spatial reshaping
+    *[LayerDecl(
+        name=f"ZeroPadding{d}D", layer=getattr(L, f"ZeroPadding{d}D"), ranks=(d + 2, d + 2), weights=False,
+        args=(("padding", "zero_padding"),), x_doc=SPATIAL_X[d],
+        description=f"Adds rows of zeros before and after the {AXES[d]}.",
+        use_cases=("Keep a size through a valid convolution; pad to an even size.",)) for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"Cropping{d}D", layer=getattr(L, f"Cropping{d}D"), ranks=(d + 2, d + 2), weights=False,
+        args=("cropping",), x_doc=SPATIAL_X[d],
+        description=f"Removes values before and after the {AXES[d]}.",
+        use_cases=("Match the sizes of a U-Net's skip connection and its upsampled branch.",)) for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"UpSampling{d}D", layer=getattr(L, f"UpSampling{d}D"), ranks=(d + 2, d + 2), weights=False,
+        args=("size",) + (("interpolation",) if d == 2 else ()), x_doc=SPATIAL_X[d],
+        description=f"Repeats each value size times along the {AXES[d]}"
+                    + (" (nearest), or interpolates (bilinear)." if d == 2 else "."),
+        use_cases=("Decoders: upsample, then convolve (instead of a transposed convolution).",)) for d in (1, 2, 3)],
+    *[LayerDecl(
+        name=f"SpatialDropout{d}D", layer=getattr(L, f"SpatialDropout{d}D"), ranks=(d + 2, d + 2), weights=False,
+        args=("rate", "seed"), defaults={"rate": 0.5}, x_doc=SPATIAL_X[d],
+        description="Drops whole channels (feature maps) while training, scaling the others by 1 / (1 - rate).",
+        use_cases=("Regularise convolutional layers, whose neighbouring values are correlated.",))
+      for d in (1, 2, 3)],
     # ------------------------------------------------------------------ normalization
     LayerDecl(
         name="BatchNormalization", layer=L.BatchNormalization,
