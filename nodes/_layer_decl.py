@@ -33,7 +33,7 @@ from haibal_py.numeric.layers.symbolic import call_symbolic
 from ._keras_args import ARGS, REQUIRED, KerasArg, keras_default, with_doc
 from ._model_wires import as_tensor, layer_name
 
-__all__ = ["LayerDecl", "layer_node", "static_shapes", "Y"]
+__all__ = ["LayerDecl", "declaration", "layer_node", "static_shapes", "Y"]
 
 Y = "y"
 UNKNOWN = PortType("model", 1, None)  # a model wire whose shape is not known statically
@@ -163,6 +163,11 @@ def _common_default(name: str):
 
 # ---------------------------------------------------------------------------- static shapes
 _DECLS: dict[str, LayerDecl] = {}
+
+
+def declaration(name: str) -> LayerDecl:
+    """The declaration of the layer node ``haibal.layers.<name>`` (KeyError when there is none)."""
+    return _DECLS[name]
 
 
 def _zero_initializers(decl: LayerDecl, ctor: dict) -> dict:

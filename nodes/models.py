@@ -66,9 +66,7 @@ OUTPUT_PORTS = ("outputs", "outputs_2", "outputs_3")
 def _build(node: Node, values: dict) -> dict:
     tensors = [as_tensor(values[p], p) for p in OUTPUT_PORTS if p == "outputs" or values.get(p) is not None]
     p = node.values
-    name = p["name"].strip() or layer_name(node.name, "Model", "Model")
-    if "/" in name:
-        raise HaibalValueError(f"parameter 'name' must not hold '/', got {name!r}")
+    name = layer_name(node.name, "Model", "Model")
     seed = p["seed"]
     model = build_model(tensors, name=name, seed=seed, model_class=p["model_class"])
     restore_state(model, node.state, seed=seed)
@@ -79,7 +77,8 @@ def _build(node: Node, values: dict) -> dict:
 ModelNode = declare_node(
     type_id="haibal.model.Model", category=CATEGORY, display_name="Model", module=__name__, class_name="ModelNode",
     description="Builds the model defined by the layer nodes wired into it (HAIBAL's Output): it finds the "
-                "Inputs by walking back from the outputs, makes every layer under its node's name, and keeps "
+                "Inputs by walking back from the outputs, makes every layer under its node's name (the model "
+                "takes the Model node's name), and keeps "
                 "the weights as its state, saved with the graph (a graph holding a model saves and runs with "
                 "its weights). Weights whose layer and shape are unchanged keep their values from run to run; "
                 "new ones start from the seed (a new seed starts them all anew).",
@@ -89,8 +88,7 @@ ModelNode = declare_node(
             Port("outputs_2", WIRE, "an optional second output.", default=None),
             Port("outputs_3", WIRE, "an optional third output.", default=None)),
     outputs=(Port(MODEL_PORT, MODEL, "the built model, weights included (model[0])."),),
-    params=(Param("name", "str", "", "the model's name (empty: the node's name)."),
-            Param("seed", "int", 0, "the seed the weights are initialised from.", minimum=0),
+    params=(Param("seed", "int", 0, "the seed the weights are initialised from.", minimum=0),
             Param("model_class", "enum", "auto", "the class built: auto (a Sequential for a chain of one-input, "
                   "one-output layers, as Keras users write it; a functional Model otherwise), Sequential or "
                   "Functional.", choices=MODEL_CLASSES)),
