@@ -200,9 +200,9 @@ class KerasArg:
                 raise ValueError("give at least one size")
             return sizes[0] if len(sizes) == 1 else sizes
         if form in ("shape", "shape_or_none"):
-            # -1 (Reshape's inferred size) passes here: the layer checks its own shapes
-            sizes = parse_sizes_text(shown, allow_none_items=self.optional and form == "shape_or_none",
-                                     allow_negative=True, what="shape")
+            # -1 (Reshape's inferred size) and None (an Input's varying size) pass here: the
+            # layer checks its own shapes
+            sizes = parse_sizes_text(shown, allow_none_items=True, allow_negative=True, what="shape")
             if not sizes and form == "shape_or_none":
                 return None
             return sizes
