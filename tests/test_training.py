@@ -448,3 +448,18 @@ def test_errors_name_what_is_wrong():
         model.fit(x, np.full(20, 7))
     with pytest.raises(DataError, match="validation_data must be a tuple"):
         model.fit(x, y, validation_data=x)
+
+
+def test_forward_pass_then_backward_is_value_and_grad():
+    x, y = data(n=16)
+    model = mlp()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    fp = model.forward_pass(x)
+    np.testing.assert_allclose(fp.y_pred, model.predict(x), rtol=1e-6)  # probabilities, not logits
+    loss, grads = fp.backward(y)
+    loss2, grads2 = model.value_and_grad(x, y)
+    assert loss == loss2
+    for a, b in zip(grads, grads2):
+        np.testing.assert_array_equal(a, b)
+    # the output layer keeps its softmax between the two halves
+    assert model.layers[-1].activation.name == "softmax"

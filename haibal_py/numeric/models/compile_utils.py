@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import HaibalValueError
+from .. import activations as A
 from .. import losses as losses_module
 from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
@@ -161,7 +162,10 @@ def get_metric(identifier, y_true, y_pred_shape) -> Metric:
 
 @dataclass
 class Head:
-    """One output's loss: its weight, its gradient and (with several outputs) its tracker."""
+    """One output's loss: its weight, its gradient and (with several outputs) its tracker.
+
+    ``fused`` ("softmax", "sigmoid" or None) and ``fused_layer`` are decided when the head is
+    made (the forward pass needs them); ``loss`` and ``grad`` on the first labels."""
 
     index: int
     name: str
@@ -171,6 +175,26 @@ class Head:
     grad: LossGradient | None = None
     fused_layer: object = None
     tracker: RunningMean | None = None
+    fused: str | None = None
+
+    def plan_fusion(self, model) -> None:
+        layer = fused_output_layer(model, self.index)
+        kind = None
+        if layer is not None:
+            fn = layer.activation.fn
+            if isinstance(self.identifier, str) and self.identifier.lower() in _CROSSENTROPY:
+                units = model._outputs[self.index].shape[-1]
+                kind = ("sigmoid" if fn is A.sigmoid else None) if units == 1 else \
+                    ("softmax" if fn is A.softmax else None)
+            else:
+                kind = fusable_activation(get_loss(self.identifier), fn)
+        self.fused, self.fused_layer = kind, (layer if kind else None)
+
+    def build(self, y, out_shape) -> None:
+        if y is None:
+            raise CompileError(f"no labels given for output {self.name!r}, which has a loss")
+        self.loss = get_loss(self.identifier, y, out_shape)
+        self.grad = LossGradient(self.loss, fused=self.fused)
 
 
 @dataclass
@@ -217,6 +241,8 @@ class Compiled:
             heads.append(Head(i, name, ident, w))
         if not heads:
             raise CompileError("compile: every output's loss is None; no loss to train on")
+        for h in heads:
+            h.plan_fusion(model)
         if len(heads) > 1:
             for h in heads:
                 h.tracker = RunningMean(f"{h.name}_loss")
@@ -270,14 +296,7 @@ class Compiled:
     def build(self, model, ys: list, out_shapes: list) -> None:
         """Resolve the shape-dependent losses and metrics from the first labels."""
         for h in self.heads:
-            y = ys[h.index]
-            if y is None:
-                raise CompileError(f"no labels given for output {h.name!r}, which has a loss")
-            h.loss = get_loss(h.identifier, y, out_shapes[h.index])
-            layer = fused_output_layer(model, h.index)
-            kind = fusable_activation(h.loss, layer.activation.fn) if layer is not None else None
-            h.fused_layer = layer if kind else None
-            h.grad = LossGradient(h.loss, fused=kind)
+            h.build(ys[h.index], out_shapes[h.index])
         n = len(self.output_names)
         self.metrics = self._build_metrics(self.user_metrics, ys, out_shapes, n)
         self.weighted_metrics = self._build_metrics(self.user_weighted_metrics, ys, out_shapes, n)

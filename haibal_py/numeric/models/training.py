@@ -28,12 +28,12 @@ import numpy as np
 
 from ...errors import HaibalValueError
 from ..callbacks import CallbackList
-from ..loss_grads import LossGradient, fusable_activation
-from .compile_utils import CompileError, Compiled, Head, fused_logits, fused_output_layer, get_loss
+from .. import activations as A
+from .compile_utils import CompileError, Compiled, Head, fused_logits
 from .data import DataError, EpochPlan, as_array, as_list, check_cardinality, class_weights_to_sample_weights, \
     split_last, take
 
-__all__ = ["Trainer", "TrainingError"]
+__all__ = ["Trainer", "TrainingError", "ForwardPass"]
 
 
 class TrainingError(HaibalValueError):
@@ -50,7 +50,7 @@ def _positive_int(value, name: str, allow_none: bool = True):
 
 class _Step:
     """What one step needs, gathered once per fit (the trainable weights, the penalties, the
-    constraints), so a batch costs only its computation."""
+    constraints), so a batch costs only its computation: ``forward`` then ``finish``."""
 
     def __init__(self, model, heads):
         self.model = model
@@ -64,50 +64,98 @@ class _Step:
         self.activity = _has_activity(model)
         self.n_out = len(model._outputs)
 
-    def loss_and_grads(self, xs: list, ys: list, sws: list, training: bool = True, need_grads: bool = True):
+    def forward(self, xs: list, training: bool = True):
+        """(raw outputs, context): a fused output gives its logits."""
+        with fused_logits(self.fused):
+            out, ctx = self.model.call_forward(xs[0] if len(xs) == 1 else xs, training)
+        return ([out] if self.n_out == 1 else list(out)), ctx
+
+    def predictions(self, outs: list) -> list:
+        """What the model outputs (probabilities where the output was fused)."""
+        preds = list(outs)
+        for h in self.heads:
+            if h.fused == "softmax":
+                preds[h.index] = A.softmax(outs[h.index])
+            elif h.fused == "sigmoid":
+                preds[h.index] = A.sigmoid(outs[h.index])
+        return preds
+
+    def finish(self, outs: list, ctx, ys: list, sws: list, need_grads: bool = True):
         """(total loss, grads aligned with the trainable weights or None, predictions, per-head values)."""
         model = self.model
-        x = xs[0] if len(xs) == 1 else xs
-        with fused_logits(self.fused):
-            out, ctx = model.call_forward(x, training)
-            outs = [out] if self.n_out == 1 else list(out)
-            preds = list(outs)
-            douts = [None] * self.n_out
-            values = []
-            total = 0.0
-            for h in self.heads:
-                i = h.index
-                if need_grads:
-                    value, d, preds[i] = h.grad(ys[i], outs[i], sws[i])
-                else:
-                    value, preds[i] = h.grad.value(ys[i], outs[i], sws[i])
-                    d = None
-                values.append(float(value))
-                if h.weight is not None:
-                    value = value * h.weight
-                    if d is not None:
-                        d = d * d.dtype.type(h.weight)
-                total += float(value)
-                douts[i] = d
-            for s in self.reg_all:
-                total += float(s.regularizer(s.value))
-            if self.activity:
-                total += model.activity_loss(ctx)
-            grads = None
+        preds = list(outs)
+        douts = [None] * self.n_out
+        values = []
+        total = 0.0
+        for h in self.heads:
+            i = h.index
             if need_grads:
-                for i, o in enumerate(outs):
-                    if douts[i] is None:
-                        douts[i] = np.zeros_like(o)
-                _, grads = model.call_backward(ctx, douts[0] if self.n_out == 1 else douts, False)
+                value, d, preds[i] = h.grad(ys[i], outs[i], sws[i])
+            else:
+                value, preds[i] = h.grad.value(ys[i], outs[i], sws[i])
+                d = None
+            values.append(float(value))
+            if h.weight is not None:
+                value = value * h.weight
+                if d is not None:
+                    d = d * d.dtype.type(h.weight)
+            total += float(value)
+            douts[i] = d
+        for s in self.reg_all:
+            total += float(s.regularizer(s.value))
+        if self.activity:
+            total += model.activity_loss(ctx)
+        grads = None
         if need_grads:
+            for i, o in enumerate(outs):
+                if douts[i] is None:
+                    douts[i] = np.zeros_like(o)
+            with fused_logits(self.fused):
+                _, grads = model.call_backward(ctx, douts[0] if self.n_out == 1 else douts, False)
             for i, s in self.reg_trainable:
                 g = s.regularizer.gradient(s.value)
                 grads[i] = grads[i] + g.astype(grads[i].dtype, copy=False)
         return total, grads, preds, values
 
+    def loss_and_grads(self, xs: list, ys: list, sws: list, training: bool = True, need_grads: bool = True):
+        outs, ctx = self.forward(xs, training)
+        return self.finish(outs, ctx, ys, sws, need_grads)
+
     def apply_constraints(self) -> None:
         for s in self.constraints:
             s.value[...] = s.constraint(s.value)
+
+
+class ForwardPass:
+    """One forward pass kept for its backward pass: HAIBAL's Forward then Backward.
+
+    ``model.forward_pass(x)`` runs the model (``training=True``) and keeps what the backward
+    pass needs; ``predictions`` are the model's outputs; ``backward(y, sample_weight)``
+    returns ``(loss, grads)``, the same numbers as ``value_and_grad(x, y)``."""
+
+    def __init__(self, model, step: _Step, outs: list, ctx, loss=None):
+        self.model, self._step, self._outs, self._ctx, self._loss = model, step, outs, ctx, loss
+        self.predictions = step.predictions(outs)
+
+    @property
+    def y_pred(self):
+        """The model's output (a list for several outputs)."""
+        return self.predictions[0] if len(self.predictions) == 1 else self.predictions
+
+    def backward(self, y=None, sample_weight=None):
+        """``(loss, grads)``: the loss of this pass and its gradient for each trainable weight."""
+        model = self.model
+        names = model.output_names
+        ys = model._targets(y, names)
+        sws = [None if v is None else as_array(v, "sample_weight")
+               for v in as_list(sample_weight, names, "sample_weight", allow_none=True)]
+        if self._loss is None:
+            model._build_compiled(ys)
+        for h in self._step.heads:
+            if h.grad is None:
+                h.build(ys[h.index], model._output_shapes()[h.index])
+        total, grads, _, _ = self._step.finish(self._outs, self._ctx, ys, sws)
+        return total, grads
 
 
 def _has_activity(layer) -> bool:
@@ -256,30 +304,30 @@ class Trainer:
         model's penalties, and its gradient for each array of ``model.trainable_weights``, in
         that order. HAIBAL's academic step: ``opt.apply(grads, model.trainable_weights)``
         after it is exactly one step of ``fit``."""
-        xs = self._inputs_list(x)
-        names = self.output_names
-        ys = self._targets(y, names)
-        sws = [None if v is None else as_array(v, "sample_weight")
-               for v in as_list(sample_weight, names, "sample_weight", allow_none=True)]
-        if loss is not None:
-            heads = self._loss_heads(loss, ys)
-        else:
+        if loss is None:
             self._require_compiled("value_and_grad")
-            heads = self._build_compiled(ys).heads
-        total, grads, _, _ = self._make_step(heads).loss_and_grads(xs, ys, sws, training=bool(training))
-        return total, grads
+        return self.forward_pass(x, training=training, loss=loss).backward(y, sample_weight)
 
-    def _loss_heads(self, loss, ys) -> list:
-        """Heads for a loss given to value_and_grad (one output, or the same loss on each)."""
+    def forward_pass(self, x, training=True, loss=None) -> ForwardPass:
+        """The forward half of ``value_and_grad``: run the model on ``x`` and keep what the
+        backward pass needs (``ForwardPass.backward(y)``); the loss is the compiled one unless
+        ``loss`` is given."""
+        xs = self._inputs_list(x)
+        if loss is not None:
+            heads = self._loss_heads(loss)
+        else:
+            heads = self._require_compiled("forward_pass").heads
+        step = self._make_step(heads)
+        outs, ctx = step.forward(xs, bool(training))
+        return ForwardPass(self, step, outs, ctx, loss)
+
+    def _loss_heads(self, loss) -> list:
+        """Heads for a loss given to value_and_grad (the same loss on each output)."""
         heads = []
-        shapes = self._output_shapes()
         for i, name in enumerate(self.output_names):
-            if ys[i] is None:
-                raise DataError(f"{self.name}: no labels for output {name!r}")
-            obj = get_loss(loss, ys[i], shapes[i])
-            layer = fused_output_layer(self, i)
-            kind = fusable_activation(obj, layer.activation.fn) if layer is not None else None
-            heads.append(Head(i, name, loss, None, obj, LossGradient(obj, fused=kind), layer if kind else None))
+            head = Head(i, name, loss)
+            head.plan_fusion(self)
+            heads.append(head)
         return heads
 
     def _train_batch(self, step: _Step, xs, ys, sws, n: int) -> None:
