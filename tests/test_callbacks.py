@@ -91,7 +91,7 @@ def test_model_checkpoint_writes_safe_weights_files(tmp_path):
     m = model(lr=0.05)
     path = tmp_path / "ckpt-{epoch:02d}-{loss:.3f}.weights.npz"
     h = m.fit(x, y, epochs=2, callbacks=[callbacks.ModelCheckpoint(path, monitor="loss")], verbose=0)
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in tmp_path.glob("*.weights.npz"))
     assert files == [f"ckpt-{e + 1:02d}-{loss:.3f}.weights.npz" for e, loss in enumerate(h.history["loss"])]
     again = model(seed=99)
     again.load_weights(tmp_path / files[-1])
@@ -109,7 +109,29 @@ def test_model_checkpoint_writes_safe_weights_files(tmp_path):
     batches = tmp_path / "b"
     m.fit(x, y, batch_size=20, epochs=1, verbose=0,
           callbacks=[callbacks.ModelCheckpoint(str(batches / "s{epoch}-{batch}.weights.npz"), save_freq=2)])
-    assert sorted(p.name for p in batches.iterdir()) == ["s1-2.weights.npz"]
+    assert sorted(p.name for p in batches.iterdir()) == ["s1-2.optimizer.npz", "s1-2.weights.npz"]
+
+
+def test_model_checkpoint_keeps_the_optimizer_unless_weights_only(tmp_path):
+    x, y = data()
+    m = model(lr=0.05)
+    path = tmp_path / "ckpt.weights.npz"
+    m.fit(x, y, epochs=2, callbacks=[callbacks.ModelCheckpoint(path, monitor="loss")], verbose=0)
+    assert (tmp_path / "ckpt.optimizer.npz").is_file()
+    again = model(seed=5, lr=0.05)
+    callbacks.restore_checkpoint(again, path)
+    assert again.optimizer.iterations == m.optimizer.iterations
+    # both continue identically
+    set_random_seed(3)
+    m.fit(x, y, epochs=1, verbose=0)
+    set_random_seed(3)
+    again.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(m.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    only = tmp_path / "w.weights.npz"
+    m.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.ModelCheckpoint(only, monitor="loss",
+                                                                          save_weights_only=True)])
+    assert only.is_file() and not (tmp_path / "w.optimizer.npz").exists()
 
 
 def test_model_checkpoint_refuses_other_formats():

@@ -27,12 +27,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import HaibalValueError
+from ..files.array_files import write_arrays
 from .progbar import Progbar
 
 __all__ = [
     "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
     "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-    "LiveMonitor", "CallbackError", "metric_direction",
+    "LiveMonitor", "CallbackError", "metric_direction", "restore_checkpoint", "optimizer_state_path",
 ]
 
 
@@ -448,7 +449,10 @@ class ModelCheckpoint(MonitorCallback):
     Saves the model's weights with ``model.save_weights`` (atomic, never a pickle): the path
     ends in ``.weights.npz`` or ``.safetensors`` and may hold Keras' placeholders
     (``"ckpt-{epoch:02d}-{val_loss:.3f}.weights.npz"``). haibal-py has no whole-model file
-    yet, so a ``.keras`` / ``.h5`` path is refused whatever ``save_weights_only`` says.
+    yet, so a ``.keras`` / ``.h5`` path is refused. Keras' default ``save_weights_only=False``
+    saves the optimizer with the model: here the optimizer's state goes beside the weights,
+    in ``<name>.optimizer.npz`` (``optimizer.get_state()``), read back by
+    ``restore_checkpoint``; ``save_weights_only=True`` writes the weights alone.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
@@ -527,8 +531,37 @@ class ModelCheckpoint(MonitorCallback):
                                 f"existing directory: {path}")
         if self._should_save(epoch, logs, path):
             self.model.save_weights(path, overwrite=True)
+            optimizer = getattr(self.model, "optimizer", None)
+            if not self.save_weights_only and optimizer is not None:
+                write_arrays(optimizer_state_path(path), optimizer.get_state())
             if self.verbose > 0:
                 print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
+
+
+def optimizer_state_path(weights_path) -> str:
+    """Where ModelCheckpoint keeps the optimizer's state beside ``weights_path``:
+    ``ckpt.weights.npz`` -> ``ckpt.optimizer.npz``."""
+    text = os.fspath(weights_path)
+    for suffix in WEIGHT_SUFFIXES:
+        if text.endswith(suffix):
+            return text[: -len(suffix)] + ".optimizer.npz"
+    raise CallbackError(f"{text!r} is not a weights file (.weights.npz or .safetensors)")
+
+
+def restore_checkpoint(model, weights_path, optimizer: bool = True) -> None:
+    """Load a ModelCheckpoint: the weights, and the optimizer's state when it was saved (the
+    model must be compiled; the optimizer is built on its trainable weights first)."""
+    model.load_weights(weights_path)
+    state_path = optimizer_state_path(weights_path)
+    if optimizer and os.path.exists(state_path):
+        opt = getattr(model, "optimizer", None)
+        if opt is None:
+            raise CallbackError(f"{state_path}: an optimizer state needs a compiled model")
+        with np.load(state_path, allow_pickle=False) as f:
+            state = {k: f[k] for k in f.files}
+        if not opt.built:
+            opt.build(model.trainable_weights)
+        opt.set_state(state)
 
 
 class ReduceLROnPlateau(MonitorCallback):
