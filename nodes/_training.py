@@ -136,8 +136,10 @@ class TrainingSession:
 
 def _optimizer_recipe(optimizer) -> dict:
     config = optimizer.get_config()
+    # the automatic name ("adam_1") depends on what the process made before: not part of the recipe
+    settings = {k: v for k, v in config.items() if k != "name"}
     return {"optimizer": optimizer, "config": config,
-            "config_text": json.dumps(config, sort_keys=True, default=_schedule_text)}
+            "config_text": json.dumps(settings, sort_keys=True, default=_schedule_text)}
 
 
 def _schedule_text(obj):
