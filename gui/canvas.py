@@ -503,6 +503,10 @@ class Canvas(QtCore.QObject):
             self.node_activated.emit(gid)
 
     def _on_selection_changed(self) -> None:
+        try:
+            self.viewer.isVisible()
+        except RuntimeError:  # the scene outlives its view for a moment when a window is destroyed
+            return
         self._restyle_selection()
         self.selection_changed.emit()
         pipes = self.viewer.selected_pipes()

@@ -34,6 +34,7 @@ from haibal_py.node import AUTOMATIC
 from haibal_py.runtime import Runtime
 
 CLIPBOARD_MIME = "application/x-haibal-graph"
+UNDO_LIMIT = 200  # steps kept (each holds two snapshots of the graph's parts; arrays are shared, not copied)
 
 
 class GraphLocked(HaibalError):
@@ -213,6 +214,7 @@ class EditorModel(QtCore.QObject):
     def __init__(self, graph: Graph | None = None, parent=None):
         super().__init__(parent)
         self.undo_stack = QtGui.QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.graph = graph if graph is not None else Graph()
         self.runtime = Runtime(self.graph)
         self._depth = 0
