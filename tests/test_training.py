@@ -255,6 +255,17 @@ def test_class_weight_is_sample_weight_from_the_labels():
     assert h.history["loss"][0] == pytest.approx(float(expected), rel=1e-5)
 
 
+def test_class_weight_weighs_the_training_part_only():
+    x, y = data(n=40)
+    model = mlp()
+    model.compile(optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    h = model.fit(x, y, class_weight={0: 3.0, 1: 3.0, 2: 3.0}, validation_split=0.5, batch_size=20, verbose=0,
+                  shuffle=False)
+    plain = model.evaluate(x[20:], y[20:], batch_size=20, verbose=0)
+    assert h.history["val_loss"][0] == pytest.approx(plain, rel=1e-6)       # validation: unweighted
+    assert h.history["loss"][0] == pytest.approx(3 * model.evaluate(x[:20], y[:20], verbose=0), rel=1e-5)
+
+
 def test_sample_weight_scales_the_loss():
     x, y = data(n=30)
     model = mlp()

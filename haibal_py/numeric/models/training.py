@@ -252,13 +252,7 @@ class Trainer:
         xs = self._inputs_list(x)
         ys = self._targets(y, names)
         if class_weight is not None:
-            if sample_weight is not None:
-                raise DataError("You cannot `class_weight` and `sample_weight` at the same time.")
-            if len(names) > 1:
-                raise DataError("`class_weight` is only supported for Models with a single output.")
-            if ys[0] is None:
-                raise DataError("class_weight needs the labels y")
-            sws = [class_weights_to_sample_weights(ys[0], class_weight, self.dtype)]
+            sws = self._class_weights(ys, class_weight, sample_weight)
         elif sample_weight is not None and len(names) > 1 and not isinstance(sample_weight, (list, tuple, dict)):
             sw = as_array(sample_weight, "sample_weight")
             if not (sw.ndim == 1 or (sw.ndim == 2 and sw.shape[1] == 1)):
@@ -274,6 +268,19 @@ class Trainer:
         if n == 0:
             raise DataError(f"{self.name}: {what} got 0 samples")
         return xs, ys, sws, n
+
+    def _check_class_weight(self, sample_weight) -> None:
+        if sample_weight is not None:
+            raise DataError("You cannot `class_weight` and `sample_weight` at the same time.")
+        if len(self.output_names) > 1:
+            raise DataError("`class_weight` is only supported for Models with a single output.")
+
+    def _class_weights(self, ys, class_weight, sample_weight) -> list:
+        """Per-sample weights from ``class_weight`` and the labels (Keras' rules)."""
+        self._check_class_weight(sample_weight)
+        if ys[0] is None:
+            raise DataError("class_weight needs the labels y")
+        return [class_weights_to_sample_weights(ys[0], class_weight, self.dtype)]
 
     def _output_shapes(self) -> list[tuple]:
         shape = self.output_shape
@@ -364,7 +371,9 @@ class Trainer:
         _check_verbose(verbose)
         if shuffle not in (True, False, "batch"):
             raise TrainingError(f"shuffle must be True, False or 'batch', got {shuffle!r}")
-        xs, ys, sws, n = self._prepare(x, y, sample_weight, class_weight, "fit")
+        if class_weight is not None:
+            self._check_class_weight(sample_weight)
+        xs, ys, sws, n = self._prepare(x, y, sample_weight, None, "fit")
         val = None
         if validation_split and validation_data is None:
             k = len(xs)
@@ -374,6 +383,8 @@ class Trainer:
             n = xs[0].shape[0]
         elif validation_split:
             split_last([], n, validation_split)  # checks the value only
+        if class_weight is not None:  # the training part only: Keras weighs no validation sample
+            sws = self._class_weights(ys, class_weight, None)
         if validation_data is not None:
             val = self._unpack_validation(validation_data)
         plan = EpochPlan(n, batch_size, shuffle, steps_per_epoch)
