@@ -6,7 +6,9 @@ Run: ``python bench/train.py --peer-python /work/venv-ref/bin/python`` (peers fr
 process of its own (TensorFlow slows torch down when both are loaded); the data are made
 once by this process and handed to the workers in a temporary ``.npz``. Options:
 ``--quick`` (fewer epochs and seeds), ``--only mlp|cnn``, ``--rounds n`` (the frameworks take
-turns n times, each keeping its best time: 2 by default), ``--json out.json``.
+turns n times, each keeping its best time: 2 by default), ``--json out.json``, ``--layers``
+(the CNN layer by layer instead: forward and backward of each layer at batch 64, where the
+time goes).
 
 Rows:
 
@@ -25,8 +27,10 @@ batches, ``zero_grad``/``backward``/``step``, the running loss and accuracy summ
 batch as fit computes them). Time per epoch: the median over epochs after the first (the
 first includes Keras' graph tracing), from the start to the end of each epoch, best over
 seeds. Accuracy: on the test samples after the last epoch, the mean over the seeds
-(``--seeds``, 3 by default). Torch uses all CPU threads; Keras runs its default
-``tf.function`` (no XLA on CPU).
+(``--seeds``, 3 by default). Every framework starts from Keras' initialisation (Glorot
+uniform kernels, zero biases; torch's own default differs). Torch runs the MLP on one thread
+(its OpenMP workers only wait on products this small) and the CNN on all; Keras runs its
+default ``tf.function`` (no XLA on CPU).
 """
 
 from __future__ import annotations
@@ -129,9 +133,11 @@ def run_torch(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
     import torch
     from torch import nn
 
-    torch.set_num_threads(os.cpu_count() or 1)
     out = {}
     for row in rows:
+        # tiny MLP products run fastest on one thread (OpenMP workers spin and wait on a loaded
+        # machine); the CNN's convolutions use every core
+        torch.set_num_threads(1 if row == "mlp" else os.cpu_count() or 1)
         x, y, xt, yt = load(path, row)
         if row == "cnn":
             x, xt = x.transpose(0, 3, 1, 2).copy(), xt.transpose(0, 3, 1, 2).copy()
@@ -144,6 +150,10 @@ def run_torch(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
             else:
                 model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(16, 32, 3), nn.ReLU(),
                                       nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 5 * 5, 10))
+            for layer in model:  # Keras' initialisation: Glorot uniform kernels, zero biases
+                if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                    nn.init.xavier_uniform_(layer.weight)
+                    nn.init.zeros_(layer.bias)
             opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
             loss_fn = nn.CrossEntropyLoss()
             bs, n = BATCH[row], len(X)
@@ -211,7 +221,120 @@ def run_keras(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
     return out
 
 
+# ---------------------------------------------------------------------------- the CNN per layer
+LAYERS = ("conv1", "pool1", "conv2", "pool2", "flatten", "dense")
+
+
+def best_of(fn, runs: int = 15) -> float:
+    fn()
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def layers_haibal(path, rows, epochs, seeds) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from haibal_py import layers
+
+    stack = [layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(), layers.Conv2D(32, 3, activation="relu"),
+             layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")]
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 28, 28, 1)).astype(np.float32)
+    out = {}
+    for name, layer in zip(LAYERS, stack):
+        y, ctx = layer.call_forward(x, True)
+        dy = rng.random(y.shape).astype(np.float32)
+        fwd = best_of(lambda: layer.call_forward(x, True))
+        bwd = best_of(lambda: layer.call_backward(ctx, dy, name != "conv1"))
+        out[name] = {"forward": fwd, "backward": bwd}
+        x = y
+    return out
+
+
+def layers_keras(path, rows, epochs, seeds) -> dict:
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+    import tensorflow as tf
+
+    L = keras.layers
+    stack = [L.Conv2D(16, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(32, 3, activation="relu"),
+             L.MaxPooling2D(), L.Flatten(), L.Dense(10, activation="softmax")]
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.random((64, 28, 28, 1)).astype(np.float32))
+    out = {}
+    for name, layer in zip(LAYERS, stack):
+        y = layer(x, training=True)
+        dy = tf.constant(rng.random(y.shape).astype(np.float32))
+        fwd_fn = tf.function(lambda: layer(x, training=True))
+
+        def both(layer=layer, x=x, dy=dy, first=name == "conv1"):
+            with tf.GradientTape() as tape:
+                if not first:
+                    tape.watch(x)
+                z = layer(x, training=True)
+                s = tf.reduce_sum(z * dy)
+            return tape.gradient(s, ([] if first else [x]) + layer.trainable_weights)
+
+        both_fn = tf.function(both)
+        fwd = best_of(fwd_fn)
+        total = best_of(both_fn)
+        out[name] = {"forward": fwd, "backward": max(total - fwd, 0.0)}
+        x = y
+    return out
+
+
+def layers_torch(path, rows, epochs, seeds) -> dict:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    stack = [nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU()), nn.MaxPool2d(2), nn.Sequential(nn.Conv2d(16, 32, 3),
+             nn.ReLU()), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10)]
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((64, 1, 28, 28)).astype(np.float32))
+    out = {}
+    for name, layer in zip(LAYERS, stack):
+        with torch.no_grad():
+            y = layer(x)
+        dy = torch.from_numpy(rng.random(tuple(y.shape)).astype(np.float32))
+
+        def fwd(layer=layer, x=x):
+            with torch.no_grad():
+                layer(x)
+
+        def both(layer=layer, x=x, dy=dy, first=name == "conv1"):
+            xi = x if first else x.detach().requires_grad_(True)
+            layer.zero_grad(set_to_none=True)
+            layer(xi).backward(dy)
+
+        t_fwd = best_of(fwd)
+        out[name] = {"forward": t_fwd, "backward": max(best_of(both) - t_fwd, 0.0)}
+        x = y
+    return out
+
+
+def print_layers(results: dict) -> None:
+    workers = [w for w in ("haibal", "torch", "keras") if w in results]
+    print("\nCNN per layer, batch 64 (ms): forward / backward (need_dx off for the first convolution)")
+    print(f"{'layer':<8} " + " ".join(f"{w:>17}" for w in workers))
+    totals = {w: [0.0, 0.0] for w in workers}
+    for name in LAYERS:
+        cells = []
+        for w in workers:
+            c = results[w][name]
+            totals[w][0] += c["forward"]
+            totals[w][1] += c["backward"]
+            cells.append(f"{c['forward'] * 1e3:8.2f} /{c['backward'] * 1e3:7.2f}")
+        print(f"{name:<8} " + " ".join(cells))
+    print(f"{'total':<8} " + " ".join(f"{t[0] * 1e3:8.2f} /{t[1] * 1e3:7.2f}" for t in totals.values()))
+
+
 WORKERS = {"haibal": run_haibal, "torch": run_torch, "keras": run_keras}
+LAYER_WORKERS = {"haibal": layers_haibal, "torch": layers_torch, "keras": layers_keras}
 
 
 def main() -> int:
@@ -223,6 +346,7 @@ def main() -> int:
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--rounds", type=int, default=2, help="turns each framework takes (best time kept)")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--layers", action="store_true", help="time the CNN layer by layer instead")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -230,7 +354,25 @@ def main() -> int:
     epochs = {row: EPOCHS[row][1 if args.quick else 0] for row in EPOCHS}
     seeds = args.seeds or (1 if args.quick else 3)
     if args.worker:
-        print(json.dumps(WORKERS[args.worker](args.data, rows, epochs, seeds)))
+        table = LAYER_WORKERS if args.layers else WORKERS
+        print(json.dumps(table[args.worker](args.data, rows, epochs, seeds)))
+        return 0
+    if args.layers:
+        found: dict = {}
+        for _ in range(args.rounds):
+            for worker in ("haibal",) + (() if args.no_peers else ("torch", "keras")):
+                python = sys.executable if worker == "haibal" else args.peer_python
+                proc = subprocess.run([python, __file__, "--worker", worker, "--layers"], capture_output=True,
+                                      text=True)
+                if proc.returncode != 0:
+                    print(f"{worker}: not measured ({proc.stderr.strip().splitlines()[-1:]})")
+                    continue
+                got = json.loads(proc.stdout.strip().splitlines()[-1])
+                mine = found.setdefault(worker, got)
+                for name, cell in got.items():
+                    for key in cell:
+                        mine[name][key] = min(mine[name][key], cell[key])
+        print_layers(found)
         return 0
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
