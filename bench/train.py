@@ -28,9 +28,10 @@ batch as fit computes them). Time per epoch: the median over epochs after the fi
 first includes Keras' graph tracing), from the start to the end of each epoch, best over
 seeds. Accuracy: on the test samples after the last epoch, the mean over the seeds
 (``--seeds``, 3 by default). Every framework starts from Keras' initialisation (Glorot
-uniform kernels, zero biases; torch's own default differs). Torch runs the MLP on one thread
-(its OpenMP workers only wait on products this small) and the CNN on all; Keras runs its
-default ``tf.function`` (no XLA on CPU).
+uniform kernels, zero biases; torch's own default differs). Torch runs on one thread
+(``$BENCH_TORCH_THREADS`` changes it): on the shared 2-core VM its OpenMP workers mostly wait
+(the CNN's epoch: 2.2 s on one thread, 7-30 s on two); Keras runs its default
+``tf.function`` (no XLA on CPU) with TensorFlow's own thread pools.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = {"mlp": (20, 8), "cnn": (3, 2)}
+TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", "1"))
 BATCH = {"mlp": 32, "cnn": 64}
 
 
@@ -135,9 +137,9 @@ def run_torch(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
 
     out = {}
     for row in rows:
-        # tiny MLP products run fastest on one thread (OpenMP workers spin and wait on a loaded
-        # machine); the CNN's convolutions use every core
-        torch.set_num_threads(1 if row == "mlp" else os.cpu_count() or 1)
+        # one thread unless told otherwise: on the 2-core VM, shared with other jobs, torch's
+        # OpenMP workers spin and wait (the CNN's epoch took 7-30 s on two threads, 2.2 s on one)
+        torch.set_num_threads(TORCH_THREADS)
         x, y, xt, yt = load(path, row)
         if row == "cnn":
             x, xt = x.transpose(0, 3, 1, 2).copy(), xt.transpose(0, 3, 1, 2).copy()
@@ -291,7 +293,7 @@ def layers_torch(path, rows, epochs, seeds) -> dict:
     import torch
     from torch import nn
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(TORCH_THREADS)
     stack = [nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU()), nn.MaxPool2d(2), nn.Sequential(nn.Conv2d(16, 32, 3),
              nn.ReLU()), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(800, 10)]
     rng = np.random.default_rng(0)
