@@ -26,7 +26,7 @@ __all__ = ["ConvGeometry", "conv_geometry", "same_padding", "conv_output_length"
            "transpose_geometry", "Piece", "split_pieces", "Window", "patches", "tap_slices",
            "PIECE_ELEMENTS"]
 
-PIECE_ELEMENTS = 1 << 18  # values per piece: 1 MiB of float32, one core's L2 here
+PIECE_ELEMENTS = 1 << 19  # values per piece: 2 MiB of float32 (one 32 x 32 image of 3 x 3 x 32 patches)
 _MIN_PIECE_ROWS = 256  # fewer output rows make matrix products inefficient
 
 
