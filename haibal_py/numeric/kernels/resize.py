@@ -6,11 +6,13 @@
   antialiasing (what Keras' ``UpSampling2D(interpolation="bilinear")`` calls): output
   ``o`` of an axis reads ``src = (o + 0.5) / size - 0.5`` between inputs
   ``max(floor(src), 0)`` and ``min(ceil(src), n - 1)`` with weight ``src - floor(src)``,
-  axis by axis (two gathers and a multiply-add); the gradient sums, for each input, the
-  weighted gradients of the run of outputs that read it (``np.add.reduceat``).
+  axis by axis (two gathers and a multiply-add); the gradient adds each phase of the outputs
+  (every ``size``-th one) to two shifted slices of the input gradient.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -69,17 +71,37 @@ def upsample_bilinear(x: np.ndarray, size) -> np.ndarray:
 
 
 def upsample_bilinear_backward(dy: np.ndarray, size, x_shape) -> np.ndarray:
-    """dL/dx of ``upsample_bilinear`` (inputs of shape ``x_shape``): along each axis, every
-    input sums the weighted gradients of the consecutive outputs that read it."""
+    """dL/dx of ``upsample_bilinear`` (inputs of shape ``x_shape``). Along an axis upsampled
+    ``s`` times, the outputs ``s * i + r`` of one phase ``r`` all read inputs ``i + floor(c)``
+    and ``i + ceil(c)`` (clamped to the edges) with the same weight, ``c = (r + 0.5) / s - 0.5``:
+    each phase adds its gradient to two shifted slices of dx."""
     dx = dy
     for axis in range(1, len(x_shape) - 1):
-        n = x_shape[axis]
-        lower, upper, lerp = _plan(n, size[axis - 1])
-        w = _shaped(lerp, axis, dy.ndim, dy.dtype)
-        high = dx * w
-        low = dx - high
-        # lower and upper never decrease and reach every input: each input's outputs are one run
-        starts = np.arange(n)
-        dx = (np.add.reduceat(low, np.searchsorted(lower, starts), axis=axis)
-              + np.add.reduceat(high, np.searchsorted(upper, starts), axis=axis))
+        n, s = x_shape[axis], size[axis - 1]
+        out = np.zeros(dx.shape[:axis] + (n,) + dx.shape[axis + 1:], dx.dtype)
+        for r in range(s):
+            c = (r + 0.5) / s - 0.5
+            lo, hi = math.floor(c), math.ceil(c)
+            w = c - lo
+            g = dx[(slice(None),) * axis + (slice(r, None, s),)]
+            _add_shifted(out, g, lo, 1.0 - w, axis)
+            if w:
+                _add_shifted(out, g, hi, w, axis)
+        dx = out
     return dx
+
+
+def _add_shifted(out: np.ndarray, g: np.ndarray, shift: int, weight: float, axis: int) -> None:
+    """``out[clip(i + shift)] += weight * g[i]`` along ``axis`` (shift -1, 0 or 1)."""
+    n = out.shape[axis]
+    lead = (slice(None),) * axis
+    scaled = g * g.dtype.type(weight)
+    if shift == 0 or n == 1:
+        out += scaled  # (one input: every output reads it)
+        return
+    if shift < 0:
+        out[lead + (slice(0, n - 1),)] += scaled[lead + (slice(1, n),)]
+        out[lead + (slice(0, 1),)] += scaled[lead + (slice(0, 1),)]
+    else:
+        out[lead + (slice(1, n),)] += scaled[lead + (slice(0, n - 1),)]
+        out[lead + (slice(n - 1, n),)] += scaled[lead + (slice(n - 1, n),)]
