@@ -13,6 +13,7 @@ NumPy's allocations).
 Each row is one forward pass in training mode and the backward pass giving the input
 gradient and every weight gradient, float32, from the same input each time:
 
+- ``dense``: Dense(1024) (no activation) on ``(128, 512)``;
 - ``batchnorm``: BatchNormalization on ``(64, 16, 16, 64)`` channels-last (torch: BatchNorm2d on
   the same memory in channels_last format), training statistics;
 - ``lstm``: LSTM, 128 units, batch 64, 50 steps, 64 features, last output;
@@ -47,10 +48,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("haibal", "torch", "tensorflow")
-ROWS = ("batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
+ROWS = ("dense", "batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
         "avgpool2d")
 #: haibal-py's time over the fastest peer's that a row must stay within (the briefs' targets)
-TARGETS = {"conv2d": 1.5, "maxpool2d": 1.0}
+TARGETS = {"dense": 1.0, "batchnorm": 1.0, "lstm": 1.0, "mha": 1.5, "conv2d": 1.5, "maxpool2d": 1.0}
 
 
 def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]:
@@ -70,6 +71,20 @@ def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]
 def _rng():
     import numpy as np
     return np.random.default_rng(0)
+
+
+def row_dense_haibal():
+    import numpy as np
+    from haibal_py.layers import Dense
+    x = _rng().normal(size=(128, 512)).astype(np.float32)
+    dy = _rng().normal(size=(128, 1024)).astype(np.float32)
+    layer = Dense(1024)
+    layer.build(x.shape)
+
+    def step():
+        _, ctx = layer.call_forward(x, training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
 
 
 def row_batchnorm_haibal():
@@ -115,6 +130,19 @@ def row_mha_haibal():
 
 
 # ----------------------------------------------------------------------------- torch rows
+def row_dense_torch():
+    import torch
+    x = torch.randn(128, 512, requires_grad=True)
+    dy = torch.randn(128, 1024)
+    layer = torch.nn.Linear(512, 1024)
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        layer(x).backward(dy)
+    return step
+
+
 def row_batchnorm_torch():
     import torch
     x = torch.randn(64, 16, 16, 64).permute(0, 3, 1, 2).requires_grad_()   # channels_last memory
@@ -174,6 +202,13 @@ def _tf_step(layer, inputs, dy):
         _, grads = run(inputs)
         grads[0].numpy()
     return step
+
+
+def row_dense_tensorflow():
+    import tensorflow as tf
+    import keras
+    x = tf.random.normal((128, 512))
+    return _tf_step(keras.layers.Dense(1024), [x], tf.random.normal((128, 1024)))
 
 
 def row_batchnorm_tensorflow():
