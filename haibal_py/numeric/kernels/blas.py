@@ -154,15 +154,16 @@ class Pipeline:
         if self._inline:
             fn()
             return None
-        job = (fn, _pipeline_worker().submit(fn))
+        job = [fn, _pipeline_worker().submit(fn)]
         self._jobs.append(job)
         return job
 
     @staticmethod
     def wait(job) -> None:
-        if job is None:
+        if job is None or job[0] is None:   # none, or already waited for
             return
         fn, future = job
+        job[0] = None
         if future.cancel():
             fn()
         else:
