@@ -1,6 +1,8 @@
 """Benchmark of haibal-py's layers (forward + backward) against PyTorch and TensorFlow/Keras.
 
-Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]``.
+Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]
+[--baseline DIR]``. ``--baseline`` times another checkout of haibal-py (``git archive <commit> |
+tar -x -C DIR``) as a fourth worker in the same rounds: before/after on the same machine load.
 The peers run with ``--peer-python`` (default: ``$HAIBAL_BENCH_PEER_PYTHON``, else
 ``.venv-bench/bin/python`` when it exists, else this interpreter), each framework in a
 process of its own (TensorFlow slows torch down when both are loaded). Every framework is a
@@ -299,9 +301,10 @@ for _name in _CONV_ROWS:
 
 # ----------------------------------------------------------------------------- workers
 def worker(framework: str) -> None:
-    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines."""
+    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines.
+    A haibal worker imports haibal_py from ``$HAIBAL_BENCH_ROOT`` (``--baseline``), else from here."""
     if framework == "haibal":
-        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, os.environ.get("HAIBAL_BENCH_ROOT", str(ROOT)))
     steps = {}
     for line in sys.stdin:
         req = json.loads(line)
@@ -339,6 +342,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--peer-python", default=None)
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="another checkout of haibal-py (e.g. from git archive) timed in the same rounds")
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -347,17 +352,22 @@ def main() -> None:
     rows = [r for r in args.rows.split(",") if r]
     peer = _peer_python(args.peer_python)
     procs = {}
-    for fw in FRAMEWORKS:
-        exe = sys.executable if fw == "haibal" else peer
+    workers = FRAMEWORKS + (("baseline",) if args.baseline else ())
+    for fw in workers:
+        exe = sys.executable if fw in ("haibal", "baseline") else peer
         env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-        procs[fw] = subprocess.Popen([exe, __file__, "--worker", fw], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env)
-    best = {(r, fw): float("inf") for r in rows for fw in FRAMEWORKS}
+        if fw == "baseline":
+            env["HAIBAL_BENCH_ROOT"] = str(Path(args.baseline).resolve())
+        procs[fw] = subprocess.Popen([exe, __file__, "--worker", "haibal" if fw == "baseline" else fw],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, env=env)
+    best = {(r, fw): float("inf") for r in rows for fw in workers}
     cpu = dict(best)
     errors, peaks = {}, {}
+    load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
     for rnd in range(args.rounds):
         for r in rows:
-            for fw in FRAMEWORKS:
+            for fw in workers:
                 if (r, fw) in errors:
                     continue
                 p = procs[fw]
@@ -370,13 +380,16 @@ def main() -> None:
                     continue
                 best[(r, fw)] = min(best[(r, fw)], reply["seconds"])
                 cpu[(r, fw)] = min(cpu[(r, fw)], reply["cpu"])
-                if reply.get("peak") is not None:
+                if reply.get("peak") is not None and fw == "haibal":
                     peaks[r] = reply["peak"]
+        if load:
+            load.append(os.getloadavg()[0])
     for p in procs.values():
         p.stdin.close()
         p.wait()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"best of {args.rounds} interleaved rounds")
+          f"best of {args.rounds} interleaved rounds"
+          + (f"; load average {min(load):.1f}-{max(load):.1f}" if load else ""))
     print(f"{'row':<16} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'target':>7} "
           f"{'peak extra MiB':>15}   CPU ms: {'haibal':>8} {'torch':>8} {'tf':>8}")
     for r in rows:
@@ -389,6 +402,16 @@ def main() -> None:
         cpus = " ".join(fmt(cpu[(r, fw)])[2:] for fw in FRAMEWORKS)
         print(f"{r:<16} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} {target:>7} "
               f"{(peak / 2**20 if peak else float('nan')):15.1f}           {cpus}")
+    if args.baseline:
+        print(f"baseline {args.baseline} in the same rounds:")
+        print(f"{'row':<16} {'before ms':>10} {'after ms':>10} {'before CPU':>11} {'after CPU':>10} "
+              f"{'before/fastest':>15} {'after/fastest':>14}")
+        for r in rows:
+            peers = [best[(r, fw)] for fw in ("torch", "tensorflow") if best[(r, fw)] < float("inf")]
+            fastest = min(peers) if peers else float("nan")
+            b, a = best[(r, "baseline")], best[(r, "haibal")]
+            print(f"{r:<16} {b * 1e3:10.2f} {a * 1e3:10.2f} {cpu[(r, 'baseline')] * 1e3:11.2f} "
+                  f"{cpu[(r, 'haibal')] * 1e3:10.2f} {b / fastest:15.2f} {a / fastest:14.2f}")
     for (r, fw), err in errors.items():
         print(f"  {r}/{fw}: {err}")
 

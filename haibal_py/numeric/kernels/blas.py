@@ -30,7 +30,7 @@ __all__ = ["single_thread", "in_single_thread", "matmul", "bmm", "submit", "run_
 
 CORES = max(1, min(2, os.cpu_count() or 1))
 SPLIT_FLOPS = 16e6          # products below this run in the calling thread
-CHUNKS = 4 * CORES          # blocks a large product is cut into (taken one at a time by the threads)
+CHUNKS = 2 * CORES          # blocks a large product is cut into (taken one at a time by the threads)
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
             "openblas_set_num_threads64_", "openblas_set_num_threads_64_", "openblas_set_num_threads")
 _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads_64_",
