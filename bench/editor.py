@@ -2,13 +2,17 @@
 after one parameter change, and the longest time the UI thread was blocked during runs.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor.py
+    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor.py --default-interpreter   # without the run settings
 
 Targets (issue 4): open < 2 s; a run in the editor within 2x of the headless runtime;
-the UI thread never blocked for more than 50 ms during a run.
+the UI thread never blocked for more than 50 ms during a run. ``--default-interpreter``
+runs without the window's run-time interpreter settings (GIL switch interval, paused
+collector: ``gui/window.py``), to measure what they are worth.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -94,10 +98,24 @@ def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
     blocked = meter.stop()
     window.run_finished.disconnect()
     assert done == [True], window.status.text()
-    return elapsed, blocked, window.last_run
+    return elapsed, blocked, window.last_result
 
 
-def main() -> int:
+class _NoSettings:
+    """Stands in for the window's run-time interpreter settings (``--default-interpreter``)."""
+
+    def for_run(self):
+        pass
+
+    def restore(self):
+        pass
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--default-interpreter", action="store_true",
+                    help="leave the GIL switch interval and the collector alone during runs")
+    args = ap.parse_args(argv)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from haibal_py.gui.editor import new_window
 
@@ -139,30 +157,34 @@ def main() -> int:
     w = new_window(recovery_path=rec)
     w.resize(1400, 850)
     w.show()
+    if args.default_interpreter:
+        w._process = _NoSettings()  # noqa: SLF001 (a measurement switch of this script)
     for _ in range(5):
         headless.append(run_headless())
         w.open(small)  # a fresh document: nothing cached
         settle(app)
         gc.collect()  # the previous canvas's garbage is not part of the run
         elapsed, blocked, result = run_in_editor(w, app, meter)
-        assert len(result["ran"]) == 100
+        assert len(result.ran) == 100
         editor_runs.append(elapsed)
         blocks.append(blocked)
     # re-run after one parameter change at the middle of the chain
-    elus = [n for n in w.canvas.nodes() if n.haibal_class.type_id == ELU]
+    elus = [gid for gid, gn in w.model.graph.nodes.items() if gn.type_id == ELU]
     mid = elus[len(elus) // 2]
     expect = len(elus) - len(elus) // 2 + 1  # the changed node, the ELUs after it, the output
     reruns = []
     for alpha in (0.5, 0.7, 0.9):
-        mid.set_param("alpha", alpha)
+        w.model.set_param(mid, "alpha", alpha)
         settle(app)
         gc.collect()
         elapsed, blocked, result = run_in_editor(w, app, meter)
-        assert len(result["ran"]) == expect, result["ran"]
+        assert len(result.ran) == expect, result.ran
         reruns.append(elapsed)
         blocks.append(blocked)
 
     med = statistics.median
+    print("interpreter during runs     : " + ("default (--default-interpreter)" if args.default_interpreter
+                                              else "switch interval 0.5 ms, collector paused"))
     print(f"open 500-node graph        : {med(opens) * 1000:8.1f} ms (median of {len(opens)})")
     print(f"run 100 nodes, headless    : {med(headless) * 1000:8.1f} ms")
     print(f"run 100 nodes, in editor   : {med(editor_runs) * 1000:8.1f} ms "

@@ -120,6 +120,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self._process = _ProcessSettings()
         self._run_started = 0.0
+        self._progress_shown = 0.0
         self.recovery_path = Path(recovery_path) if recovery_path else default_recovery_path()
         self.settings = EditorSettings(settings_path or self.recovery_path.with_name("editor.json"))
         self.theme = THEMES[self.settings.theme]
@@ -688,10 +689,12 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.model.undo_stack.resetClean()
         self.viewers.sync(graph)
         self.probe.wire = None
+        self.check_timer.stop()
         self.refresh_checks()
         self._update_title()
         self.fit_view()
-        QtCore.QTimer.singleShot(0, self.fit_view)  # again once the window has its final size
+        if not self.isVisible():  # fit again once the window is shown with its final size
+            QtCore.QTimer.singleShot(0, self.fit_view)
         return [f"node {gid!r}: unknown type {graph.nodes[gid].type_id!r} (kept in the file, not shown)"
                 for gid in self.canvas.hidden]
 
@@ -852,8 +855,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         """Start a run on a worker thread; False (and the reason) if it cannot start."""
         if self.worker is not None:
             return False
-        self.check_timer.stop()
-        self.refresh_checks()
+        if self.check_timer.isActive():  # edits not checked yet: check them now
+            self.check_timer.stop()
+            self.refresh_checks()
         if self.run_is_broken():
             errors = [i for i in self.issues if i.severity == "error"]
             self.show_status(f"cannot run: {errors[0].text}" if len(errors) == 1 else
@@ -864,6 +868,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.progress.setRange(0, max(1, len(self.canvas.items)))
         self.progress.setValue(0)
         self.progress.show()
+        self._progress_shown = time.perf_counter()
         self.show_status("running… (Ctrl+. stops)")
         self._run_started = time.perf_counter()
         runtime, inputs = self.model.runtime, dict(self.run_inputs) or None
@@ -916,7 +921,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             for gid, kind, payload in live:
                 self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
             self.viewers.redraw_live()
-        if progress is not None:
+        if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
+            self._progress_shown = time.perf_counter()  # a progress bar repaint costs ~3 ms: 4 a second
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
 

@@ -184,4 +184,4 @@ def test_run_states_colour_the_frame_and_badge(canvas):
         assert canvas.states[gid] == state
         assert canvas.item(gid).view.badge.isVisible() == (state != "idle")
     canvas.set_state(gid, "failed", "label 5 out of range")
-    assert "label 5" in canvas.item(gid).view.toolTip()
+    assert "label 5" in canvas.node_tip(gid) and "failed" in canvas.node_tip(gid)

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore, QtGui  # noqa: E402
+from Qt import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from haibal_py.graph import Connection, Graph  # noqa: E402
 from haibal_py.gui import layout  # noqa: E402
@@ -172,10 +172,20 @@ def test_the_tab_search_shows_descriptions_and_finds_initials(window, qtbot):
 def test_wires_and_outputs_show_their_last_values(window, qtbot):
     yt, yp, loss, plot, out = build_scce(window)
     pipe = window.canvas.pipe_item(Connection(loss, "result", plot, "value"))
-    assert "last value" not in pipe.toolTip()
+    assert "last value" not in window.canvas.wire_tip(pipe)
     run_and_wait(window, qtbot)
-    tip = pipe.toolTip()
+    tip = window.canvas.wire_tip(pipe)  # what hovering the wire shows
     assert tip.startswith("float[1]") and "last value" in tip and "shape (2,)" in tip and "max 2.30259" in tip
+    window.fit_view()
+    viewer = window.canvas.viewer
+    at = viewer.mapFromScene(pipe.path().pointAtPercent(0.5))
+    QtWidgets.QApplication.sendEvent(viewer.viewport(), QtGui.QHelpEvent(QtCore.QEvent.ToolTip, at,
+                                                                          viewer.viewport().mapToGlobal(at)))
+    assert QtWidgets.QToolTip.text() == tip  # a real hover event shows it
+    node_at = viewer.mapFromScene(window.canvas.item(loss).view.sceneBoundingRect().topLeft() + QtCore.QPointF(30, 8))
+    QtWidgets.QApplication.sendEvent(viewer.viewport(), QtGui.QHelpEvent(QtCore.QEvent.ToolTip, node_at,
+                                                                          viewer.viewport().mapToGlobal(node_at)))
+    assert "ran in the last run" in QtWidgets.QToolTip.text()
     line = window.canvas.item(out).view.value_line
     assert line.isVisible() and line.text() == "= [0.05129, 2.303]"
     states = {window.canvas.states[g] for g in (yt, yp, loss, plot, out)}
