@@ -116,8 +116,7 @@ def test_align_distribute_and_clean_up_are_undoable_moves(window):
     window.clean_up()
     xs = [window.canvas.box(g)[0] for g in ids]
     assert xs[0] < xs[1] < xs[2]
-    boxes = [window.canvas.box(g) for g in ids]
-    assert not any(layout._overlaps(boxes[i], np.array([boxes[j]]), 0.0) for i in range(3) for j in range(3) if i != j)
+    assert layout.overlapping({g: window.canvas.box(g) for g in ids}) == []
 
 
 def test_comments_are_backdrops_saved_in_the_graph_file(window, tmp_path):
@@ -154,8 +153,9 @@ def test_free_spot_finds_the_nearest_free_place():
     taken = [(0, 0, 100, 50)]
     assert layout.free_spot(500, 500, 100, 50, taken) == (500, 500)
     x, y = layout.free_spot(0, 0, 100, 50, taken)
-    assert not layout._overlaps((x, y, 100, 50), np.array(taken, dtype=float), 20.0)
+    assert layout.overlapping({"new": (x, y, 100, 50), "old": taken[0]}, gap=19.0) == []
     assert abs(x) + abs(y) <= 200
+    assert layout.overlapping({"a": (0, 0, 10, 10), "b": (5, 5, 10, 10), "c": (50, 0, 5, 5)}) == [("a", "b")]
 
 
 # ---------------------------------------------------------------------------- search
