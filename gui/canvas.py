@@ -574,7 +574,8 @@ class Canvas(QtCore.QObject):
         """Zoom so that the nodes ``gids`` (all by default) show, no closer than ``max_scale``;
         returns the scale (screen pixels per scene unit)."""
         rect = self.scene_rect_of(gids)
-        if rect is None:
+        if rect is None:  # nothing to show: 1:1 around the origin
+            self.viewer.reset_zoom(QtCore.QPointF(0.0, 0.0))
             return self.scale()
         rect = rect.adjusted(-margin, -margin, margin, margin)
         port = self.viewer.viewport().rect()
@@ -764,6 +765,8 @@ class Canvas(QtCore.QObject):
                       (*FAILED_NODE_COLOR, 255) if state == "failed" else base)
         view.border_color = (*frame, 255) if frame is not None else tuple(node.model.border_color)
         view.set_badge(state)
+        if view.value_line.isVisible():  # a graph output's last value: greyed when it is stale
+            view.value_line.setBrush(QtGui.QColor(*(self.theme.mid if state == "stale" else self.theme.text)))
         view.update()
 
     def state_color(self, gid: str) -> tuple:

@@ -543,6 +543,12 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.mark_stale(self.stale)
         if change.reset:
             self.viewers.sync(graph)
+        wire = self.probe.wire
+        if wire is not None and (change.wires_removed or change.removed or change.reset):
+            if wire not in graph.connections:
+                self.probe.clear("The probed wire is gone. Click a wire to probe it.")
+        elif wire is not None and wire.src in self.stale:
+            self.probe.set_stale(True)
         self.check_timer.start()
         self._update_title()
 
@@ -596,8 +602,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         else:
             self.act_run.setIcon(self.icon_run)
             self.act_run.setToolTip("Run (Ctrl+R)")
-        self.docks["errors"].setWindowTitle(f"Error List ({len(self.errors.errors())} errors, "
-                                            f"{len(self.errors.warnings())} warnings)" if self.issues else "Error List")
+        n_err, n_warn = len(self.errors.errors()), len(self.errors.warnings())
+        self.docks["errors"].setWindowTitle(
+            f"Error List ({n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)})"
+            if self.issues else "Error List")
 
     def run_is_broken(self) -> bool:
         return any(i.severity == "error" for i in self.check_issues)
@@ -628,6 +636,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                 f"{names.get(conn.dst, conn.dst).strip(chr(39))}.{conn.dst_port}")
         values = self.outputs.get(conn.src, {})
         self.probe.show_wire(conn, text, values.get(conn.src_port), conn.src_port in values)
+        self.probe.set_stale(conn.src in self.stale and conn.src_port in values)
         self.docks["probe"].raise_()
 
     @property

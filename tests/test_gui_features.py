@@ -257,3 +257,26 @@ def test_deleting_and_undoing_brings_back_names_params_wires_and_ids(window):
         sorted(json.dumps(n, sort_keys=True) for n in before["nodes"])
     assert sorted(map(str, after["connections"])) == sorted(map(str, before["connections"]))
     assert sorted(window.canvas.wires(), key=str) == sorted(window.model.graph.connections, key=str)
+
+
+def test_stale_values_are_marked_on_outputs_and_in_the_probe(window, qtbot):
+    yt, yp, loss, plot, out = build_scce(window)
+    run_and_wait(window, qtbot)
+    conn = Connection(loss, "result", plot, "value")
+    window.canvas.select([])
+    window.canvas.pipe_item(conn).setSelected(True)
+    assert window.probe.wire == conn and "stale" not in window.probe.title.text()
+    line = window.canvas.item(out).view.value_line
+    assert line.brush().color().getRgb()[:3] == window.theme.text
+    window.model.set_param(loss, "from_logits", True)
+    assert "stale" in window.probe.title.text() and not window.probe.view.isEnabled()
+    assert line.brush().color().getRgb()[:3] == window.theme.mid
+    window.canvas.select([loss, plot])
+    from haibal_py.gui import subgraphs as gsub
+    gsub.collapse_selection(window, "Gone")
+    assert window.probe.wire is None and "gone" in window.probe.title.text()
+
+
+def test_an_empty_canvas_is_shown_one_to_one(window):
+    window.fit_view()
+    assert window.canvas.scale() == pytest.approx(1.0)
