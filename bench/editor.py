@@ -2,17 +2,13 @@
 after one parameter change, and the longest time the UI thread was blocked during runs.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor.py
-    QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor.py --default-interpreter   # without the run settings
 
 Targets (issue 4): open < 2 s; a run in the editor within 2x of the headless runtime;
-the UI thread never blocked for more than 50 ms during a run. ``--default-interpreter``
-runs without the window's run-time interpreter settings (GIL switch interval, paused
-collector: ``gui/window.py``), to measure what they are worth.
+the UI thread never blocked for more than 50 ms during a run.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import statistics
@@ -101,21 +97,7 @@ def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
     return elapsed, blocked, window.last_result
 
 
-class _NoSettings:
-    """Stands in for the window's run-time interpreter settings (``--default-interpreter``)."""
-
-    def for_run(self):
-        pass
-
-    def restore(self):
-        pass
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--default-interpreter", action="store_true",
-                    help="leave the GIL switch interval and the collector alone during runs")
-    args = ap.parse_args(argv)
+def main() -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from haibal_py.gui.editor import new_window
 
@@ -157,8 +139,6 @@ def main(argv=None) -> int:
     w = new_window(recovery_path=rec)
     w.resize(1400, 850)
     w.show()
-    if args.default_interpreter:
-        w._process = _NoSettings()  # noqa: SLF001 (a measurement switch of this script)
     for _ in range(5):
         headless.append(run_headless())
         w.open(small)  # a fresh document: nothing cached
@@ -183,8 +163,6 @@ def main(argv=None) -> int:
         blocks.append(blocked)
 
     med = statistics.median
-    print("interpreter during runs     : " + ("default (--default-interpreter)" if args.default_interpreter
-                                              else "switch interval 0.5 ms, collector paused"))
     print(f"open 500-node graph        : {med(opens) * 1000:8.1f} ms (median of {len(opens)})")
     print(f"run 100 nodes, headless    : {med(headless) * 1000:8.1f} ms")
     print(f"run 100 nodes, in editor   : {med(editor_runs) * 1000:8.1f} ms "

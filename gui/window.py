@@ -12,10 +12,8 @@ context menu), drop handlers (``canvas.drop_handlers``) and paste checks.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -43,13 +41,6 @@ from .viewer_panel import ProbePanel, ViewerPanel
 APP_NAME = "haibal editor"
 AUTOSAVE_MS = 60_000
 EVENT_MS = 40  # how often the UI reads a running graph's events (25 times a second)
-#: During a run the interpreter hands the GIL over every 0.5 ms instead of every 5 ms, and
-#: the cyclic collector pauses: measured with bench/editor.py (2026-12), the UI thread's
-#: longest stall during a 100-node run was 52-95 ms without these and 12-20 ms with them
-#: (NodeGraphQt paints in Python; each paint call waits for the GIL up to one switch
-#: interval). Both are process-wide, so they are set only while this window runs a graph
-#: and put back when the run ends or the window closes.
-RUN_SWITCH_INTERVAL = 0.0005
 RECOVERED_KEY = "recovered_from"
 
 
@@ -70,27 +61,6 @@ def _broken_icon(base: QtGui.QIcon) -> QtGui.QIcon:
     p.drawLine(6, 26, 26, 6)
     p.end()
     return QtGui.QIcon(pix)
-
-
-class _ProcessSettings:
-    """The two interpreter settings a run changes (see ``RUN_SWITCH_INTERVAL``), put back once."""
-
-    def __init__(self):
-        self.saved = None
-
-    def for_run(self) -> None:
-        if self.saved is None:
-            self.saved = (sys.getswitchinterval(), gc.isenabled())
-            sys.setswitchinterval(RUN_SWITCH_INTERVAL)
-            gc.disable()
-
-    def restore(self) -> None:
-        if self.saved is not None:
-            interval, enabled = self.saved
-            self.saved = None
-            sys.setswitchinterval(interval)
-            if enabled:
-                gc.enable()
 
 
 class EditorWindow(QtWidgets.QMainWindow):
@@ -118,7 +88,6 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.menus: dict[str, QtWidgets.QMenu] = {}
         self.context_actions: list[QtGui.QAction | None] = []
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        self._process = _ProcessSettings()
         self._run_started = 0.0
         self._progress_shown = 0.0
         self.recovery_path = Path(recovery_path) if recovery_path else default_recovery_path()
@@ -886,7 +855,6 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.entries[live].view.clear()
         self.worker = runner.RunWorker(lambda events: runner.run(runtime, events, inputs), self)
         self.worker.done.connect(self._on_run_done)
-        self._process.for_run()
         self.act_stop.setEnabled(True)
         self.act_run.setEnabled(False)
         self.worker.start()
@@ -902,8 +870,12 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.model.runtime.stop()
         self.show_status("stopping…")
         if wait:
-            self.worker.wait(10_000)
-            QtCore.QCoreApplication.sendPostedEvents(self, 0)
+            if not self.worker.wait(10_000):  # a node that does not stop: let its thread finish alone
+                self.worker.detach()
+                self.worker = None
+                self.model.set_locked(False)
+                self.event_timer.stop()
+                return True
             if self.worker is not None:  # the done signal is queued: handle it now
                 QtWidgets.QApplication.processEvents()
         return True
@@ -936,7 +908,6 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.progress.setValue(progress[0])
 
     def _on_run_done(self, payload, error: str, seconds: float) -> None:
-        self._process.restore()
         self.event_timer.stop()
         self._apply_run_events()
         dropped = self.worker.events.dropped if self.worker is not None else 0

@@ -18,7 +18,6 @@ from Qt import QtCore  # noqa: E402
 
 from haibal_py.graph import Connection  # noqa: E402
 from haibal_py.gui.style import DARK, LIGHT, WIRE_CONTRAST, contrast, wire_width  # noqa: E402
-from haibal_py.gui.window import RUN_SWITCH_INTERVAL  # noqa: E402
 from haibal_py.node import HelpText, Instance, Node, Param, Port  # noqa: E402
 from haibal_py.node.types import KINDS, PortType, register_kind  # noqa: E402
 from gui_helpers import key, run_and_wait  # noqa: E402
@@ -138,20 +137,17 @@ def test_edits_wait_for_the_run_but_moving_does_not(window, qtbot):
         window.stop_run()
 
 
-def test_a_run_puts_the_interpreter_settings_back(window, qtbot):
-    before = sys.getswitchinterval()
+def test_a_run_leaves_the_interpreter_settings_alone(window, qtbot):
+    """No process-wide state is changed by a window (measured: the GIL switch interval and a
+    paused collector made no difference to the UI's responsiveness; see docs/benchmarks.md)."""
+    import gc
+    before = sys.getswitchinterval(), gc.isenabled()
     em, elu, out = emitter_graph(window, steps=10_000_000, delay=0.001)
     assert window.run_graph()
-    assert sys.getswitchinterval() == pytest.approx(RUN_SWITCH_INTERVAL)
-    with qtbot.waitSignal(window.run_finished, timeout=10_000):
-        window.stop_run()
-    assert sys.getswitchinterval() == pytest.approx(before)
-    import gc
-    assert gc.isenabled()
-    # closing a window while it runs puts them back too
-    assert window.run_graph()
-    assert window.close()
-    assert sys.getswitchinterval() == pytest.approx(before) and gc.isenabled()
+    qtbot.waitUntil(lambda: window.worker is not None and window.worker.events.emitted > 3, timeout=10_000)
+    assert (sys.getswitchinterval(), gc.isenabled()) == before
+    assert window.close()  # closing a running window stops the run first
+    assert not window.is_running() and (sys.getswitchinterval(), gc.isenabled()) == before
 
 
 def test_every_kind_has_its_own_wire_colour_with_contrast():
