@@ -126,7 +126,7 @@ class RunWorker(QtCore.QThread):
 
     done = QtCore.Signal(object, str, float)
     #: workers whose window closed while their job still ran: kept until they finish
-    _detached: set = set()
+    detached: set = set()
 
     def __init__(self, job: Callable[[RunEvents], object], parent=None):
         super().__init__(parent)
@@ -139,8 +139,8 @@ class RunWorker(QtCore.QThread):
         destroyed with its parent while it runs would abort the process."""
         self.done.disconnect()
         self.setParent(None)
-        RunWorker._detached.add(self)
-        self.finished.connect(lambda: RunWorker._detached.discard(self))
+        RunWorker.detached.add(self)
+        self.finished.connect(lambda: RunWorker.detached.discard(self))
 
     def run(self) -> None:  # worker thread
         start = time.perf_counter()
