@@ -30,7 +30,7 @@ from .canvas import Canvas
 from .errors_panel import ErrorList, Issue
 from .help_view import HelpDialog
 from .messages import by_name, display_names
-from .model import CLIPBOARD_MIME, EditorModel
+from .model import EditorModel
 from .overview import Overview
 from .palette import TYPE_ROLE, Palette
 from .properties import PropertiesPanel
@@ -392,11 +392,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         if not gids:
             self.show_status("select the nodes to copy first")
             return False
-        text = self.model.copy_text(gids)
-        mime = QtCore.QMimeData()
-        mime.setData(CLIPBOARD_MIME, QtCore.QByteArray(text.encode()))
-        mime.setText(text)
-        QtWidgets.QApplication.clipboard().setMimeData(mime)
+        # as text (a graph document): the clipboard owns its copy, other windows and programs
+        # read it, and no Python-made QMimeData is left for the clipboard to free at exit
+        QtWidgets.QApplication.clipboard().setText(self.model.copy_text(gids))
         self.show_status(f"copied {len(gids)} node(s)")
         return True
 
@@ -405,11 +403,10 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.delete_selection("cut")
 
     def paste(self) -> list[str]:
-        mime = QtWidgets.QApplication.clipboard().mimeData()
-        if mime is None or not (mime.hasFormat(CLIPBOARD_MIME) or mime.hasText()):
+        text = QtWidgets.QApplication.clipboard().text()
+        if '"haibal-graph"' not in text:
             self.show_status("the clipboard holds no nodes", "error")
             return []
-        text = bytes(mime.data(CLIPBOARD_MIME)).decode() if mime.hasFormat(CLIPBOARD_MIME) else mime.text()
         at = self._free_spot_for(text)
         made = self._edit(lambda: self.model.paste_text(text, at))
         if not made:

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore, QtWidgets  # noqa: E402
+from Qt import QtCore  # noqa: E402
 
 from haibal_py.graph import Connection  # noqa: E402
 from haibal_py.gui.editor import new_window  # noqa: E402
