@@ -29,7 +29,7 @@ from . import layout, runner, theme as themes
 from .canvas import Canvas
 from .errors_panel import ErrorList, Issue
 from .help_view import HelpDialog
-from .messages import by_name, display_names
+from .messages import by_name, plain_names
 from .model import EditorModel
 from .overview import Overview
 from .palette import TYPE_ROLE, Palette
@@ -539,6 +539,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         if change.reset:
             self.viewers.sync(graph)
         wire = self.probe.wire
+        # the type check and the error list: at once on small graphs, after edits settle on big ones
+        self.check_timer.setInterval(0 if len(graph.nodes) <= 150 else 250)
         if wire is not None and (change.wires_removed or change.removed or change.reset):
             if wire not in graph.connections:
                 self.probe.clear("The probed wire is gone. Click a wire to probe it.")
@@ -569,19 +571,19 @@ class EditorWindow(QtWidgets.QMainWindow):
             info, problems = None, []
             issues.append(Issue("error", None, "", by_name(str(exc), graph)))
         self.canvas.restyle(info)
-        names = display_names(graph)
+        names = plain_names(graph)
         for p in problems:
             text = by_name(p.message, graph)
             if p.port and repr(p.port) not in text and p.port not in text:
                 text = f"{p.port}: {text}"
             issues.append(Issue("error", p.node if p.node in graph.nodes else None,
-                                names.get(p.node, "").strip("'") if p.node else "", text))
+                                names.get(p.node, "") if p.node else "", text))
         for gid, gn in graph.nodes.items():  # a graph input the run would have no value for
             if gn.is_input and gn.params.get("default") is None and gn.name not in self.run_inputs:
                 issues.append(Issue("error", gid, gn.name, f"graph input {gn.name!r} has no value: give it a default "
                                     "in the Properties panel"))
         for c, reason in self.canvas.lossy_wires().items():
-            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst).strip("'"),
+            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst),
                                 f"input {c.dst_port!r}: {by_name(reason, graph)}"))
         self.check_issues = issues
         self.issues = issues + self.run_issues
@@ -626,9 +628,9 @@ class EditorWindow(QtWidgets.QMainWindow):
     def probe_wire(self, conn) -> None:
         """Show in the probe panel the value that flowed through wire ``conn`` in the last run."""
         graph = self.model.graph
-        names = display_names(graph)
-        text = (f"{names.get(conn.src, conn.src).strip(chr(39))}.{conn.src_port} → "
-                f"{names.get(conn.dst, conn.dst).strip(chr(39))}.{conn.dst_port}")
+        names = plain_names(graph)
+        text = (f"{names.get(conn.src, conn.src)}.{conn.src_port} → "
+                f"{names.get(conn.dst, conn.dst)}.{conn.dst_port}")
         values = self.outputs.get(conn.src, {})
         self.probe.show_wire(conn, text, values.get(conn.src_port), conn.src_port in values)
         self.probe.set_stale(conn.src in self.stale and conn.src_port in values)

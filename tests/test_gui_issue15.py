@@ -389,3 +389,12 @@ def test_also_seen_a_long_default_shows_its_start(window):
     edit = window.canvas.item(src).view.widgets["default"].get_custom_widget()
     assert edit.text().startswith("[0, 1, 2") and edit.cursorPosition() == 0
     assert window.properties.field("default").cursorPosition() == 0
+
+
+def test_8_a_name_two_nodes_share_is_told_apart_by_its_id(window):
+    window.open(ROOT / "examples" / "scce.json")  # a loss node and a graph output are both 'mean'
+    window.model.disconnect("y_pred", "value", "scc2", "y_pred")
+    window.refresh_checks()
+    (issue,) = window.errors.errors()
+    assert issue.gid == "scc2" and issue.node == "mean (scc2)"
+    assert "'mean' (scc2)" in issue.text and "SparseCategoricalCrossentropy" not in issue.text
