@@ -92,9 +92,12 @@ def _broken_icon(base: QtGui.QIcon) -> QtGui.QIcon:
 
 
 class EditorWindow(QtWidgets.QMainWindow):
-    """The main window. ``run_finished(ok)`` fires on the UI thread after each run."""
+    """The main window. ``run_finished(ok)`` fires on the UI thread after each run;
+    ``live_values(events)`` with each batch of live values a running graph streamed,
+    ``[(node id, kind, payload), ...]`` in order (a display of one's own connects to it)."""
 
     run_finished = QtCore.Signal(bool)
+    live_values = QtCore.Signal(list)
 
     def __init__(self, recovery_path: Path | None = None, autosave_ms: int = AUTOSAVE_MS,
                  settings_path: Path | None = None):
@@ -933,6 +936,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             for gid, kind, payload in live:
                 self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
             self.viewers.redraw_live()
+            self.live_values.emit(live)
         if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
             self._progress_shown = time.perf_counter()  # a progress bar repaint costs ~3 ms: 4 a second
             self.progress.setRange(0, max(progress[1], 1))

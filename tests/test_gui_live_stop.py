@@ -77,7 +77,10 @@ def emitter_graph(window, steps, delay):
 
 def test_live_values_reach_a_live_plot_one_series_per_name(window, qtbot):
     em, elu, out = emitter_graph(window, steps=40, delay=0.0)
+    received = []
+    window.live_values.connect(received.extend)  # any display of one's own can listen too
     run_and_wait(window, qtbot)
+    assert [e[2] for e in received if e[1] == "lr"] == [0.01] * 40 and {e[0] for e in received} == {em}
     plot = window.viewers.entries[("live", em)].view
     assert set(plot.series) == {"loss", "accuracy", "lr"}
     xs, ys = plot.series["loss"]
