@@ -295,6 +295,11 @@ class Runtime:
             values[gid] = value
         return values
 
+    def prepare(self) -> None:
+        """Validate the graph now, against this runtime's policy and limits, as ``run`` would
+        (``GraphValidationError`` listing every problem); the next ``run`` reuses the result."""
+        self._sync()
+
     def run(self, inputs: Mapping[str, Any] | None = None, observer: Any = None) -> RunResult:
         """Run what is needed; return a ``RunResult``.
 
