@@ -104,7 +104,11 @@ def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], bool, np.dt
         raise ArrayFileError(f"{where}: the .npy header cannot be read (damaged or not written by NumPy)") from None
     if dtype.hasobject:
         raise ArrayFileError(f"{where}: holds Python objects (pickled data), which are never loaded")
-    if not all(isinstance(d, int) and d >= 0 for d in shape) or len(shape) > 64:
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ArrayFileError(f"{where}: holds {dtype.kind!r}-kind values ({dtype.str}); only booleans, "
+                             f"integers and floats are read")
+    if (len(shape) > 32 or not all(isinstance(d, int) and d >= 0 for d in shape)
+            or array_bytes([d for d in shape if d], dtype.itemsize) >= 2**62):
         raise ArrayFileError(f"{where}: the .npy header declares an invalid shape")
     return tuple(shape), bool(fortran), dtype, fh.tell() - start
 
@@ -204,6 +208,7 @@ def _listed(names) -> str:
 
 
 _FLOATY = re.compile(r"[.eEnNiI]")
+_NOT_NUMERIC = re.compile(r"[^0-9eE+\-.,nNaAiIfFtTyY \t\n]")  # digits, signs, exponents, nan, inf(inity)
 _ROW_COL = re.compile(r"at row (\d+), column (\d+)")
 
 
@@ -226,6 +231,12 @@ def _read_csv(path: Path, limits: Limits) -> np.ndarray:
         if not lines:
             raise ArrayFileError(f"{path}: the CSV file has a header but no rows")
     body = "\n".join(lines)
+    bad = _NOT_NUMERIC.search(body)
+    if bad:  # only number text reaches NumPy's parser (it crashes on some non-ASCII text)
+        row = body.count("\n", 0, bad.start())
+        column = body.count(",", body.rfind("\n", 0, bad.start()) + 1, bad.start()) + 1
+        raise ArrayFileError(f"{path}: not a CSV of numbers (row {row + 1 + header}, column {column} holds "
+                             f"other characters than a number)")
     dtype = np.float64 if _FLOATY.search(body) else np.int64
     try:
         arr = np.loadtxt(io.StringIO(body), delimiter=",", dtype=dtype, ndmin=1)
