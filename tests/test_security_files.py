@@ -462,11 +462,15 @@ def one_node_doc(**entry) -> dict:
             "nodes": [{"id": "c", "type": CONST, **entry}]}
 
 
-def test_an_inline_value_the_dtype_cannot_hold_is_refused_not_truncated(tmp_path):
+@pytest.mark.parametrize("array, dtype, why", [([1.5, 2], "int64", "cannot hold"), ([2, 0], "bool", "cannot hold"),
+                                               ([300], "uint8", "out of bounds"), ([1e300], "float32", "beyond the range")])
+def test_an_inline_value_the_dtype_cannot_hold_is_refused_not_truncated(tmp_path, array, dtype, why):
     path = tmp_path / "g.json"
-    path.write_text(json.dumps(one_node_doc(params={"value": {"array": [1.5, 2], "dtype": "int64", "shape": [2]}})))
-    with pytest.raises(GraphFormatError, match=r"node 'c', parameter 'value': not a int64 array .*cannot hold"):
+    text = json.dumps(one_node_doc(params={"value": {"array": array, "dtype": dtype, "shape": [len(array)]}}))
+    path.write_text(text)
+    with pytest.raises(GraphFormatError, match=rf"node 'c', parameter 'value': not a {dtype} array .*{why}"):
         Graph.load(path)
+    assert path.read_text() == text
 
 
 @pytest.mark.parametrize("pos_text", ["[NaN, 0]", "[0, Infinity]", "[-Infinity, 1]", "[1e999, 0]", "[1e300, 0]"])

@@ -338,8 +338,13 @@ def decode_value(raw, where: str, arrays) -> Any:
 
 def _exact_array(data, dtype: np.dtype) -> np.ndarray:
     """``data`` as an array of ``dtype``, refusing values the dtype would change (1.5 as an
-    int64, 2 as a bool, 300 as a uint8): a file never loads other numbers than it holds."""
-    arr = np.array(data, dtype=dtype)
+    int64, 2 as a bool, 300 as a uint8, 1e300 as a float32, which would become infinity): a
+    file never loads other numbers than it holds (floats are rounded to the dtype's precision)."""
+    with np.errstate(over="ignore"):
+        arr = np.array(data, dtype=dtype)
+    if dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        if np.isfinite(np.array(data, dtype=np.float64)[~np.isfinite(arr)]).any():
+            raise ValueError(f"values beyond the range of {dtype.name}")
     if dtype.kind in "biu" and arr.size:
         exact = np.array(data)
         if exact.dtype.kind not in "biuf" or not np.array_equal(arr.astype(np.float64), exact.astype(np.float64)):
