@@ -230,14 +230,18 @@ def _npz_prefix(graph_path: Path) -> str:
 _NPZ_HASH_RE = re.compile(r"[0-9a-f]{16}\.npz")
 
 
-def npz_files_of(graph_path: str | Path) -> list[Path]:
-    """The sibling ``.npz`` files a save of this graph may have written (content-named, and the older name)."""
+def npz_files_of(graph_path: str | Path, temporary: bool = False) -> list[Path]:
+    """The sibling ``.npz`` files a save of this graph may have written (content-named, and the
+    older name); with ``temporary``, the temporary files a killed save of it left instead."""
     p = Path(graph_path)
     prefix = _npz_prefix(p)
     try:
         names = os.listdir(p.parent)
     except OSError:
         return []
+    if temporary:  # write_atomic's and write_hashed's names: ".<name>.<random>.tmp"
+        return sorted(p.parent / n for n in names if n.endswith(".tmp")
+                      and (n.startswith(f".{p.name}.") or n.startswith(f".{prefix}")))
     found = [p.parent / n for n in names if n.startswith(prefix) and _NPZ_HASH_RE.fullmatch(n[len(prefix):])]
     legacy = arrays_path(p)
     return sorted(found) + ([legacy] if legacy.name in names else [])
@@ -471,8 +475,8 @@ def write_document(path: str | Path, doc: Mapping[str, Any], arrays: Mapping[str
             if new is not None and new not in _referenced(path):
                 _remove(new)
             raise
-        for old in npz_files_of(path):
-            if old != new:
+        for old in npz_files_of(path) + npz_files_of(path, temporary=True):
+            if old != new:  # older saves' .npz, and what killed saves left (the lock is ours)
                 _remove(old)
         fsync_folder(path.parent)
 
