@@ -124,8 +124,6 @@ class NpzReader:
         self.read_bytes = 0
         try:
             self._zip = zipfile.ZipFile(source if hasattr(source, "read") else Path(source))
-        except FileNotFoundError:
-            raise
         except zipfile.BadZipFile:
             raise ArrayFileError(f"{self.where}: not a .npz file (it is not a zip archive)") from None
         except (OSError, ValueError, EOFError, OverflowError, NotImplementedError) as exc:
