@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("haibal editor")
+    app.setStyle("Fusion")  # the application's choice: one look on every desktop, themed by each window
     window = new_window()
     window.show()
     if not args.no_recovery:
