@@ -20,7 +20,6 @@ gradient of a global max is shared equally between tied maxima (TensorFlow's gra
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,7 +141,6 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
 
         parallel.run_pieces(tree_work, pieces, threads)
         return dx
-    lock = threading.Lock()
     taps = geom.taps
 
     def work(shared):
@@ -170,9 +168,9 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
                 np.copyto(m, e)  # bool -> float: far faster than a mixed-type multiply
                 m *= gp
                 local[idx] += m
-            dwin.store(dx, local, p, lock)
+            dwin.store(dx, local, p)
 
-    parallel.run_pieces(work, pieces, threads)
+    parallel.run_phases(work, pieces, threads)
     return dx
 
 
@@ -356,7 +354,6 @@ def avg_pool_backward(dy: np.ndarray, geom: ConvGeometry, x_shape) -> np.ndarray
     images, rows = _shapes(geom, pieces)
     inv = _inverse_counts(geom, dy.dtype)
     disjoint = _disjoint(geom)
-    lock = threading.Lock()
 
     def work(shared):
         dwin = None if disjoint else Window(geom, x_shape[-1], dy.dtype, images, rows)
@@ -375,9 +372,9 @@ def avg_pool_backward(dy: np.ndarray, geom: ConvGeometry, x_shape) -> np.ndarray
                 else:
                     target[idx] += g
             if not disjoint:
-                dwin.store(dx, target, p, lock)
+                dwin.store(dx, target, p)
 
-    parallel.run_pieces(work, pieces, parallel.THREADS if dx.size >= _PARALLEL_ELEMENTS else 1)
+    parallel.run_phases(work, pieces, parallel.THREADS if dx.size >= _PARALLEL_ELEMENTS else 1)
     return dx
 
 
