@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_recovery:
         window.offer_recovery()
     if args.graph:
-        if not window._guarded(lambda: window.open(args.graph)):
+        if not window.guarded(lambda: window.open(args.graph)):
             return 2
     return app.exec()
 

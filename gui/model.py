@@ -197,12 +197,12 @@ class _Step(QtGui.QUndoCommand):
     def redo(self) -> None:
         if self.done:
             self.done = False
-            self.model._notify(self.change)
+            self.model.notify(self.change)
             return
-        self.model._restore(self.before, self.after)
+        self.model.restore(self.before, self.after)
 
     def undo(self) -> None:
-        self.model._restore(self.after, self.before)
+        self.model.restore(self.after, self.before)
 
 
 class EditorModel(QtCore.QObject):
@@ -226,7 +226,7 @@ class EditorModel(QtCore.QObject):
         self.graph = graph
         self.runtime = Runtime(graph)
         self.undo_stack.clear()
-        self._notify(Change(reset=True))
+        self.notify(Change(reset=True))
 
     def node_name(self, gid: str) -> str:
         gn = self.graph.nodes.get(gid)
@@ -277,12 +277,13 @@ class EditorModel(QtCore.QObject):
         if not change.empty:
             self.undo_stack.push(_Step(self, label, before, after, change, amend))
 
-    def _restore(self, current: Snapshot, target: Snapshot) -> None:
+    def restore(self, current: Snapshot, target: Snapshot) -> None:
+        """Make the graph ``target`` again (an undo step applying its difference to ``current``)."""
         change = diff(current, target)
         _apply(self.graph, target, change)
-        self._notify(change)
+        self.notify(change)
 
-    def _notify(self, change: Change) -> None:
+    def notify(self, change: Change) -> None:
         self.changed.emit(change)
 
     def add_node(self, type_id: str, name: str | None = None, params: Mapping[str, Any] | None = None,

@@ -35,6 +35,7 @@ class RunEvents:
         self._live: collections.deque = collections.deque(maxlen=live_limit)
         self.emitted = 0  # live events recorded by the worker
         self.read = 0  # live events the UI took
+        self.stop_requested = False  # set by the UI; the run sees it even if asked before it began
 
     def started(self, gid: str) -> None:
         self._queue.append(("started", gid))
@@ -76,10 +77,12 @@ class RunEvents:
 class RunRecorder:
     """Runtime observer writing to ``RunEvents`` (node ids throughout)."""
 
-    def __init__(self, events: RunEvents):
-        self.events, self.total, self.done = events, 0, 0
+    def __init__(self, events: RunEvents, runtime: Runtime | None = None):
+        self.events, self.runtime, self.total, self.done = events, runtime, 0, 0
 
     def run_started(self, to_run):
+        if self.events.stop_requested and self.runtime is not None:
+            self.runtime.stop()  # asked before the run began (``Runtime.run`` clears older requests)
         self.total = len(to_run)
         self.events.progress(0, max(self.total, 1))
 
@@ -103,7 +106,7 @@ def run(runtime: Runtime, events: RunEvents, inputs: dict | None = None) -> dict
     "failed": node id or None, "problems": [...]}``; a failing node is reported, not raised."""
     error, failed, problems, result = "", None, [], None
     try:
-        result = runtime.run(inputs=inputs, observer=RunRecorder(events))
+        result = runtime.run(inputs=inputs, observer=RunRecorder(events, runtime))
     except NodeRunError as exc:
         result, error, failed = exc.result, str(exc), exc.node_id
     except GraphValidationError as exc:  # nothing ran

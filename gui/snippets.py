@@ -170,7 +170,7 @@ def handle_drop(window, mimedata: QtCore.QMimeData, pos) -> bool:
 
 def install_drop_handler(window) -> None:
     """Snippet files dropped on the canvas are inserted (once per window)."""
-    if getattr(window, "_snippet_drop", None) is not None:
+    if getattr(window, "snippet_drop_handler", None) is not None:
         return
-    window._snippet_drop = lambda mime, pos: handle_drop(window, mime, pos)
-    window.canvas.drop_handlers.insert(0, window._snippet_drop)
+    window.snippet_drop_handler = lambda mime, pos: handle_drop(window, mime, pos)
+    window.canvas.drop_handlers.insert(0, window.snippet_drop_handler)

@@ -137,7 +137,7 @@ class SubgraphWindow(EditorWindow):
         return None
 
     def save_or_ask(self) -> bool:
-        return self._guarded(lambda: self.save())
+        return self.guarded(lambda: self.save())
 
 
 def open_subgraph(window, gid: str) -> SubgraphWindow:
@@ -202,4 +202,4 @@ def install(window) -> None:
             _report(window, lambda: open_subgraph(window, gid), f"opened subgraph {window.model.node_name(gid)!r}")
 
     window.canvas.node_activated.connect(on_activated)
-    window._subgraph_activated = on_activated
+    window.subgraph_open_handler = on_activated

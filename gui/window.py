@@ -726,7 +726,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open graph", start,
                                                         "haibal graphs (*.json);;All files (*)")
         if name:
-            self._guarded(lambda: self.open(name))
+            self.guarded(lambda: self.open(name))
 
     def _fill_recent(self) -> None:
         menu = self.menus["recent"]
@@ -741,10 +741,10 @@ class EditorWindow(QtWidgets.QMainWindow):
             menu.addAction("(none)").setEnabled(False)
 
     def open_recent(self, path: str) -> bool:
-        return self.maybe_save() and self._guarded(lambda: self.open(path))
+        return self.maybe_save() and self.guarded(lambda: self.open(path))
 
     def save_or_ask(self) -> bool:
-        return self._guarded(lambda: self.save()) if self.path else self.save_as_dialog()
+        return self.guarded(lambda: self.save()) if self.path else self.save_as_dialog()
 
     def suggested_save_path(self) -> Path:
         """What Save As proposes: the current file, else the graph's name in the last folder used."""
@@ -757,9 +757,10 @@ class EditorWindow(QtWidgets.QMainWindow):
     def save_as_dialog(self) -> bool:
         name, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save graph as", str(self.suggested_save_path()),
                                                         "haibal graphs (*.json)")
-        return bool(name) and self._guarded(lambda: self.save(name))
+        return bool(name) and self.guarded(lambda: self.save(name))
 
-    def _guarded(self, fn) -> bool:
+    def guarded(self, fn) -> bool:
+        """Run ``fn``; a file or graph error goes to the status bar and a message box (False)."""
         try:
             fn()
             return True
@@ -839,7 +840,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         answer = B.question(self, APP_NAME, "The editor did not close properly last time.\n"
                             "Restore the unsaved graph?", B.Yes | B.No, B.Yes)
         if answer == B.Yes:
-            return self._guarded(self.restore_recovery)
+            return self.guarded(self.restore_recovery)
         self.remove_recovery()
         return False
 
@@ -883,6 +884,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         rest does not start, what ran is kept. ``wait``: until the worker is done."""
         if self.worker is None:
             return False
+        self.worker.events.stop_requested = True
         self.model.runtime.stop()
         self.show_status("stopping…")
         if wait:

@@ -116,7 +116,7 @@ def test_inserted_snippet_runs_same_results(window, tmp_path, qtbot):
     fresh.ask_save_changes = lambda: "discard"
     qtbot.addWidget(fresh)
     gsnip.install_drop_handler(fresh)  # already installed by the window: no second handler
-    assert sum(h is fresh._snippet_drop for h in fresh.canvas.drop_handlers) == 1
+    assert sum(h is fresh.snippet_drop_handler for h in fresh.canvas.drop_handlers) == 1
     drop(fresh, [jpath], pos=(0, 0))
     assert len(fresh.canvas.nodes()) == 4
     np.testing.assert_allclose(Runtime(fresh.model.graph.copy()).run().outputs["loss"], EXPECTED, rtol=1e-6)
