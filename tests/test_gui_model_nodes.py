@@ -23,7 +23,7 @@ def window(open_editor):
     return open_editor(size=(1600, 950))
 
 
-def test_the_cnn_example_shows_its_summary_and_weights_histograms(window, qtbot):
+def test_the_cnn_example_shows_its_summary_and_weights_histograms(window, qtbot, tmp_path):
     case = load_model_case("cnn")
     window.open(ROOT / "examples" / "model_cnn.json")
     assert window.canvas.broken_wires() == {}
@@ -44,6 +44,10 @@ def test_the_cnn_example_shows_its_summary_and_weights_histograms(window, qtbot)
     counts, edges = histogram(kernel_and_bias)
     np.testing.assert_array_equal(y, counts)
     assert counts.sum() == 4640
+    # saved from the editor after the run: the graph file and its weights beside it
+    window.save(tmp_path / "cnn.json")
+    with np.load(tmp_path / "cnn.arrays.npz", allow_pickle=False) as npz:
+        np.testing.assert_array_equal(npz["cnn/conv2/kernel"], model.get_layer("conv2").kernel)
     view.tabs.setCurrentIndex(1)  # the Weights tab in the picture
     window.fit_view()
     qtbot.wait(50)
