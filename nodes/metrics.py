@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from haibal_py import losses, metrics
 from haibal_py.node import Param
 from haibal_py.node.factory import ClassMetricDecl, MetricDecl, class_metric_node, metric_node
@@ -57,10 +59,26 @@ MEAN_RESULT = ("float, result: the metric of the sample (scalar), one value per 
 CLASS_RESULT = ("float, result: the metric over the wired batch (array) or over every batch (batch); "
                 "an array when the metric gives one value per threshold or per class.")
 
+
+def _per_sample(fn):
+    """HAIBAL's per-sample accuracy: the mean over the last axis of Keras 3's element-wise hits
+    (``metrics.accuracy`` / ``binary_accuracy`` give one value per element since Keras 3; the
+    nodes keep one value per sample, and their batch instance is Keras' metric class)."""
+    def per_sample(y_true, y_pred, **kwargs):
+        hits = fn(y_true, y_pred, **kwargs)
+        if hits.ndim == 0:
+            return hits
+        with np.errstate(invalid="ignore"):
+            return hits.mean(axis=-1, dtype=hits.dtype)
+    per_sample.__name__ = per_sample.__qualname__ = fn.__name__
+    per_sample.__doc__ = fn.__doc__
+    return per_sample
+
+
 MEAN_METRICS = [
     MetricDecl(
         name="Accuracy",
-        fn=metrics.accuracy,
+        fn=_per_sample(metrics.accuracy),
         description="Calculates how often predictions equal labels exactly (element-wise equality, averaged).",
         y_true_doc="array, true values.",
         y_pred_doc="array, predicted values (already classes, e.g. after argmax).",
@@ -68,7 +86,7 @@ MEAN_METRICS = [
             "Comparing discrete outputs such as rounded regression results.")),
     MetricDecl(
         name="BinaryAccuracy",
-        fn=metrics.binary_accuracy,
+        fn=_per_sample(metrics.binary_accuracy),
         params=(Param("threshold", "float", 0.5, "predictions above it count as 1.", minimum=0.0, maximum=1.0),),
         description="Calculates how often predictions match binary labels: y_pred > threshold compared with y_true.",
         y_true_doc=LABELS01,

@@ -42,10 +42,11 @@ def test_tversky_float64_by_hand_and_dice_equivalence():
     t = np.array([[1.0, 1.0, 0.0, 0.0]])
     p = np.array([[0.9, 0.2, 0.6, 0.0]])
     tp = 0.9 + 0.2
-    missed = (1 - 0.9) + (1 - 0.2)  # sum((1 - p) * t)
-    spurious = 0.6  # sum(p * (1 - t))
+    missed = (1 - 0.9) + (1 - 0.2)  # false negatives, sum((1 - p) * t)
+    spurious = 0.6  # false positives, sum(p * (1 - t))
     a, b = 0.7, 0.3
-    expected = 1 - tp / (tp + a * missed + b * spurious + EPS)
+    # alpha weighs the false positives, beta the false negatives (Keras' fix #23333, after 3.15.1)
+    expected = 1 - tp / (tp + a * spurious + b * missed + EPS)
     np.testing.assert_allclose(losses.tversky(t, p, alpha=a, beta=b), expected, rtol=1e-14)
     np.testing.assert_allclose(losses.tversky(t, p), losses.dice(t, p), rtol=1e-7)
 

@@ -17,8 +17,12 @@ def test_binary_accuracy_by_hand(dtype):
     y_pred = np.array([[0.7, 0.5, 0.2], [0.1, 0.9, 0.51]], dtype)
     out = m.binary_accuracy(y_true, y_pred)
     assert out.dtype == dtype
-    np.testing.assert_allclose(out, [2 / 3, 2 / 3])  # 0.5 is not > 0.5
-    np.testing.assert_allclose(m.binary_accuracy(y_true, y_pred, threshold=0.95), [1 / 3, 2 / 3], rtol=1e-6)
+    # one value per element, as Keras 3 (tf.keras 2 averaged the last axis); 0.5 is not > 0.5
+    np.testing.assert_array_equal(out, [[1, 1, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(m.binary_accuracy(y_true, y_pred, threshold=0.95), [[0, 1, 0], [1, 1, 0]])
+    metric = m.BinaryAccuracy()  # the class averages each sample's elements, then the samples
+    metric.update_state(y_true, y_pred)
+    assert metric.result() == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -44,8 +48,10 @@ def test_top_k_by_hand_with_ties_counted_in():
 
 
 def test_accuracy_is_exact_equality():
-    np.testing.assert_array_equal(m.accuracy([[1, 2], [3, 4]], [[1, 2], [3, 5]]), [1.0, 0.5])
-    assert m.accuracy([1, 2, 3], [1, 2, 3.5]) == pytest.approx(2 / 3)
+    np.testing.assert_array_equal(m.accuracy([[1, 2], [3, 4]], [[1, 2], [3, 5]]), [[1.0, 1.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(m.accuracy([1, 2, 3], [1, 2, 3.5]), [1.0, 1.0, 0.0])
+    # y_true takes y_pred's dtype before the comparison, as in Keras
+    assert m.accuracy(np.array([0.1]), np.array([0.1], np.float32)).tolist() == [1.0]
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -75,7 +81,7 @@ def test_cosine_similarity_metric_sign_and_zero_vector():
 
 
 def test_nan_predictions_are_never_positive():
-    np.testing.assert_array_equal(m.binary_accuracy([[1, 0]], [[np.nan, np.nan]]), [0.5])
+    np.testing.assert_array_equal(m.binary_accuracy([[1, 0]], [[np.nan, np.nan]]), [[0.0, 1.0]])
 
 
 def test_lists_are_float32_and_ints_accepted():
@@ -111,7 +117,7 @@ def test_bad_arguments():
 
 
 def test_empty_batches():
-    assert m.binary_accuracy(np.zeros((0, 1)), np.zeros((0, 1))).shape == (0,)
+    assert m.binary_accuracy(np.zeros((0, 1)), np.zeros((0, 1))).shape == (0, 1)
     assert m.sparse_categorical_accuracy(np.zeros((0,), int), np.zeros((0, 3))).shape == (0,)
     metric = m.BinaryAccuracy()
     metric.update_state(np.zeros((0, 1)), np.zeros((0, 1)))
@@ -119,8 +125,10 @@ def test_empty_batches():
 
 
 def test_get_like_keras():
-    assert m.get("binary_accuracy") is m.binary_accuracy
-    assert isinstance(m.get("AUC"), m.AUC)
+    assert isinstance(m.get("binary_accuracy"), m.BinaryAccuracy)  # Keras' get: a name gives an instance
+    assert isinstance(m.get("accuracy"), m.Accuracy) and isinstance(m.get("mse"), m.MeanSquaredError)
+    assert isinstance(m.get("AUC"), m.AUC) and isinstance(m.get("auc"), m.AUC)
+    assert m.get(m.binary_accuracy) is m.binary_accuracy
     assert m.get({"class_name": "Precision", "config": {"thresholds": 0.3}}).thresholds.tolist() == [0.3]
     with pytest.raises(HaibalValueError, match="unknown metric"):
         m.get("nope")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import haibal_py.numeric.kernels.sparse_categorical as kernel
+import haibal_py.numeric.kernels.engine as engine
 from haibal_py import HaibalValueError
 from haibal_py import losses, metrics
 from haibal_py.losses import sparse_categorical_crossentropy as scce
@@ -315,8 +316,8 @@ def test_blocked_and_threaded_paths_equal_the_simple_path(case):
                                  for i in range(len(labels))])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kernel, "_BLOCK_ELEMENTS", 97)
-        mp.setattr(kernel, "_PARALLEL_ELEMENTS", 1)
-        mp.setattr(kernel, "_THREADS", 3)
+        mp.setattr(engine, "PARALLEL_ELEMENTS", 1)
+        mp.setattr(engine, "THREADS", 3)
         mp.setattr(kernel, "_SMALL_BLOCK", small_block)
         if nchw:  # (1, C, rows): the class axis in the middle, column blocks
             x = np.ascontiguousarray(pred.T[None])
@@ -328,11 +329,11 @@ def test_blocked_and_threaded_paths_equal_the_simple_path(case):
 
 
 def test_large_input_uses_blocks_and_threads_and_matches_reference(monkeypatch):
-    monkeypatch.setattr(kernel, "_THREADS", 2)
+    monkeypatch.setattr(engine, "THREADS", 2)
     rng = np.random.default_rng(6)
     pred = rng.random((40000, 70)).astype(np.float32)  # >= 2 * _PARALLEL_ELEMENTS: two threads
     labels = rng.integers(0, 70, 40000)
-    assert pred.size >= 2 * kernel._PARALLEL_ELEMENTS
+    assert pred.size >= 2 * engine.PARALLEL_ELEMENTS
     np.testing.assert_allclose(scce(labels, pred), ref_probs(labels, pred), rtol=1e-5, atol=1e-6)
     z = rng.standard_normal((4, 70, 5000)).astype(np.float32) * 5
     lab = rng.integers(0, 70, (4, 5000))
@@ -373,11 +374,11 @@ def test_threaded_kernel_works_in_a_forked_child(monkeypatch):
 
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
-    monkeypatch.setattr(kernel, "_THREADS", 2)
+    monkeypatch.setattr(engine, "THREADS", 2)
     rng = np.random.default_rng(8)
     pred = rng.random((40000, 60)).astype(np.float32)  # two threads
     labels = rng.integers(0, 60, 40000)
-    assert pred.size >= 2 * kernel._PARALLEL_ELEMENTS
+    assert pred.size >= 2 * engine.PARALLEL_ELEMENTS
     expected = scce(labels, pred)  # creates the pool in this process
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:

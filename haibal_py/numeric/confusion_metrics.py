@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HaibalValueError
+from .arrays import as_sample_weight, check_bool
 from .kernels.confusion import (
     NEG_INF,
     auc_from_counts,
@@ -30,17 +31,28 @@ __all__ = [
 ]
 
 
+# the counts of ``confusion_counts`` under Keras' state names
+COUNTS = {"true_positives": "tp", "false_positives": "fp", "true_negatives": "tn", "false_negatives": "fn"}
+ALL_FOUR = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+
 class _ConfusionMetric(Metric):
-    """Accumulates ``tp``, ``fp``, ``tn``, ``fn`` at ``self.thresholds``."""
+    """Accumulates confusion counts at ``self.thresholds`` in the states ``state_names``
+    (Keras' ``true_positives``, ... ; ``count_of`` maps a state to its count)."""
 
     top_k = None
     class_id = None
     multi_label = False
     label_weights = None
+    state_names = ALL_FOUR
+
+    def count_of(self, state: str) -> str:
+        return COUNTS[state]
 
     def reset_state(self) -> None:
         shape = (len(self.thresholds),)
-        self.tp, self.fp, self.tn, self.fn = (np.zeros(shape) for _ in range(4))
+        for key in self.state_names:
+            setattr(self, key, np.zeros(shape))
 
     def _predictions(self, y_pred):
         return y_pred
@@ -48,40 +60,65 @@ class _ConfusionMetric(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         pos, pred, w = prepare(y_true, self._predictions(y_pred), sample_weight, self.top_k, self.class_id)
         counts = confusion_counts(pos, pred, w, self.thresholds, self.multi_label, self.label_weights)
-        if counts["tp"].shape != self.tp.shape:
-            if self.tp.any() or self.fp.any() or self.tn.any() or self.fn.any() or self.tp.ndim != 1:
+        first = getattr(self, self.state_names[0])
+        if counts["tp"].shape != first.shape:
+            if any(getattr(self, k).any() for k in self.state_names) or first.ndim != 1:
                 raise HaibalValueError(f"{self.name}: y_pred has {counts['tp'].shape[-1]} labels but earlier "
-                                       f"batches had {self.tp.shape[-1]}")
-            self.tp, self.fp, self.tn, self.fn = (np.zeros(counts["tp"].shape) for _ in range(4))
-        self.tp = self.tp + counts["tp"]
-        self.fp = self.fp + counts["fp"]
-        self.tn = self.tn + counts["tn"]
-        self.fn = self.fn + counts["fn"]
+                                       f"batches had {first.shape[-1]}")
+            for key in self.state_names:
+                setattr(self, key, np.zeros(counts["tp"].shape))
+        for key in self.state_names:
+            setattr(self, key, getattr(self, key) + counts[self.count_of(key)])
+
+    def _merge_one(self, key: str, theirs) -> None:
+        mine = getattr(self, key)
+        if np.shape(mine) != np.shape(theirs) and not mine.any() and mine.ndim == 1:
+            setattr(self, key, np.array(theirs, dtype=np.float64))  # multi-label counts built at the first update
+            return
+        if np.shape(mine) != np.shape(theirs) and not np.any(theirs) and np.ndim(theirs) == 1:
+            return
+        super()._merge_one(key, theirs)
 
     def _out(self, values):
         values = np.asarray(values, dtype=np.float64)
         return float(values[0]) if values.shape == (1,) else values
 
 
+def _optional_int(value, name: str, minimum):
+    """``None`` or an integer (``>= minimum`` when one is given); the error names the argument."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise HaibalValueError(f"{name} must be an integer or None, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise HaibalValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _validate_thresholds(thresholds, top_k) -> tuple[np.ndarray, object]:
     default = NEG_INF if top_k is not None else 0.5
     if thresholds is None:
         return np.array([default]), None
-    arr, _ = parse_thresholds(thresholds, default)
-    return arr, thresholds
+    arr, single = parse_thresholds(thresholds, default)
+    return arr, float(arr[0]) if single else arr.tolist()  # the config keeps JSON types
 
 
 class _CountMetric(_ConfusionMetric):
-    """One of the four counts, at ``thresholds`` (default 0.5): a float, or one per threshold."""
+    """One of the four counts, at ``thresholds`` (default 0.5): a float, or one per threshold.
+    Its state is Keras' ``accumulator``."""
 
     key = ""
+    state_names = ("accumulator",)
 
     def __init__(self, thresholds=None, name=None, dtype=None):
         self.thresholds, self.init_thresholds = _validate_thresholds(thresholds, None)
         super().__init__(name=name or self.default_name, dtype=dtype)
 
+    def count_of(self, state: str) -> str:
+        return self.key
+
     def result(self):
-        return self._out(getattr(self, self.key))
+        return self._out(self.accumulator)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "thresholds": self.init_thresholds}
@@ -114,7 +151,7 @@ class _RatioMetric(_ConfusionMetric):
     default_name = ""
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        self.top_k, self.class_id = top_k, class_id
+        self.top_k, self.class_id = _optional_int(top_k, "top_k", 1), _optional_int(class_id, "class_id", None)
         self.thresholds, self.init_thresholds = _validate_thresholds(thresholds, top_k)
         super().__init__(name=name or self.default_name, dtype=dtype)
 
@@ -126,33 +163,37 @@ class _RatioMetric(_ConfusionMetric):
 class Precision(_RatioMetric):
     """``keras.metrics.Precision``: ``tp / (tp + fp)``."""
     default_name = "precision"
+    state_names = ("true_positives", "false_positives")
 
     def result(self):
-        return self._out(divide_no_nan(self.tp, self.tp + self.fp))
+        return self._out(divide_no_nan(self.true_positives, self.true_positives + self.false_positives))
 
 
 class Recall(_RatioMetric):
     """``keras.metrics.Recall``: ``tp / (tp + fn)``."""
     default_name = "recall"
+    state_names = ("true_positives", "false_negatives")
 
     def result(self):
-        return self._out(divide_no_nan(self.tp, self.tp + self.fn))
+        return self._out(divide_no_nan(self.true_positives, self.true_positives + self.false_negatives))
 
 
 class Specificity(_RatioMetric):
     """HAIBAL's Specificity (true negative rate): ``tn / (tn + fp)``, Precision's arguments."""
     default_name = "specificity"
+    state_names = ("true_negatives", "false_positives")
 
     def result(self):
-        return self._out(divide_no_nan(self.tn, self.tn + self.fp))
+        return self._out(divide_no_nan(self.true_negatives, self.true_negatives + self.false_positives))
 
 
 class AUC(_ConfusionMetric):
-    """``keras.metrics.AUC``: area under the ROC or PR curve, a Riemann sum over thresholds.
+    """``keras.metrics.AUC``: area under the ROC, PR or PRGAIN curve, a Riemann sum over thresholds.
 
     ``num_thresholds`` evenly spaced thresholds (``-eps``, ``1/(n-1)``, ..., ``1+eps``) unless
     ``thresholds`` are given (then ``-eps`` and ``1+eps`` are added). ``summation_method``:
-    ``"interpolation"`` (trapezoids; Davis & Goadrich's interpolation for PR),
+    ``"interpolation"`` (trapezoids; Davis & Goadrich's interpolation for PR; PRGAIN is
+    precision gain over recall gain, ``kernels.confusion.pr_gain``),
     ``"minoring"`` or ``"majoring"``. ``multi_label``: one curve per label, averaged (by
     ``label_weights`` if given); otherwise every label is pooled, each weighted by
     ``label_weights``. ``from_logits``: ``y_pred`` goes through a sigmoid first.
@@ -160,8 +201,8 @@ class AUC(_ConfusionMetric):
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
                  thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False):
-        if str(curve).upper() not in ("ROC", "PR"):
-            raise HaibalValueError(f'curve must be "ROC" or "PR", got {curve!r}')
+        if not isinstance(curve, str) or curve.upper() not in ("ROC", "PR", "PRGAIN"):
+            raise HaibalValueError(f'curve must be "ROC", "PR" or "PRGAIN", got {curve!r}')
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise HaibalValueError('summation_method must be "interpolation", "minoring" or "majoring", '
                                    f"got {summation_method!r}")
@@ -177,20 +218,24 @@ class AUC(_ConfusionMetric):
                 raise HaibalValueError(f"num_thresholds must be > 1, got {num_thresholds!r}")
             self.num_thresholds = int(num_thresholds)
             self.thresholds = even_thresholds(self.num_thresholds)
-        self.init_thresholds = thresholds
-        self.multi_label = bool(multi_label)
-        self.num_labels = num_labels
+        self.init_thresholds = None if thresholds is None else self.thresholds[1:-1].tolist()
+        self.multi_label = check_bool(multi_label, "multi_label")
+        self.num_labels = _optional_int(num_labels, "num_labels", 1)
         if label_weights is not None:
-            label_weights = np.asarray(label_weights, dtype=np.float64)
+            label_weights = as_sample_weight(label_weights, "label_weights")
             if np.any(label_weights < 0):
                 raise HaibalValueError(f"label_weights must be >= 0, got {label_weights.tolist()}")
         self.label_weights = label_weights
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, "from_logits")
         super().__init__(name=name or "auc", dtype=dtype)
 
     def reset_state(self) -> None:
         shape = (self.num_thresholds, self.num_labels) if self.multi_label and self.num_labels else (self.num_thresholds,)
-        self.tp, self.fp, self.tn, self.fn = (np.zeros(shape) for _ in range(4))
+        built = getattr(self, "true_positives", None)
+        if built is not None and built.ndim == 2:  # multi-label counts keep their labels, as Keras' variables
+            shape = built.shape
+        for key in self.state_names:
+            setattr(self, key, np.zeros(shape))
 
     def _predictions(self, y_pred):
         if not self.from_logits:
@@ -208,7 +253,8 @@ class AUC(_ConfusionMetric):
             self.label_weights = weights
 
     def result(self) -> float:
-        area = auc_from_counts(self.tp, self.fp, self.tn, self.fn, self.curve, self.summation_method)
+        area = auc_from_counts(self.true_positives, self.false_positives, self.true_negatives,
+                               self.false_negatives, self.curve, self.summation_method)
         if self.multi_label and np.ndim(area):
             if self.label_weights is None:
                 return float(np.mean(area))
@@ -249,10 +295,9 @@ class _AtConstraint(_ConfusionMetric):
         return float(dependent[feasible].max(initial=0.0)) if feasible.any() else 0.0
 
     def _rates(self):
-        return {"sensitivity": divide_no_nan(self.tp, self.tp + self.fn),
-                "recall": divide_no_nan(self.tp, self.tp + self.fn),
-                "specificity": divide_no_nan(self.tn, self.tn + self.fp),
-                "precision": divide_no_nan(self.tp, self.tp + self.fp)}
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        return {"sensitivity": divide_no_nan(tp, tp + fn), "recall": divide_no_nan(tp, tp + fn),
+                "specificity": divide_no_nan(tn, tn + fp), "precision": divide_no_nan(tp, tp + fp)}
 
     def result(self) -> float:
         rates = self._rates()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import as_float_array
+from .arrays import as_float_array, as_sample_weight
 from ..errors import HaibalValueError
 from .kernels.blocks import EPSILON
 from .metric_base import Metric
@@ -18,21 +18,29 @@ class FBetaScore(Metric):
     ``threshold``: predictions above it are 1; ``None``: the row's maximum is 1 (unless it
     is 0). ``average``: ``None`` (one score per class), ``"micro"`` (global counts),
     ``"macro"`` (mean of the class scores) or ``"weighted"`` (by class support).
-    The result is 0 before any sample.
+    The result is 0 before any sample. ``beta`` and ``threshold`` must be floats, as in Keras.
+    State: Keras' ``true_positives``, ``false_positives``, ``false_negatives`` and
+    ``intermediate_weights`` (built at the first update, when the number of classes is known).
     """
 
+    state_names = ("true_positives", "false_positives", "false_negatives", "intermediate_weights")
     AVERAGES = (None, "micro", "macro", "weighted")
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         if average not in self.AVERAGES:
             raise HaibalValueError(f"average must be one of {list(self.AVERAGES)}, got {average!r}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating, np.integer)) or beta <= 0:
+        if not isinstance(beta, (float, np.floating)):  # as Keras: 2 is refused, 2.0 is a beta
+            raise HaibalValueError(f"beta must be a float (e.g. 2.0), got {beta!r} of type {type(beta).__name__}")
+        if not beta > 0:
             raise HaibalValueError(f"beta must be a float > 0, got {beta!r}")
         if threshold is not None:
-            if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) \
-                    or not 0.0 < threshold <= 1.0:
+            if not isinstance(threshold, (float, np.floating)):
+                raise HaibalValueError(f"threshold must be a float (e.g. 0.5) or None, got {threshold!r} of type "
+                                       f"{type(threshold).__name__}")
+            if not 0.0 < threshold <= 1.0:
                 raise HaibalValueError(f"threshold must be a float with 0 < threshold <= 1, got {threshold!r}")
-        self.average, self.beta, self.threshold = average, float(beta), threshold
+        self.average, self.beta = average, float(beta)
+        self.threshold = None if threshold is None else float(threshold)
         super().__init__(name=name, dtype=dtype)
 
     def reset_state(self) -> None:
@@ -46,9 +54,10 @@ class FBetaScore(Metric):
                                    f"{yt.shape} and y_pred shape {yp.shape}")
         if yt.shape != yp.shape:
             raise HaibalValueError(f"{self.name}: y_true shape {yt.shape} does not match y_pred shape {yp.shape}")
-        if self.true_positives is not None and self._classes != yp.shape[1]:
+        if self.intermediate_weights is not None and self.average != "micro" \
+                and self.intermediate_weights.shape[0] != yp.shape[1]:
             raise HaibalValueError(f"{self.name}: y_pred has {yp.shape[1]} classes but earlier batches had "
-                                   f"{self._classes}")
+                                   f"{self.intermediate_weights.shape[0]}")
         if self.threshold is None:
             pred = (yp >= yp.max(axis=-1, keepdims=True)) & (np.abs(yp) > 1e-9) if yp.shape[1] else yp > 0
         else:
@@ -56,7 +65,7 @@ class FBetaScore(Metric):
         pred = pred.astype(np.float64)
         w = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+            w = as_sample_weight(sample_weight).reshape(-1)
             if w.size == 1:
                 w = np.full(yp.shape[0], w[0])
             if w.shape != (yp.shape[0],):
@@ -70,7 +79,6 @@ class FBetaScore(Metric):
 
         parts = (wsum(pred * yt), wsum(pred * (1 - yt)), wsum((1 - pred) * yt), wsum(yt))
         if self.true_positives is None:
-            self._classes = yp.shape[1]
             self.true_positives, self.false_positives, self.false_negatives, self.intermediate_weights = parts
         else:
             self.true_positives = self.true_positives + parts[0]

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import HaibalValueError
 from .kernels.iou import class_ids, confusion_matrix, iou_from_matrix
+from .arrays import check_bool, check_ignore_class
 from .metric_base import Metric
 
 __all__ = ["IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"]
@@ -15,18 +16,21 @@ __all__ = ["IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU"]
 class _IoUBase(Metric):
     """A ``[num_classes, num_classes]`` confusion matrix fed with class ids (or, with
     ``sparse_y_true`` / ``sparse_y_pred`` false, with scores reduced by argmax along ``axis``).
-    Positions whose label is ``ignore_class`` are left out."""
+    Positions whose label is ``ignore_class``, or whose true or predicted id is outside
+    ``[0, num_classes)``, are left out (as Keras 3 does). The state is Keras' ``total_cm``."""
+
+    state_names = ("total_cm",)
 
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
         if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1:
             raise HaibalValueError(f"num_classes must be an integer >= 1, got {num_classes!r}")
         self.num_classes = int(num_classes)
-        self.ignore_class = ignore_class
-        self.sparse_y_true = bool(sparse_y_true)
-        self.sparse_y_pred = bool(sparse_y_pred)
+        self.ignore_class = check_ignore_class(ignore_class)
+        self.sparse_y_true = check_bool(sparse_y_true, "sparse_y_true")
+        self.sparse_y_pred = check_bool(sparse_y_pred, "sparse_y_pred")
         self.axis = axis
-        super().__init__(name=name or type(self).__name__.lower(), dtype=dtype)
+        super().__init__(name=name, dtype=dtype)
 
     def reset_state(self) -> None:
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
@@ -73,6 +77,11 @@ class IoU(_IoUBase):
 class MeanIoU(IoU):
     """``keras.metrics.MeanIoU``: the IoU averaged over every class that occurs."""
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["target_class_ids"]  # always every class
+        return config
+
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_true=True,
                  sparse_y_pred=True, axis=-1):
         super().__init__(num_classes, list(range(int(num_classes) if isinstance(num_classes, (int, np.integer))
@@ -96,7 +105,8 @@ class BinaryIoU(IoU):
         return t, (p >= self.threshold).astype(np.int64)
 
     def get_config(self) -> dict:
-        return {"name": self.name, "target_class_ids": self.target_class_ids, "threshold": self.threshold}
+        return {"name": self.name, "dtype": self.dtype, "target_class_ids": self.target_class_ids,
+                "threshold": self.threshold}
 
 
 class OneHotIoU(IoU):
@@ -107,6 +117,11 @@ class OneHotIoU(IoU):
         super().__init__(num_classes, target_class_ids, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
 
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]  # always one-hot
+        return config
+
 
 class OneHotMeanIoU(MeanIoU):
     """``keras.metrics.OneHotMeanIoU``: MeanIoU with one-hot labels (and scores) reduced by argmax."""
@@ -114,3 +129,8 @@ class OneHotMeanIoU(MeanIoU):
     def __init__(self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1):
         super().__init__(num_classes, name=name, dtype=dtype, ignore_class=ignore_class,
                          sparse_y_true=False, sparse_y_pred=sparse_y_pred, axis=axis)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        del config["sparse_y_true"]  # always one-hot
+        return config

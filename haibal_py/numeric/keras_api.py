@@ -1,39 +1,140 @@
-"""Pieces of Keras' public API shape: ``get(identifier)`` and constructors with Keras' exact signatures."""
+"""Pieces of Keras' public API shape: the name registries behind ``get`` / ``serialize`` /
+``deserialize``, and constructors with Keras' exact signatures.
+
+A ``Registry`` maps Keras' identifiers (function names, class names, their snake_case
+forms and the short aliases) to objects, as ``ALL_OBJECTS_DICT`` does in each Keras
+module. Serialized forms are Keras' own, so a training setup stored by haibal-py reads in
+Keras and the other way round:
+
+- a function: ``{"module": "builtins", "class_name": "function", "config": "<name>",
+  "registered_name": "function"}`` (activations: just the name);
+- an object: ``{"module": "keras.losses", "class_name": "<Class>", "config":
+  obj.get_config(), "registered_name": None}``; classes Keras does not have (HAIBAL's
+  ``Specificity``, ...) name the ``haibal_py`` module instead.
+"""
 
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Iterable, Mapping
 
 from ..errors import HaibalValueError
 
 
-def get_by_identifier(identifier, table: Mapping[str, Any], what: str):
-    """A function for a function name, an instance for a class name (as ``keras.losses.get``).
+def snake_case(name: str) -> str:
+    """Keras' ``to_snake_case``: ``"MeanIoU"`` -> ``"mean_io_u"``, ``"AUC"`` -> ``"auc"``."""
+    step = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    step = re.sub(r"([a-z])([A-Z])", r"\1_\2", step).lower()
+    return step if step[0] != "_" else "private" + step
 
-    ``None`` gives ``None``; a callable is returned as it is; a dict
-    ``{"class_name": ..., "config": {...}}`` builds the class with that config.
+
+class Registry:
+    """Keras' identifiers of one module (``losses``, ``metrics`` or ``activations``).
+
+    ``objects``: name -> function or class. ``keras_module``: the module Keras serializes
+    these objects under; ``own_module``: the one for objects Keras lacks (``keras_names``
+    lists the class names Keras has). ``instantiate``: ``get`` turns a class into an
+    instance (losses, metrics) rather than returning it.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        cls = table.get(identifier.get("class_name"))
-        if not inspect.isclass(cls):
-            raise HaibalValueError(f"unknown {what} class {identifier.get('class_name')!r}")
-        return cls(**identifier.get("config", {}))
-    if isinstance(identifier, str):
-        obj = table.get(identifier)
+
+    def __init__(self, what: str, objects: Mapping[str, Any], keras_module: str, own_module: str,
+                 keras_names: Iterable[str] = (), instantiate: bool = True):
+        self.what = what
+        self.objects = dict(objects)
+        self.keras_module = keras_module
+        self.own_module = own_module
+        self.keras_names = frozenset(keras_names)
+        self.instantiate = instantiate
+
+    def names(self) -> list[str]:
+        return sorted(self.objects)
+
+    def lookup(self, name: str):
+        obj = self.objects.get(name)
         if obj is None:
-            raise HaibalValueError(f"unknown {what} {identifier!r}")
-        if not inspect.isclass(obj):
-            return obj
+            raise HaibalValueError(f"unknown {self.what} {name!r}; known: {', '.join(self.names())}")
+        return obj
+
+    def _class(self, name):
+        cls = self.objects.get(name) if isinstance(name, str) else None
+        if not inspect.isclass(cls):
+            raise HaibalValueError(f"unknown {self.what} class {name!r}; known classes: "
+                                   f"{', '.join(n for n in self.names() if inspect.isclass(self.objects[n]))}")
+        return cls
+
+    def serialize(self, obj):
+        """Keras' serialized form of a registered function or of an object with ``get_config``."""
+        if obj is None:
+            return None
+        if inspect.isfunction(obj) or inspect.isbuiltin(obj):
+            name = self.function_name(obj)
+            return {"module": "builtins", "class_name": "function", "config": name, "registered_name": "function"}
+        if inspect.isclass(obj) or not hasattr(obj, "get_config"):
+            raise HaibalValueError(f"cannot serialize {obj!r} as a {self.what}: give a {self.what} function of "
+                                   f"this module or an object with get_config()")
+        name = type(obj).__name__
+        module = self.keras_module if name in self.keras_names else self.own_module
+        return {"module": module, "class_name": name, "config": obj.get_config(), "registered_name": None}
+
+    def function_name(self, fn) -> str:
+        """The registered name of ``fn`` (its own ``__name__`` when that is registered to it)."""
+        own = getattr(fn, "__name__", None)
+        if own is not None and self.objects.get(own) is fn:
+            return own
+        for name, obj in self.objects.items():
+            if obj is fn:
+                return name
+        raise HaibalValueError(f"cannot serialize the function {own or fn!r}: it is not a {self.what} of this "
+                               f"module (known: {', '.join(self.names())})")
+
+    def deserialize(self, config):
+        """The object a serialized form describes: a name (as ``get``), or a dict of Keras' form."""
+        if config is None:
+            return None
+        if isinstance(config, str):
+            return self.get(config)
+        if not isinstance(config, Mapping) or "class_name" not in config:
+            raise HaibalValueError(f"cannot deserialize {config!r} as a {self.what}: expected a name or a dict "
+                                   "with 'class_name' and 'config'")
+        class_name = config["class_name"]
+        inner = config.get("config")
+        if class_name == "function":
+            if not isinstance(inner, str):
+                raise HaibalValueError(f"a serialized {self.what} function needs its name as 'config', got {inner!r}")
+            fn = self.lookup(inner)
+            if inspect.isclass(fn):
+                raise HaibalValueError(f"{inner!r} names a {self.what} class, not a function")
+            return fn
+        cls = self._class(class_name)
+        if inner is None:
+            inner = {}
+        if not isinstance(inner, Mapping):
+            raise HaibalValueError(f"the config of a serialized {class_name} must be a dict, got {inner!r}")
+        builder = getattr(cls, "from_config", None)
         try:
-            return obj()
+            return builder(dict(inner)) if builder is not None else cls(**inner)
         except TypeError as exc:
-            raise HaibalValueError(f"{what} {identifier!r} needs arguments: {exc}") from None
-    if callable(identifier):
-        return identifier
-    raise HaibalValueError(f"cannot interpret {identifier!r} as a {what}")
+            raise HaibalValueError(f"cannot build {class_name} from its config {dict(inner)!r}: {exc}") from None
+
+    def get(self, identifier):
+        """As Keras' ``get``: ``None`` gives ``None``; a name gives the function or (for a class)
+        an instance built with its defaults; a dict is deserialized; a callable is returned as it is."""
+        if identifier is None:
+            return None
+        if isinstance(identifier, Mapping):
+            return self.deserialize(identifier)
+        if isinstance(identifier, str):
+            obj = self.lookup(identifier)
+            if inspect.isclass(obj) and self.instantiate:
+                try:
+                    return obj()
+                except TypeError as exc:
+                    raise HaibalValueError(f"{self.what} {identifier!r} needs arguments: {exc}") from None
+            return obj
+        if callable(identifier):
+            return identifier
+        raise HaibalValueError(f"cannot interpret {identifier!r} as a {self.what}")
 
 
 def keras_signature(params: Iterable[tuple[str, Any]]) -> inspect.Signature:
@@ -44,7 +145,8 @@ def keras_signature(params: Iterable[tuple[str, Any]]) -> inspect.Signature:
 
 
 def bind_arguments(signature: inspect.Signature, self, args, kwargs) -> dict:
-    """Every argument of a call by name, defaults filled in, ``self`` left out."""
+    """Every argument of a call by name, defaults filled in, ``self`` left out (an unknown or
+    missing argument is Python's ``TypeError``, as for any call)."""
     bound = signature.bind(self, *args, **kwargs)
     bound.apply_defaults()
     values = dict(bound.arguments)

@@ -17,14 +17,15 @@ from typing import Callable
 import numpy as np
 
 from ..errors import HaibalValueError
-from .arrays import squeeze_or_expand_to_same_rank
+from .arrays import as_sample_weight, squeeze_or_expand_to_same_rank  # noqa: F401 (re-exported)
+from .keras_api import snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
 
 
 def broadcast_weights(sample_weight, shape: tuple, dtype) -> np.ndarray:
     """``sample_weight`` broadcast to a loss of ``shape``, with an error naming both shapes."""
-    w = np.asarray(sample_weight, dtype=dtype)
+    w = as_sample_weight(sample_weight, dtype=dtype)
     probe = np.empty(shape, dtype=bool)
     probe, w = squeeze_or_expand_to_same_rank(probe, w)
     if w.ndim < probe.ndim:  # a per-sample weight: add axes on the right
@@ -47,7 +48,7 @@ class Loss:
     """Base class: subclasses give ``call(y_true, y_pred) -> (losses, mask_or_None)``."""
 
     def __init__(self, name: str | None = None, reduction="sum_over_batch_size", dtype=None):
-        self.name = name or type(self).__name__
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = check_reduction(reduction)
         self.dtype = dtype
 
@@ -62,6 +63,11 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """The loss ``get_config()`` describes."""
+        return cls(**config)
 
 
 def reduce_weighted(losses: np.ndarray, sample_weight, mask, reduction):
@@ -102,4 +108,6 @@ class LossFunctionWrapper(Loss):
         return np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs)), None
 
     def get_config(self) -> dict:
-        return {**super().get_config(), **self.fn_kwargs}
+        """``name``, ``reduction`` and the function's options (tuples as lists: JSON types)."""
+        options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.fn_kwargs.items()}
+        return {**super().get_config(), **options}

@@ -2,14 +2,15 @@
 
 The functions live in ``kernels`` (one module per family); this module gathers them,
 adds Keras' short aliases (``mse``, ``mae``, ``mape``, ``msle``, ``kld``, ``bce``, ...)
-and a ``Loss`` class for each, built on ``LossFunctionWrapper`` (reductions and
-``sample_weight``), and ``get(identifier)`` as ``keras.losses.get``.
+and a ``Loss`` class for each (Keras 3.15's 22, plus ``Loss`` itself), built on
+``LossFunctionWrapper`` (reductions and ``sample_weight``); and ``get``, ``serialize``
+and ``deserialize`` as in ``keras.losses`` (see ``keras_api.Registry``).
 """
 
 from __future__ import annotations
 
-
-from .keras_api import bind_arguments, get_by_identifier, keras_signature
+from .arrays import check_arguments
+from .keras_api import Registry, bind_arguments, keras_signature
 from .kernels.hinge import categorical_hinge, hinge, squared_hinge
 from .kernels.probabilistic import (
     BCE,
@@ -19,6 +20,7 @@ from .kernels.probabilistic import (
     binary_focal_crossentropy,
     categorical_crossentropy,
     categorical_focal_crossentropy,
+    categorical_generalized_cross_entropy,
     kl_divergence,
     kld,
     kullback_leibler_divergence,
@@ -42,12 +44,15 @@ from .kernels.regression import (
     mse,
     msle,
 )
+from .kernels.ctc import ctc
 from .kernels.segmentation import dice, tversky
+from .kernels.similarity import circle, circle_with_mask
 from .kernels.sparse_categorical import (
     sparse_categorical_crossentropy,
     sparse_categorical_crossentropy_with_mask,
 )
 from .loss_base import Loss, LossFunctionWrapper, reduce_weighted
+from ..errors import HaibalValueError
 
 __all__ = [
     "Loss",
@@ -60,7 +65,7 @@ __all__ = [
     "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh", "hinge",
     "squared_hinge", "categorical_hinge", "kl_divergence", "poisson", "binary_crossentropy",
     "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
-    "dice", "tversky",
+    "dice", "tversky", "ctc", "circle", "categorical_generalized_cross_entropy",
     # aliases
     "mse", "MSE", "mae", "MAE", "mape", "MAPE", "msle", "MSLE", "kld", "KLD",
     "kullback_leibler_divergence", "logcosh", "bce", "BCE",
@@ -68,8 +73,9 @@ __all__ = [
     "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "MeanSquaredLogarithmicError", "CosineSimilarity", "Huber", "LogCosh", "Hinge", "SquaredHinge",
     "CategoricalHinge", "KLDivergence", "Poisson", "BinaryCrossentropy", "BinaryFocalCrossentropy",
-    "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "Dice", "Tversky",
-    "get",
+    "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "Dice", "Tversky", "CTC", "Circle",
+    "CategoricalGeneralizedCrossEntropy",
+    "get", "serialize", "deserialize",
 ]
 
 
@@ -81,17 +87,21 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     def __init__(self, from_logits=False, ignore_class=None, axis=-1,
                  reduction="sum_over_batch_size", name="sparse_categorical_crossentropy", dtype=None):
+        options = check_arguments({"from_logits": from_logits, "ignore_class": ignore_class})
         super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         mask_fn=sparse_categorical_crossentropy_with_mask,
-                         from_logits=from_logits, axis=axis, ignore_class=ignore_class)
+                         mask_fn=sparse_categorical_crossentropy_with_mask, axis=axis, **options)
+        self.from_logits, self.ignore_class, self.axis = options["from_logits"], options["ignore_class"], axis
 
 
-def _loss_class(class_name: str, fn, default_name: str, options: dict, doc: str, tail: tuple = ()) -> type:
+def _loss_class(class_name: str, fn, default_name: str, options: dict, doc: str, tail: tuple = (),
+                mask_fn=None, check=None) -> type:
     """A ``LossFunctionWrapper`` subclass with exactly the Keras constructor.
 
     ``__init__(self, *options, reduction, name, *tail, dtype)``: ``options`` (the function's
     keyword arguments with Keras' defaults) come first; ``tail`` names options Keras puts
-    after ``name`` (``axis=None`` for Dice and Tversky).
+    after ``name`` (``axis=None`` for Dice and Tversky). Flags and ``ignore_class`` are
+    checked when the loss is built (``arrays.check_arguments``), and ``check(values)``
+    validates the others. ``get_config()`` gives every option, so ``from_config`` rebuilds it.
     """
     signature = keras_signature([*options.items(), ("reduction", "sum_over_batch_size"), ("name", default_name),
                                  *((k, None) for k in tail), ("dtype", None)])
@@ -99,7 +109,11 @@ def _loss_class(class_name: str, fn, default_name: str, options: dict, doc: str,
     def __init__(self, *args, **kwargs):
         values = bind_arguments(signature, self, args, kwargs)
         reduction, name, dtype = values.pop("reduction"), values.pop("name"), values.pop("dtype")
-        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, **values)
+        values = check_arguments(values)
+        if check is not None:
+            check(values)
+        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype, mask_fn=mask_fn,
+                                     **values)
         for key, value in values.items():
             setattr(self, key, value)
 
@@ -154,12 +168,62 @@ CategoricalFocalCrossentropy = _loss_class(
 Dice = _loss_class("Dice", dice, "dice", {}, "Dice loss over ``axis`` (all axes by default), then reduced.",
                    tail=("axis",))
 Tversky = _loss_class("Tversky", tversky, "tversky", {"alpha": 0.5, "beta": 0.5},
-                      "Tversky loss over ``axis`` (all axes by default), then reduced.", tail=("axis",))
+                      "Tversky loss over ``axis`` (all axes by default), then reduced; ``alpha`` weighs the false "
+                      "positives, ``beta`` the false negatives (Keras' corrected order).", tail=("axis",))
+CTC = _loss_class("CTC", ctc, "ctc", {},
+                  "Connectionist temporal classification loss of 0-padded integer label sequences "
+                  "``(batch, max_length)`` against logits ``(batch, time, classes)``, then reduced.")
 
-_BY_NAME = {name: globals()[name] for name in __all__ if name not in ("Loss", "LossFunctionWrapper",
-                                                                     "reduce_weighted", "get")}
+
+def _check_q(values: dict) -> None:
+    q = values["q"]
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 < q < 1:
+        raise HaibalValueError(f"q must be in the interval (0, 1), got {q!r}")
+
+
+Circle = _loss_class(
+    "Circle", circle, "circle", {"gamma": 80.0, "margin": 0.4, "remove_diagonal": True},
+    "Circle loss of integer labels against L2-normalised embeddings ``(batch, dim)``; samples whose loss is 0 "
+    "are left out of the mean, as Keras masks them.", mask_fn=circle_with_mask)
+CategoricalGeneralizedCrossEntropy = _loss_class(
+    "CategoricalGeneralizedCrossEntropy", categorical_generalized_cross_entropy,
+    "categorical_generalized_cross_entropy", {"q": 0.5},
+    "Generalized cross entropy ``(1 - p^q) / q`` of integer labels (robust to noisy labels), then reduced.",
+    check=_check_q)
+
+# Keras' identifiers (keras.losses.ALL_OBJECTS_DICT): class and function names, and the short aliases
+_CLASSES = ("Loss", "LossFunctionWrapper", "KLDivergence", "Poisson", "BinaryCrossentropy", "BinaryFocalCrossentropy",
+            "CategoricalCrossentropy", "CategoricalFocalCrossentropy", "SparseCategoricalCrossentropy",
+            "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError",
+            "CosineSimilarity", "LogCosh", "Huber", "Hinge", "SquaredHinge", "CategoricalHinge", "Dice", "Tversky",
+            "Circle", "CTC", "CategoricalGeneralizedCrossEntropy")
+_FUNCTIONS = ("kl_divergence", "poisson", "binary_crossentropy", "binary_focal_crossentropy",
+              "categorical_crossentropy", "categorical_focal_crossentropy", "sparse_categorical_crossentropy",
+              "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+              "mean_squared_logarithmic_error", "cosine_similarity", "log_cosh", "huber", "hinge", "squared_hinge",
+              "categorical_hinge", "dice", "tversky", "circle", "ctc", "categorical_generalized_cross_entropy")
+_ALIASES = ("bce", "BCE", "kld", "KLD", "mae", "MAE", "mse", "MSE", "mape", "MAPE", "msle", "MSLE",
+            "kullback_leibler_divergence", "logcosh")
+REGISTRY = Registry("loss", {n: globals()[n] for n in _CLASSES + _FUNCTIONS + _ALIASES},
+                    keras_module="keras.losses", own_module="haibal_py.losses", keras_names=_CLASSES)
 
 
 def get(identifier):
-    """A loss by name, as ``keras.losses.get``: see ``haibal_py.keras_api.get_by_identifier``."""
-    return get_by_identifier(identifier, _BY_NAME, "loss")
+    """A loss as ``keras.losses.get``: ``None`` -> ``None``; a function name (or alias) -> the
+    function; a class name -> an instance with Keras' defaults; a dict (``serialize``'s form,
+    or ``{"class_name": ..., "config": {...}}``) -> the configured instance; a callable as it is."""
+    return REGISTRY.get(identifier)
+
+
+def serialize(loss):
+    """Keras' serialized form of a loss function or ``Loss`` object (JSON-ready; see ``keras_api``)."""
+    return REGISTRY.serialize(loss)
+
+
+def deserialize(config, custom_objects=None):
+    """The loss ``serialize`` described (or a name, as ``get``). ``custom_objects`` maps extra
+    names to classes or functions, as in Keras."""
+    if custom_objects:
+        return Registry(REGISTRY.what, {**REGISTRY.objects, **custom_objects}, REGISTRY.keras_module,
+                        REGISTRY.own_module, REGISTRY.keras_names).deserialize(config)
+    return REGISTRY.deserialize(config)

@@ -2,15 +2,16 @@
 
 Functions: the accuracies (``kernels.accuracy``), the correlations
 (``kernels.correlation``), ``cosine_similarity`` (the metric's sign: +1 for the same
-direction) and ``sparse_categorical_crossentropy``. Classes: a ``MeanMetricWrapper`` per
-metric function and per loss Keras (or HAIBAL) uses as a metric, with Keras'
-constructor, plus the class-only metrics gathered from ``reduction_metrics``,
-``confusion_metrics``, ``iou_metrics`` and ``fscore_metrics``. ``get(identifier)`` works
-as ``keras.metrics.get``. HAIBAL's 42-metric palette is ``HAIBAL_PALETTE``.
+direction), and the loss functions Keras also exports under ``keras.metrics``
+(``binary_crossentropy``, ``hinge``, ``mean_squared_error``, ...). Classes: a
+``MeanMetricWrapper`` per metric function and per loss Keras (or HAIBAL) uses as a metric,
+with Keras' constructor, plus the class-only metrics gathered from ``reduction_metrics``,
+``confusion_metrics``, ``iou_metrics`` and ``fscore_metrics``. ``get``, ``serialize`` and
+``deserialize`` work as in ``keras.metrics`` (a name gives a metric *instance*, as Keras'
+``get`` does). HAIBAL's 42-metric palette is ``HAIBAL_PALETTE``.
 """
 
 from __future__ import annotations
-
 
 from . import losses as _losses
 from .confusion_metrics import (
@@ -28,7 +29,8 @@ from .confusion_metrics import (
     TruePositives,
 )
 from ..errors import HaibalValueError
-from .keras_api import bind_arguments, get_by_identifier, keras_signature
+from .arrays import check_arguments
+from .keras_api import Registry, bind_arguments, keras_signature, snake_case
 from .fscore_metrics import F1Score, FBetaScore
 from .iou_metrics import IoU, BinaryIoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from .kernels.accuracy import (
@@ -43,6 +45,23 @@ from .kernels.correlation import concordance_correlation, pearson_correlation
 from .kernels.sparse_categorical import (
     sparse_categorical_crossentropy,
     sparse_categorical_crossentropy_with_mask,
+)
+from .losses import (  # the loss functions keras.metrics exports too
+    binary_crossentropy,
+    binary_focal_crossentropy,
+    categorical_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    poisson,
+    squared_hinge,
 )
 from .metric_base import Mean, MeanMetricWrapper, Metric
 from .reduction_metrics import MeanRelativeError, MeanTensor, R2Score, RootMeanSquaredError, Sum
@@ -71,9 +90,10 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
                  ignore_class=None, axis=-1):
+        options = check_arguments({"from_logits": from_logits, "ignore_class": ignore_class})
         super().__init__(sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         mask_fn=sparse_categorical_crossentropy_with_mask,
-                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+                         mask_fn=sparse_categorical_crossentropy_with_mask, axis=axis, **options)
+        self.from_logits, self.ignore_class, self.axis = options["from_logits"], options["ignore_class"], axis
 
 
 def _wrapper_class(class_name: str, fn, default_name: str, options: dict | None = None, lead: dict | None = None,
@@ -91,6 +111,7 @@ def _wrapper_class(class_name: str, fn, default_name: str, options: dict | None 
     def __init__(self, *args, **kwargs):
         values = bind_arguments(signature, self, args, kwargs)
         name, dtype = values.pop("name"), values.pop("dtype")
+        values = check_arguments(values)
         if check is not None:
             check(values)
         func = getattr(_losses, fn) if isinstance(fn, str) else fn
@@ -104,8 +125,8 @@ def _wrapper_class(class_name: str, fn, default_name: str, options: dict | None 
 
 def _check_threshold(values: dict) -> None:
     t = values["threshold"]
-    if t is not None and not 0 < t < 1:
-        raise HaibalValueError(f"threshold must be in the interval (0, 1), got {t!r}")
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
+        raise HaibalValueError(f"threshold must be a number in the interval (0, 1), got {t!r}")
 
 
 def _check_k(values: dict) -> None:
@@ -129,7 +150,9 @@ TopKCategoricalAccuracy = _wrapper_class(
     doc="How often the one-hot label is among the ``k`` largest predictions.", check=_check_k)
 SparseTopKCategoricalAccuracy = _wrapper_class(
     "SparseTopKCategoricalAccuracy", sparse_top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy",
-    lead={"k": 5}, doc="How often the integer label is among the ``k`` largest predictions.", check=_check_k)
+    {"from_sorted_ids": False}, lead={"k": 5},
+    doc="How often the integer label is among the ``k`` largest predictions (or, with ``from_sorted_ids``, "
+        "among the first ``k`` of ``y_pred``'s ids sorted by score).", check=_check_k)
 PearsonCorrelation = _wrapper_class("PearsonCorrelation", pearson_correlation, "pearson_correlation",
                                     {"axis": -1}, doc="Mean over samples of Pearson's r along ``axis``.")
 ConcordanceCorrelation = _wrapper_class(
@@ -168,11 +191,16 @@ Huber = _wrapper_class("Huber", "huber", "huber", {"delta": 1.0},
                        doc="Mean Huber loss (HAIBAL's palette; Keras 3 has Huber as a loss only).")
 
 __all__ = [
-    "Metric", "Mean", "MeanMetricWrapper", "HAIBAL_PALETTE", "get",
+    "Metric", "Mean", "MeanMetricWrapper", "HAIBAL_PALETTE", "get", "serialize", "deserialize",
     # functions
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
     "top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy", "pearson_correlation",
     "concordance_correlation", "cosine_similarity", "sparse_categorical_crossentropy",
+    # loss functions Keras also exports under keras.metrics
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_hinge", "hinge", "huber", "kl_divergence", "log_cosh", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error", "poisson",
+    "squared_hinge",
     # mean-of-a-function classes
     "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "SparseTopKCategoricalAccuracy", "PearsonCorrelation", "ConcordanceCorrelation",
@@ -186,9 +214,44 @@ __all__ = [
     "IoU", "MeanIoU", "BinaryIoU", "OneHotIoU", "OneHotMeanIoU", "F1Score", "FBetaScore",
 ]
 
-_BY_NAME = {name: globals()[name] for name in __all__ if name not in ("get", "HAIBAL_PALETTE")}
+# Keras' identifiers (keras.metrics.ALL_OBJECTS_DICT): every metric class under its name and its
+# snake_case name ("accuracy", "auc", "mean_io_u", ...), and the short aliases. As in Keras, a
+# name gives the metric class (an instance from ``get``), never the function.
+_CLASSES = [n for n in __all__ if n[0].isupper() and n != "HAIBAL_PALETTE"]
+_KERAS_CLASSES = set(_CLASSES) - {"Specificity", "MeanTensor", "MeanRelativeError", "Huber"}
+_OBJECTS = {**{n: globals()[n] for n in _CLASSES}, **{snake_case(n): globals()[n] for n in _CLASSES}}
+_OBJECTS.update({"bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
+                 "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
+                 "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
+                 "msle": MeanSquaredLogarithmicError, "MSLE": MeanSquaredLogarithmicError})
+REGISTRY = Registry("metric", _OBJECTS, keras_module="keras.metrics", own_module="haibal_py.metrics",
+                    keras_names=_KERAS_CLASSES)
+# metric functions serialize under their own names
+_FUNCTION_REGISTRY = Registry("metric", {n: globals()[n] for n in __all__ if n[0].islower()
+                                         and n not in ("get", "serialize", "deserialize")},
+                              keras_module="keras.metrics", own_module="haibal_py.metrics")
 
 
 def get(identifier):
-    """A metric by name, as ``keras.metrics.get``: see ``haibal_py.keras_api.get_by_identifier``."""
-    return get_by_identifier(identifier, _BY_NAME, "metric")
+    """A metric as ``keras.metrics.get``: ``None`` -> ``None``; a class name or its snake_case
+    form (``"accuracy"``, ``"auc"``, ``"mse"``) -> an instance with Keras' defaults; a dict
+    (``serialize``'s form) -> the configured instance; a callable as it is."""
+    return REGISTRY.get(identifier)
+
+
+def serialize(metric):
+    """Keras' serialized form of a metric function or ``Metric`` object (JSON-ready)."""
+    if callable(metric) and not isinstance(metric, Metric) and not isinstance(metric, type):
+        return _FUNCTION_REGISTRY.serialize(metric)
+    return REGISTRY.serialize(metric)
+
+
+def deserialize(config, custom_objects=None):
+    """The metric ``serialize`` described (a serialized function gives the function)."""
+    if isinstance(config, dict) and config.get("class_name") == "function":
+        return _FUNCTION_REGISTRY.deserialize(config)
+    registry = REGISTRY
+    if custom_objects:
+        registry = Registry(REGISTRY.what, {**REGISTRY.objects, **custom_objects}, REGISTRY.keras_module,
+                            REGISTRY.own_module, REGISTRY.keras_names)
+    return registry.deserialize(config)

@@ -1,8 +1,8 @@
 """Stateful metrics that reduce values rather than compare labels: Sum, MeanTensor,
 RootMeanSquaredError, MeanRelativeError, R2Score (``Mean`` lives in ``metric_base``).
 
-Every state is a float64 sum, so feeding batches in any split gives the result of the
-concatenated batch.
+Every state is a float64 sum, so feeding batches in any split (or merging the states of
+metrics fed the shards, ``merge_state``) gives the result of the concatenated batch.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import warnings
 
 import numpy as np
 
-from .arrays import as_float_array
+from .arrays import as_float_array, as_sample_weight, squeeze_or_expand_to_same_rank
 from ..errors import HaibalValueError
 from .kernels.confusion import divide_no_nan
-from .loss_base import squeeze_or_expand_to_same_rank
 from .metric_base import Mean, Metric
 
 __all__ = ["Sum", "MeanTensor", "RootMeanSquaredError", "MeanRelativeError", "R2Score"]
@@ -22,7 +21,7 @@ __all__ = ["Sum", "MeanTensor", "RootMeanSquaredError", "MeanRelativeError", "R2
 
 def _weights_like(sample_weight, values: np.ndarray) -> np.ndarray:
     """``sample_weight`` broadcast to ``values`` (per-sample weights aligned on the left)."""
-    w = np.asarray(sample_weight, dtype=np.float64)
+    w = as_sample_weight(sample_weight)
     _, w = squeeze_or_expand_to_same_rank(values, w)
     if 0 < w.ndim < values.ndim:
         w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
@@ -45,20 +44,22 @@ def _pair(y_true, y_pred, what: str) -> tuple[np.ndarray, np.ndarray]:
 class Sum(Metric):
     """``keras.metrics.Sum``: the (weighted) sum of every value seen."""
 
+    state_names = ("total",)
+
     def __init__(self, name="sum", dtype=None):
         super().__init__(name=name, dtype=dtype)
 
     def reset_state(self) -> None:
-        self.total = 0.0
+        self.total = np.float64(0.0)
 
     def update_state(self, values, sample_weight=None) -> None:
         v = as_float_array(values, "values").astype(np.float64)
         if sample_weight is not None:
             v = v * _weights_like(sample_weight, v)
-        self.total += float(v.sum())
+        self.total = self.total + np.float64(v.sum())
 
     def result(self) -> float:
-        return self.total
+        return float(self.total)
 
 
 class MeanTensor(Metric):
@@ -67,6 +68,8 @@ class MeanTensor(Metric):
     ``shape`` fixes the expected shape; otherwise the first update does. Asking for the
     result before any update is an error, as in tf.keras.
     """
+
+    state_names = ("total", "count")
 
     def __init__(self, name="mean_tensor", dtype=None, shape=None):
         self.shape = None if shape is None else tuple(int(s) for s in np.atleast_1d(shape))
@@ -92,6 +95,9 @@ class MeanTensor(Metric):
             raise HaibalValueError(f"{self.name} has no result yet: call update_state(values) first")
         return divide_no_nan(self.total, self.count)
 
+    def get_config(self) -> dict:
+        return {**super().get_config(), "shape": None if self.shape is None else list(self.shape)}
+
 
 class RootMeanSquaredError(Mean):
     """``keras.metrics.RootMeanSquaredError``: ``sqrt`` of the mean (per sample, then over samples)
@@ -113,7 +119,7 @@ class MeanRelativeError(Mean):
     (0 where the normalizer is 0); ``normalizer`` broadcasts to ``y_pred``."""
 
     def __init__(self, normalizer, name=None, dtype=None):
-        self.normalizer = np.asarray(normalizer, dtype=np.float64)
+        self.normalizer = as_sample_weight(normalizer, "normalizer")
         super().__init__(name=name or "mean_relative_error", dtype=dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
@@ -134,8 +140,14 @@ class R2Score(Metric):
     """``keras.metrics.R2Score``: the coefficient of determination per output column of 2-D
     inputs, aggregated by ``class_aggregation`` (``"uniform_average"``,
     ``"variance_weighted_average"`` or ``None`` for one score per column), adjusted for
-    ``num_regressors`` when > 0. 0 before any sample."""
+    ``num_regressors`` when > 0. 0 before any sample.
 
+    ``num_samples`` counts the samples (rows) with a non-zero weight for at least one output,
+    as Keras does since its fix of August 2026 (#23334; Keras 3.15.1 still counted every
+    element, so its adjusted score of a multi-output regression was wrong).
+    """
+
+    state_names = ("num_samples", "squared_sum", "sum", "total_mse", "count")
     AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
 
     def __init__(self, class_aggregation="uniform_average", num_regressors=0, name="r2_score", dtype=None):
@@ -150,7 +162,7 @@ class R2Score(Metric):
 
     def reset_state(self) -> None:
         self.sum = self.squared_sum = self.total_mse = self.count = None
-        self.num_samples = 0
+        self.num_samples = np.float64(0.0)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         yt, yp = _pair(y_true, y_pred, self.name)
@@ -167,7 +179,7 @@ class R2Score(Metric):
         self.squared_sum = self.squared_sum + (yt * wt).sum(axis=0)
         self.total_mse = self.total_mse + (np.square(yt - yp) * w).sum(axis=0)
         self.count = self.count + w.sum(axis=0)
-        self.num_samples += yt.size
+        self.num_samples = self.num_samples + np.float64(np.count_nonzero((w != 0).any(axis=-1)))
 
     def result(self):
         if self.sum is None:
@@ -184,7 +196,7 @@ class R2Score(Metric):
         else:
             score = raw
         if self.num_regressors:
-            n, p = self.num_samples, self.num_regressors
+            n, p = int(self.num_samples), self.num_regressors
             if p >= n - 1:
                 warnings.warn(f"{self.name}: {p} regressors for {n} samples; falling back to the plain R2 score",
                               stacklevel=2)

@@ -1,18 +1,26 @@
 """Accuracy metric functions (Keras 3 names, signatures and formulas).
 
-Each returns one value per sample (1.0 for a hit, 0.0 for a miss, or the mean of the
-hits along the last axis for the element-wise accuracies), in ``y_pred``'s float dtype
-(float32 for anything else, Keras' ``floatx``). Shapes that cannot be matched raise a
-``HaibalValueError`` naming both shapes instead of broadcasting silently.
+``accuracy`` and ``binary_accuracy`` compare element by element, as Keras 3 does (one value
+per element of ``y_pred``; tf.keras 2 averaged them over the last axis): the metric classes
+then average each sample's elements, and an element-wise ``sample_weight`` works. The
+others give one value per sample. Values are 1.0 for a hit and 0.0 for a miss, in
+``y_pred``'s float dtype (float32 for anything else, Keras' ``floatx``). Shapes that cannot
+be matched raise a ``HaibalValueError`` naming both shapes instead of broadcasting silently.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import as_float_array, as_label_array, as_numeric_array, result_dtype
+from ..arrays import (
+    as_float_array,
+    as_label_array,
+    as_numeric_array,
+    check_bool,
+    result_dtype,
+    squeeze_or_expand_to_same_rank,
+)
 from ...errors import HaibalValueError
-from ..arrays import squeeze_or_expand_to_same_rank
 
 __all__ = [
     "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
@@ -27,45 +35,39 @@ def _same_shape(y_true: np.ndarray, y_pred: np.ndarray, what: str) -> tuple[np.n
     return y_true, y_pred
 
 
-def _mean_last(hits: np.ndarray, dtype) -> np.ndarray:
-    if hits.ndim == 0:
-        return np.asarray(hits, dtype=dtype)
-    if hits.shape[-1] == 0:
-        return np.full(hits.shape[:-1], np.nan, dtype=dtype)
-    return (np.count_nonzero(hits, axis=-1) / hits.shape[-1]).astype(dtype)
+def _hits(compare, y_true: np.ndarray, y_pred: np.ndarray, dtype) -> np.ndarray:
+    """``compare(t, p)`` (booleans) as 1.0 / 0.0 in ``dtype``."""
+    return np.asarray(compare(y_true, y_pred), dtype=dtype)
 
 
-def _hit_rate(compare, y_true: np.ndarray, y_pred: np.ndarray, dtype) -> np.ndarray:
-    """Mean over the last axis of ``compare(t, p)`` (booleans), in cache-sized row blocks."""
-    if y_pred.ndim == 0 or y_pred.shape[-1] == 0:
-        return _mean_last(compare(y_true, y_pred), dtype)
-    n = y_pred.shape[-1]
-    t, p = y_true.reshape(-1, n), y_pred.reshape(-1, n)
-    counts = np.empty(t.shape[0], dtype=np.int64)
-    step = max(1, (1 << 16) // n)
-    for start in range(0, t.shape[0], step):
-        block = slice(start, start + step)
-        counts[block] = np.count_nonzero(compare(t[block], p[block]), axis=1)
-    return (counts / n).astype(dtype).reshape(y_pred.shape[:-1])
+def _as_pred_dtype(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """``y_true`` in ``y_pred``'s dtype, as Keras converts it before comparing (0.1 in float64
+    equals 0.1 in float32 once both are float32)."""
+    if y_pred.dtype.kind == "f" and y_true.dtype != y_pred.dtype:
+        return y_true.astype(y_pred.dtype)
+    return y_true
 
 
 def accuracy(y_true, y_pred):
-    """How often ``y_pred`` equals ``y_true`` exactly, averaged along the last axis."""
+    """1.0 where ``y_pred`` equals ``y_true``, element by element (Keras 3), else 0.0."""
     yp = as_numeric_array(y_pred, "y_pred")
     yt = as_numeric_array(y_true, "y_true")
     dtype = result_dtype(yp.dtype)
-    yt, yp = _same_shape(yt, yp, "accuracy")
-    return _hit_rate(np.equal, yt, yp, dtype)
+    yt, yp = _same_shape(_as_pred_dtype(yt, yp), yp, "accuracy")
+    return _hits(np.equal, yt, yp, dtype)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """How often ``y_pred > threshold`` equals the 0/1 label, averaged along the last axis."""
+    """1.0 where ``y_pred > threshold`` equals the 0/1 label, element by element (Keras 3), else 0.0."""
     yp = as_float_array(y_pred, "y_pred")
     yt = as_numeric_array(y_true, "y_true")
-    yt, yp = _same_shape(yt, yp, "binary_accuracy")
+    yt, yp = _same_shape(_as_pred_dtype(yt, yp), yp, "binary_accuracy")
+    try:
+        thr = yp.dtype.type(threshold)
+    except (TypeError, ValueError):
+        raise HaibalValueError(f"threshold must be a number, got {threshold!r}") from None
     # NaN predictions are not > threshold: they count as class 0, as in Keras.
-    thr = yp.dtype.type(threshold)
-    return _hit_rate(lambda t, p: t == (p > thr), yt, yp, result_dtype(yp.dtype))
+    return _hits(lambda t, p: t == (p > thr), yt, yp, result_dtype(yp.dtype))
 
 
 def _argmax_last(arr: np.ndarray, name: str) -> np.ndarray:
@@ -85,22 +87,33 @@ def categorical_accuracy(y_true, y_pred):
     return np.asarray(hits, dtype=result_dtype(yp.dtype))
 
 
-def _sparse_labels(y_true, yp: np.ndarray, what: str) -> np.ndarray:
+def _sparse_labels(y_true, yp: np.ndarray, what: str) -> tuple[np.ndarray, tuple]:
+    """Labels shaped like ``y_pred`` without its class axis, and the shape of the result.
+
+    A trailing size-1 label axis is squeezed. Labels holding one id per position of
+    ``y_pred`` in another shape (``(2, 1)`` labels for a ``(1, 2, C)`` prediction) are
+    reshaped, as Keras does, and the result takes the labels' (squeezed) shape.
+    """
     yt = as_label_array(y_true, "y_true")
     if yt.ndim == yp.ndim and yt.ndim > 0 and yt.shape[-1] == 1:
         yt = yt[..., 0]
+    out_shape = yt.shape
     if yt.shape != yp.shape[:-1]:
-        raise HaibalValueError(f"{what}: y_true shape {yt.shape} must be y_pred shape {yp.shape} "
-                               "without its last (class) axis")
-    return yt
+        if yp.ndim == 0 or yt.size != int(np.prod(yp.shape[:-1])):
+            raise HaibalValueError(f"{what}: y_true shape {yt.shape} must be y_pred shape {yp.shape} "
+                                   "without its last (class) axis (or hold as many labels)")
+        yt = yt.reshape(yp.shape[:-1])
+        if len(out_shape) > 1 and out_shape[-1] == 1:  # as Keras squeezes a trailing 1 of its matches
+            out_shape = out_shape[:-1]
+    return yt, out_shape
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
     """1.0 where the integer label equals ``argmax(y_pred)`` along the last axis, else 0.0."""
     yp = as_float_array(y_pred, "y_pred")
-    yt = _sparse_labels(y_true, yp, "sparse_categorical_accuracy")
+    yt, shape = _sparse_labels(y_true, yp, "sparse_categorical_accuracy")
     hits = yt == _argmax_last(yp, "y_pred")
-    return np.asarray(hits, dtype=result_dtype(yp.dtype))
+    return np.asarray(hits, dtype=result_dtype(yp.dtype)).reshape(shape)
 
 
 def in_top_k(targets, predictions: np.ndarray, k: int) -> np.ndarray:
@@ -134,6 +147,7 @@ def in_top_k(targets, predictions: np.ndarray, k: int) -> np.ndarray:
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where ``argmax(y_true)`` is among the ``k`` largest predictions, else 0.0."""
+    k = _check_k(k)
     yp = as_float_array(y_pred, "y_pred")
     yt = as_numeric_array(y_true, "y_true")
     if yt.shape != yp.shape:
@@ -143,11 +157,32 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return np.asarray(hits, dtype=result_dtype(yp.dtype))
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1.0 where the integer label is among the ``k`` largest predictions, else 0.0."""
-    yp = as_float_array(y_pred, "y_pred")
+def _check_k(k) -> int:
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise HaibalValueError(f"k must be an integer >= 1, got {k!r}")
+    return int(k)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
+    """1.0 where the integer label is among the ``k`` largest predictions, else 0.0.
+
+    ``from_sorted_ids``: ``y_pred`` holds, per sample, category ids sorted from the highest
+    score down (``(batch, N)``, e.g. a retrieval's ranked ids), and a hit is the label among
+    the first ``k`` of them (a label listed twice counts once).
+    """
+    k = _check_k(k)
+    from_sorted_ids = check_bool(from_sorted_ids, "from_sorted_ids")
+    if from_sorted_ids:
+        yp = as_numeric_array(y_pred, "y_pred")
+    else:
+        yp = as_float_array(y_pred, "y_pred")
     if yp.ndim == 0:
         raise HaibalValueError("y_pred needs a class axis, got a scalar")
-    yt = _sparse_labels(y_true, yp, "sparse_top_k_categorical_accuracy")
-    hits = in_top_k(yt, yp, k)
-    return np.asarray(hits, dtype=result_dtype(yp.dtype))
+    yt, shape = _sparse_labels(y_true, yp, "sparse_top_k_categorical_accuracy")
+    if from_sorted_ids:
+        hits = (yp[..., :k] == yt[..., None]).any(axis=-1)
+        dtype = result_dtype(yp.dtype) if yp.dtype.kind == "f" else np.dtype(np.float32)
+    else:
+        hits = in_top_k(yt, yp, k)
+        dtype = result_dtype(yp.dtype)
+    return np.asarray(hits, dtype=dtype).reshape(shape)

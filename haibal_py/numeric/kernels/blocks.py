@@ -4,45 +4,39 @@ Every dense loss reduces ``(y_true, y_pred)`` along some axes. The inputs are vi
 ``(rows, cols)`` matrices with the reduced axes last (a view for the usual last axis of a
 C-contiguous array, one copy otherwise); tiles of them that fit in the CPU cache are cast
 to the working dtype and handed to a small kernel, so each input is read from memory once
-and no temporary is larger than a tile. Large inputs are shared between two threads
-(NumPy releases the GIL inside its loops).
+and no temporary is larger than a tile. Large inputs are shared among threads by
+``engine.run`` (the one thread engine of the kernels, which the sparse categorical
+crossentropy uses too).
 
-Two engines:
+Two reductions:
 
 - ``row_sums``: kernels returning per-row *sums* (additive statistics), so a long row may
-  be cut into column chunks (e.g. Dice over every axis). Sums are accumulated in float64.
+  be cut into column chunks (e.g. Dice over every axis). Sums are accumulated in float64,
+  each chunk's sums kept apart and added in a fixed order: the result does not depend on
+  which thread took which tile.
 - ``row_values``: kernels needing a whole row at once (softmax, max), one value per row.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
 import numpy as np
 
-from ..arrays import as_float_array, compute_dtype, result_dtype
+from ..arrays import (
+    as_float_array,
+    as_numeric_array,
+    compute_dtype,
+    normalize_axis,
+    result_dtype,
+    squeeze_or_expand_to_same_rank,
+)
 from ...errors import HaibalValueError
-from ..arrays import squeeze_or_expand_to_same_rank
-from .sparse_categorical import normalize_axis
+from . import engine
 
 EPSILON = 1e-7  # keras.backend.epsilon()
 BLOCK_ELEMENTS = 1 << 16  # 256 KiB of float32 per input tile (measured best on 2 cores)
-PARALLEL_ELEMENTS = 1 << 21  # inputs at least this large are split between threads
-THREADS = max(1, min(2, os.cpu_count() or 1))
-
-
-def numeric_array(value, name: str) -> np.ndarray:
-    """``value`` as a numeric array, without converting integers (tiles are cast one by one)."""
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
-    if arr.dtype.kind not in "fiub":
-        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    return arr
 
 
 def pair(y_true, y_pred, min_rank: int = 1) -> tuple[np.ndarray, np.ndarray, np.dtype, np.dtype]:
@@ -52,7 +46,7 @@ def pair(y_true, y_pred, min_rank: int = 1) -> tuple[np.ndarray, np.ndarray, np.
     side is squeezed (or added) so that both have the same rank.
     """
     pred = as_float_array(y_pred, "y_pred")
-    true = numeric_array(y_true, "y_true")
+    true = as_numeric_array(y_true, "y_true")  # integers stay as they are: tiles are cast one by one
     true, pred = squeeze_or_expand_to_same_rank(true, pred)
     if true.shape != pred.shape:
         raise HaibalValueError(f"y_true shape {true.shape} does not match y_pred shape {pred.shape}")
@@ -93,37 +87,29 @@ def _tiles(rows: int, cols: int, split_cols: bool) -> list[tuple[slice, slice]]:
     return [(slice(r, min(r + step, rows)), slice(0, cols)) for r in range(0, rows, step)]
 
 
-def _in_threads(tiles: list, size: int, work: Callable[[list], object]) -> list:
-    """Run ``work`` on the tiles, split in contiguous halves between threads when large."""
-    threads = THREADS if size >= PARALLEL_ELEMENTS and len(tiles) >= 2 * THREADS else 1
-    if threads == 1:
-        return [work(tiles)]
-    bounds = np.linspace(0, len(tiles), threads + 1).astype(int)
-    with ThreadPoolExecutor(threads) as pool:
-        parts = [pool.submit(work, tiles[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-        return [p.result() for p in parts]
-
-
 def row_sums(kernel: Callable, mats: Sequence[np.ndarray], work: np.dtype, nstats: int) -> list[np.ndarray]:
     """Per-row sums of ``nstats`` additive statistics, ``kernel(*tiles) -> nstats per-row sums``."""
     rows, cols = mats[0].shape
     tiles = _tiles(rows, cols, split_cols=True)
+    split = cols > BLOCK_ELEMENTS
+    # row blocks: each row in one tile, written in place; column chunks: one slot per chunk,
+    # summed per row afterwards in chunk order
+    acc = np.zeros((nstats, len(tiles) if split else rows), dtype=np.float64)
 
     def run(part):
-        acc = [np.zeros(rows, dtype=np.float64) for _ in range(nstats)]
         with np.errstate(all="ignore"):
-            for rs, cs in part:
+            for index, (rs, cs) in part:
                 stats = kernel(*(m[rs, cs].astype(work, copy=False) for m in mats))
                 for a, s in zip(acc, stats):
-                    a[rs] += s
-        return acc
+                    if split:
+                        a[index] = s[0] if np.ndim(s) else s
+                    else:
+                        a[rs] = s
 
-    results = _in_threads(tiles, rows * cols, run)
-    total = results[0]
-    for other in results[1:]:
-        for a, b in zip(total, other):
-            a += b
-    return total
+    engine.run(run, list(enumerate(tiles)), rows * cols)
+    if split:
+        acc = acc.reshape(nstats, rows, -(-cols // BLOCK_ELEMENTS)).sum(axis=2)
+    return list(acc)
 
 
 def row_values(kernel: Callable, mats: Sequence[np.ndarray], work: np.dtype) -> np.ndarray:
@@ -137,7 +123,7 @@ def row_values(kernel: Callable, mats: Sequence[np.ndarray], work: np.dtype) -> 
             for rs, cs in part:
                 out[rs] = kernel(*(m[rs, cs].astype(work, copy=False) for m in mats))
 
-    _in_threads(tiles, rows * cols, run)
+    engine.run(run, tiles, rows * cols)
     return out
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import HaibalValueError
-from ..arrays import squeeze_or_expand_to_same_rank
+from ..arrays import as_sample_weight, squeeze_or_expand_to_same_rank
 from .blocks import EPSILON
 
 NEG_INF = -1e10  # Keras' stand-in for minus infinity (predictions dropped by top_k)
 
 __all__ = ["NEG_INF", "parse_thresholds", "even_thresholds", "filter_top_k", "prepare",
-           "confusion_counts", "divide_no_nan", "auc_from_counts", "interpolate_pr_auc"]
+           "confusion_counts", "divide_no_nan", "auc_from_counts", "interpolate_pr_auc", "pr_gain"]
 
 
 def parse_thresholds(thresholds, default: float) -> tuple[np.ndarray, bool]:
@@ -73,7 +73,7 @@ def prepare(y_true, y_pred, sample_weight=None, top_k=None, class_id=None):
         raise HaibalValueError(f"y_true shape {yt.shape} does not match y_pred shape {yp.shape}")
     w = None
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        w = as_sample_weight(sample_weight)
         _, w = squeeze_or_expand_to_same_rank(yp, w)
         if 0 < w.ndim < yp.ndim:  # per-sample weights: align on the left
             w = w.reshape(w.shape + (1,) * (yp.ndim - w.ndim))
@@ -87,7 +87,10 @@ def prepare(y_true, y_pred, sample_weight=None, top_k=None, class_id=None):
             raise HaibalValueError("top_k needs predictions with a class axis")
         yp = filter_top_k(yp, top_k)
     if class_id is not None:
-        if yp.ndim == 0 or not -yp.shape[-1] <= int(class_id) < yp.shape[-1]:
+        if yp.ndim < 2:  # Keras: a class id needs a class axis after the batch axis
+            raise HaibalValueError(f"class_id={class_id} needs y_pred with a class axis (batch, classes), "
+                                   f"got y_pred shape {yp.shape}")
+        if not -yp.shape[-1] <= int(class_id) < yp.shape[-1]:
             raise HaibalValueError(f"class_id {class_id} is out of range for y_pred shape {yp.shape}")
         yt, yp = yt[..., class_id], yp[..., class_id]
         w = None if w is None else w[..., class_id]
@@ -212,15 +215,28 @@ def interpolate_pr_auc(tp, fp, fn) -> np.ndarray:
     return inc.sum(axis=0)
 
 
+def pr_gain(tp, fp, tn, fn) -> tuple[np.ndarray, np.ndarray]:
+    """Recall gain and precision gain (Flach & Kull's precision-recall-gain curve), as Keras:
+    ``1 - (P/N) fn/tp`` and ``1 - (P/N) fp/tp``; where ``tp`` is 0 the recall gain is 0 and the
+    precision gain 1, and a negative recall gain is raised to 0."""
+    scale = divide_no_nan(tp + fn, tn + fp)
+    recall_gain = 1.0 - scale * divide_no_nan(fn, tp)
+    precision_gain = 1.0 - scale * divide_no_nan(fp, tp)
+    none = np.asarray(tp) == 0
+    return np.maximum(np.where(none, 0.0, recall_gain), 0.0), np.where(none, 1.0, precision_gain)
+
+
 def auc_from_counts(tp, fp, tn, fn, curve: str = "ROC", summation_method: str = "interpolation") -> np.ndarray:
-    """Riemann sum of the ROC or PR curve over the thresholds (axis 0), as Keras' ``AUC.result``."""
+    """Riemann sum of the ROC, PR or PRGAIN curve over the thresholds (axis 0), as Keras' ``AUC.result``."""
     if curve == "PR" and summation_method == "interpolation":
         return interpolate_pr_auc(tp, fp, fn)
     recall = divide_no_nan(tp, tp + fn)
     if curve == "ROC":
         x, y = divide_no_nan(fp, fp + tn), recall
-    else:
+    elif curve == "PR":
         x, y = recall, divide_no_nan(tp, tp + fp)
+    else:
+        x, y = pr_gain(tp, fp, tn, fn)
     if summation_method == "interpolation":
         heights = (y[:-1] + y[1:]) / 2.0
     elif summation_method == "minoring":

@@ -1,7 +1,8 @@
 """Confusion matrices over class ids and the intersection-over-union read from them.
 
 Rows are true classes, columns predicted classes (Keras' ``confusion_matrix``); each
-position adds its weight. ``iou_from_matrix`` follows Keras 3's ``IoU.result``: the IoU
+position adds its weight. As in Keras 3, a position whose true or predicted id is outside
+``[0, num_classes)`` (or whose label is ``ignore_class``) is left out. ``iou_from_matrix`` follows Keras 3's ``IoU.result``: the IoU
 of each target class is ``tp / (tp + fp + fn + eps)``, and the result is their sum over
 the number of target classes that occur at all (``+ eps``), so a class never seen in
 labels or predictions does not pull the mean down.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arrays import as_numeric_array
+from ..arrays import as_numeric_array, as_sample_weight
 from ...errors import HaibalValueError
 from .blocks import EPSILON
 
@@ -33,26 +34,33 @@ def class_ids(value, name: str, axis: int | None = None) -> np.ndarray:
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int, weights=None, ignore_class=None) -> np.ndarray:
-    """``[num_classes, num_classes]`` float64 matrix of (weighted) counts of (true, predicted) pairs."""
-    t = np.asarray(y_true).reshape(-1)
+    """``[num_classes, num_classes]`` float64 matrix of (weighted) counts of (true, predicted) pairs.
+
+    ``weights`` has ``y_true``'s shape, or any shape that broadcasts to it (a scalar, or one
+    weight per sample: per-sample weights are aligned on the left, as for the other metrics).
+    """
+    t_arr = np.asarray(y_true)
+    t = t_arr.reshape(-1)
     p = np.asarray(y_pred).reshape(-1)
     if t.size != p.size:
         raise HaibalValueError(f"y_true has {t.size} class ids but y_pred has {p.size}")
-    w = np.ones(t.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.ndim > 1:
-        w = w.reshape(-1)
-    try:
-        w = np.broadcast_to(w, t.shape)
-    except ValueError:
-        raise HaibalValueError(f"sample_weight shape {np.shape(weights)} does not fit {t.size} labels") from None
-    if ignore_class is not None:
-        keep = t != ignore_class
-        t, p, w = t[keep], p[keep], w[keep]
+    if weights is None:
+        w = np.ones(t.size)
+    else:
+        w = as_sample_weight(weights)
+        if 0 < w.ndim < t_arr.ndim and w.shape == t_arr.shape[:w.ndim]:
+            w = w.reshape(w.shape + (1,) * (t_arr.ndim - w.ndim))
+        try:
+            w = np.broadcast_to(w, t_arr.shape).reshape(-1) if w.size != t.size else w.reshape(-1)
+        except ValueError:
+            raise HaibalValueError(f"sample_weight shape {np.shape(weights)} does not fit y_true's "
+                                   f"{t_arr.shape} class ids") from None
     n = int(num_classes)
-    for ids, name in ((t, "y_true"), (p, "y_pred")):
-        if ids.size and (ids.min() < 0 or ids.max() >= n):
-            bad = ids[(ids < 0) | (ids >= n)][0]
-            raise HaibalValueError(f"{name} holds the class id {int(bad)}, outside [0, {n})")
+    keep = (t >= 0) & (t < n) & (p >= 0) & (p < n)
+    if ignore_class is not None:
+        keep &= t != ignore_class
+    if not keep.all():
+        t, p, w = t[keep], p[keep], w[keep]
     return np.bincount(t * n + p, weights=w, minlength=n * n).reshape(n, n)
 
 

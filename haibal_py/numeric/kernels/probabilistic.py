@@ -14,14 +14,14 @@ import warnings
 
 import numpy as np
 
+from ..arrays import as_float_array, as_label_array, check_bool, compute_dtype, normalize_axis, result_dtype
 from ...errors import HaibalValueError
 from . import fastmath
 from .blocks import EPSILON, mean_of, pair, row_values, to_rows
-from .sparse_categorical import normalize_axis
 
 __all__ = [
     "kl_divergence", "poisson", "binary_crossentropy", "binary_focal_crossentropy",
-    "categorical_crossentropy", "categorical_focal_crossentropy",
+    "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_generalized_cross_entropy",
 ]
 
 
@@ -84,7 +84,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     """Binary crossentropy, the mean along ``axis`` of the elementwise losses."""
     _check_axis(axis)
     ls = _check_smoothing(label_smoothing)
-    base = _bce_logits if from_logits else _bce_probs
+    base = _bce_logits if check_bool(from_logits, "from_logits") else _bce_probs
     return mean_of(lambda t, p: base(_smooth_binary(t, ls), p), y_true, y_pred, axis=axis)
 
 
@@ -138,7 +138,8 @@ def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha
     gamma = float(gamma)
     if gamma < 0:
         raise HaibalValueError(f"gamma must be >= 0, got {gamma!r}")
-    kernel = _focal_kernel(bool(apply_class_balancing), float(alpha), gamma, bool(from_logits), ls)
+    kernel = _focal_kernel(check_bool(apply_class_balancing, "apply_class_balancing"), float(alpha), gamma,
+                           check_bool(from_logits, "from_logits"), ls)
     return mean_of(kernel, y_true, y_pred, axis=axis)
 
 
@@ -177,6 +178,7 @@ def _class_rows(y_true, y_pred, axis, fn_name):
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Categorical crossentropy between one-hot (or soft) labels and predictions along ``axis``."""
     ls = _check_smoothing(label_smoothing)
+    from_logits = check_bool(from_logits, "from_logits")
     t, p, outer, work, out_dtype = _class_rows(y_true, y_pred, axis, "categorical_crossentropy")
     base = _cce_logits if from_logits else _cce_probs
     if p.shape[1] == 0:
@@ -198,6 +200,7 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
     ``alpha`` is a scalar or one weight per class.
     """
     ls = _check_smoothing(label_smoothing)
+    from_logits = check_bool(from_logits, "from_logits")
     gamma = float(gamma)
     if gamma < 0:
         raise HaibalValueError(f"gamma must be >= 0, got {gamma!r}")
@@ -225,3 +228,35 @@ def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_l
 
 kld = KLD = kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Generalized cross entropy (Zhang & Sabuncu, 2018): ``(1 - p^q) / q``, ``p`` the predicted
+    probability of the integer label (``y_true`` ``(batch,)`` or ``(batch, 1)``, ``y_pred``
+    ``(batch, classes)``); ``q`` in ``(0, 1)`` moves it from crossentropy (near 0) to MAE (1).
+    """
+    try:
+        q = float(q)
+    except (TypeError, ValueError):
+        raise HaibalValueError(f"q must be a number in (0, 1), got {q!r}") from None
+    if not 0.0 < q < 1.0:
+        raise HaibalValueError(f"q must be in the interval (0, 1), got {q!r}")
+    pred = as_float_array(y_pred, "y_pred")
+    labels = as_label_array(y_true, "y_true")
+    if pred.ndim == 0:
+        raise HaibalValueError("y_pred must have a class axis, got a scalar")
+    if labels.ndim == pred.ndim and labels.ndim and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.shape != pred.shape[:-1]:
+        raise HaibalValueError(f"categorical_generalized_cross_entropy: y_true shape {labels.shape} must be y_pred "
+                               f"shape {pred.shape} without its last (class) axis")
+    num_classes = pred.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)].flat[0]
+        raise HaibalValueError(f"y_true holds the label {int(bad)}, outside the valid range [0, {num_classes})")
+    work = compute_dtype(pred.dtype)
+    p = np.take_along_axis(pred.astype(work, copy=False), labels[..., None].astype(np.intp), axis=-1)[..., 0]
+    k = work.type
+    with np.errstate(invalid="ignore"):
+        out = (k(1) - np.power(p, k(q))) / k(q)
+    return out.astype(result_dtype(pred.dtype))

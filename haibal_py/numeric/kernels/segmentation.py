@@ -4,8 +4,11 @@ Both need only three sums over the reduced axes, ``S_tp = sum(y_true * y_pred)``
 ``S_t = sum(y_true)`` and ``S_p = sum(y_pred)``, taken in one pass:
 
 - dice    = ``1 - 2 S_tp / (S_t + S_p + 1e-7)``
-- tversky = ``1 - S_tp / (S_tp + alpha * (S_t - S_tp) + beta * (S_p - S_tp) + 1e-7)``, where
-  ``S_t - S_tp = sum((1 - y_pred) * y_true)`` and ``S_p - S_tp = sum(y_pred * (1 - y_true))``.
+- tversky = ``1 - S_tp / (S_tp + alpha * (S_p - S_tp) + beta * (S_t - S_tp) + 1e-7)``, where
+  ``S_p - S_tp = sum(y_pred * (1 - y_true))`` (false positives, weighed by ``alpha``) and
+  ``S_t - S_tp = sum(y_true * (1 - y_pred))`` (false negatives, weighed by ``beta``), as in
+  Salehi et al. and in Keras since its fix of July 2026 (#23333; Keras 3.15.1 and earlier
+  swapped the two weights).
 
 ``axis=None`` (Keras' default) reduces every axis to one number; ``axis=(1, 2, 3)`` gives
 one value per sample of a batch of images.
@@ -42,9 +45,10 @@ def dice(y_true, y_pred, axis=None):
 
 
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
-    """Tversky loss; ``alpha`` weighs ``sum((1 - y_pred) y_true)``, ``beta`` ``sum(y_pred (1 - y_true))``."""
+    """Tversky loss; ``alpha`` weighs the false positives ``sum(y_pred (1 - y_true))``, ``beta``
+    the false negatives ``sum(y_true (1 - y_pred))`` (Keras' corrected order, see the module docstring)."""
     tp, st, sp, outer, out_dtype = _overlap_sums(y_true, y_pred, axis)
     alpha, beta = float(alpha), float(beta)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = 1.0 - tp / (tp + alpha * (st - tp) + beta * (sp - tp) + EPSILON)
+        out = 1.0 - tp / (tp + alpha * (sp - tp) + beta * (st - tp) + EPSILON)
     return out.reshape(outer).astype(out_dtype)

@@ -38,14 +38,20 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..arrays import as_float_array, as_label_array, compute_dtype, result_dtype
+from ..arrays import (
+    as_float_array,
+    as_label_array,
+    check_bool,
+    check_ignore_class,
+    compute_dtype,
+    normalize_axis,
+    result_dtype,
+)
 from ...errors import HaibalValueError
+from . import engine
 
 EPSILON = 1e-7
 # elements per block: 1 MiB of float32, which with its temporary stays in a core's L2 (1 MiB
@@ -54,10 +60,6 @@ EPSILON = 1e-7
 # its own threads, which on a loaded 2-core machine made a call 10-30x slower.
 _BLOCK_ELEMENTS = 1 << 18
 _SMALL_BLOCK = 1 << 12  # below this, blocks take the plain divide-then-clip form
-_PARALLEL_ELEMENTS = 1 << 20  # inputs at least this large are shared among threads
-_THREADS = max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1)))
-
 _clip = np._core.umath.clip if hasattr(np, "_core") else np.core.umath.clip  # the ufunc, without np.clip's checks
 _min, _max, _and = np.minimum.reduce, np.maximum.reduce, np.logical_and.reduce
 _FAST_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
@@ -66,20 +68,6 @@ _FAST_FLOATS = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
 _FAST_LABELS = {np.dtype(t): (np.dtype(np.dtype(t).str.replace("i", "u")),
                               2 ** (8 * np.dtype(t).itemsize - 1) if np.dtype(t).kind == "i" else math.inf)
                 for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64)}
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
-
-
-def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
-    """``axis`` as a non-negative index, with a clear error when out of range."""
-    if type(axis) is int and axis == -1 and ndim:  # the common case, cheaply
-        return ndim - 1
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise HaibalValueError(f"{name} must be an integer, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise HaibalValueError(f"{name}={axis} is out of range for y_pred with {ndim} dimension(s)")
-    return int(axis) % ndim
 
 
 def _align_labels(labels: np.ndarray, pred_shape: tuple, ax: int) -> np.ndarray:
@@ -251,16 +239,6 @@ def _block_ranges(outer: int, num_classes: int, inner: int):
     return [(o, slice(i, min(i + cols, inner))) for o in range(outer) for i in range(0, inner, cols)]
 
 
-def _get_pool() -> ThreadPoolExecutor:
-    """The worker pool, created on first use (and again in a forked child, where its threads are gone)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="haibal-scce")
-            _pool_pid = os.getpid()
-        return _pool
-
-
 def _run(kernel, x3: np.ndarray, lab: np.ndarray, out: np.ndarray) -> None:
     """Apply ``kernel`` to every block of ``x3`` (outer, C, inner), writing ``out`` (outer, inner)."""
     outer, num_classes, inner = x3.shape
@@ -285,20 +263,7 @@ def _run(kernel, x3: np.ndarray, lab: np.ndarray, out: np.ndarray) -> None:
                 b, lb, ob = x3[o, :, i], lab[o, i], out[o, i]
             kernel(h, b, lb, ob, tmp[:b.size].reshape(b.shape))
 
-    threads = min(_THREADS, len(pieces), x3.size // _PARALLEL_ELEMENTS)
-    if threads < 2:
-        work(pieces)
-        return
-    # The threads (this one among them) take the next block from one shared iterator (its
-    # next() holds the GIL): on a machine whose cores are shared with other jobs, a thread
-    # that gets less CPU takes fewer blocks instead of holding up fixed halves.
-    shared = iter(pieces)
-    futures = [_get_pool().submit(work, shared) for _ in range(threads - 1)]
-    try:
-        work(shared)
-    finally:
-        for f in futures:
-            f.result()
+    engine.run(work, pieces, x3.size)
 
 
 def _fast_path(y_true, y_pred, from_logits, axis, ignore_class):
@@ -352,6 +317,10 @@ def sparse_categorical_crossentropy_with_mask(
     y_true, y_pred, from_logits: bool = False, axis: int = -1, ignore_class=None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The loss and the mask of positions that count (``None`` when all count)."""
+    if from_logits is not True and from_logits is not False:
+        from_logits = check_bool(from_logits, "from_logits")
+    if ignore_class is not None:
+        ignore_class = check_ignore_class(ignore_class)
     fast = _fast_path(y_true, y_pred, from_logits, axis, ignore_class)
     if fast is not None:
         return fast, None
@@ -398,7 +367,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
     plus: any array-like, any ``axis``, integral float labels, and a clear error for a label
     outside ``[0, C)`` (unless it equals ``ignore_class``, whose positions get loss 0).
     Returns an array shaped like ``y_pred`` without its class axis, of ``y_pred``'s float dtype.
+    ``from_logits`` must be a bool and ``ignore_class`` an integer or ``None``.
     """
+    if from_logits is not True and from_logits is not False:
+        from_logits = check_bool(from_logits, "from_logits")
     loss = _fast_path(y_true, y_pred, from_logits, axis, ignore_class)
     if loss is None:
         loss, _ = sparse_categorical_crossentropy_with_mask(y_true, y_pred, from_logits, axis, ignore_class)
