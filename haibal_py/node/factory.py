@@ -17,6 +17,9 @@ families, each from a keyword dataclass a catalog table lists:
   instance its twin over sequences of batches.
 
 Every loop over batches goes through ``each_batch`` (equal counts checked, progress reported).
+Every instance that feeds an accumulator (a metric's or loss's ``batch`` instance, a class
+metric's ``array`` and ``batch``) reports it with ``context.mergeable``, so a sharded run
+merges its states (``haibal_py.distributed``).
 """
 
 from __future__ import annotations
@@ -214,12 +217,14 @@ def _sample_ports(label_kind: str, y_true_doc: str, y_pred_doc: str, result_doc:
 
 
 def _feed(node: Node, metric, values: dict) -> float:
-    """Feed ``metric`` the batches of ``y_true``/``y_pred`` (and ``sample_weight``); its result."""
+    """Feed ``metric`` the batches of ``y_true``/``y_pred`` (and ``sample_weight``); its result,
+    whose state is reported as mergeable."""
     streams = {"y_true": as_batches(values["y_true"]), "y_pred": as_batches(values["y_pred"])}
     if values.get("sample_weight") is not None:
         streams["sample_weight"] = as_batches(values["sample_weight"])
     for _, batch in each_batch(node, streams):
         metric.update_state(batch["y_true"], batch["y_pred"], sample_weight=batch.get("sample_weight"))
+    node.context.mergeable(RESULT, metric)
     return metric.result()
 
 
@@ -249,13 +254,31 @@ class _LossStream:
     ``result`` is the weighted loss summed over every batch divided by the number of loss
     values that count (``ignore_class`` positions do not), i.e. the ``sum_over_batch_size``
     reduction of the concatenated batches (0 before any value, as Keras' reduction of an
-    empty loss).
+    empty loss). Its state is two sums (``total``, ``count``), so ``merge_state`` adds the
+    states of streams fed other shards: the merged result is that of the concatenation.
     """
+
+    state_names = ("total", "count")
 
     def __init__(self, loss_cls: type, translate: Callable, params: dict):
         self.loss_cls, self.translate, self.params = loss_cls, translate, params
         self.total = 0.0
         self.count = 0
+
+    def merge_state(self, others) -> None:
+        """Add the states of other streams of the same loss and parameters (a sharded run)."""
+        others = [others] if isinstance(others, _LossStream) else list(others)
+        mine = (self.loss_cls, self.translate, _comparable(self.params))
+        for other in others:
+            if not isinstance(other, _LossStream) or (other.loss_cls, other.translate,
+                                                      _comparable(other.params)) != mine:
+                what = (f"{other.loss_cls.__name__} with {other.params}" if isinstance(other, _LossStream)
+                        else type(other).__name__)
+                raise HaibalValueError(f"{self.loss_cls.__name__} with {self.params}: cannot merge the state "
+                                       f"of a {what}")
+        for other in others:
+            self.total += other.total
+            self.count += other.count
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
@@ -270,6 +293,11 @@ class _LossStream:
 
 def _same_params(params: dict, y_pred) -> dict:
     return params
+
+
+def _comparable(params: dict) -> dict:
+    """Parameter values that compare with ``==`` (arrays as nested lists)."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
 
 
 def loss_node(decl: LossDecl, *, category: str, module: str, prefix: str = "haibal.losses") -> type[Node]:
@@ -358,6 +386,7 @@ def class_metric_node(decl: ClassMetricDecl, *, category: str, module: str,
     def call_array(node: Node, values: dict) -> dict:
         metric = build(node)
         metric.update_state(*(values[n] for n in names), sample_weight=values.get("sample_weight"))
+        node.context.mergeable(RESULT, metric)
         return {RESULT: metric.result()}
 
     def call_batches(node: Node, values: dict) -> dict:
@@ -367,6 +396,7 @@ def class_metric_node(decl: ClassMetricDecl, *, category: str, module: str,
             streams["sample_weight"] = as_batches(values["sample_weight"])
         for _, batch in each_batch(node, streams):
             metric.update_state(*(batch[n] for n in names), sample_weight=batch.get("sample_weight"))
+        node.context.mergeable(RESULT, metric)
         return {RESULT: metric.result()}
 
     instances = (
