@@ -7,7 +7,7 @@ on disk), ``runtime`` (running graphs), ``cli``. It never imports Qt; the editor
 ...) re-export the numeric layer.
 """
 
-from .errors import HaibalError, HaibalValueError, ParameterError, PortTypeError, UnknownNodeTypeError
+from .errors import HaibalError, HaibalValueError, LayerError, ParameterError, PortTypeError, UnknownNodeTypeError
 from .node.registry import CATALOG, register
 from .node.types import Batches, PortType
 from . import runtime as _runtime  # noqa: F401  (installs how composite nodes run outside a runtime)
@@ -19,6 +19,7 @@ __all__ = [
     "Batches",
     "HaibalError",
     "HaibalValueError",
+    "LayerError",
     "ParameterError",
     "PortType",
     "PortTypeError",

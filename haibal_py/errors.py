@@ -30,3 +30,7 @@ class UnknownNodeTypeError(HaibalError, KeyError):
 
 class ParameterError(HaibalValueError):
     """A node parameter is unknown or has a value it cannot take."""
+
+
+class LayerError(HaibalValueError):
+    """A layer or model got an argument, an input shape or a weight it cannot take."""

@@ -4,7 +4,9 @@ Types flow in dataflow order: a node's wired input types are its sources' output
 ``Node.select`` picks the instance (the same call the runtime makes), whose type rules
 give the node's output types from the wired types and the node's parameters. When the
 wired types are not exact (``float[1+]``), the runtime may pick another fitting instance,
-so the output types of every fitting instance are joined.
+so the output types of every fitting instance are joined. A type rule may refuse a
+combination with a ``HaibalError`` that names what is wrong (a layer fed a shape it cannot
+take): that is a problem of the node ("bad-shape"), found before anything runs.
 """
 
 from __future__ import annotations
@@ -93,14 +95,24 @@ def _type_node(gn, wired, wires, info: TypeInfo, in_cycle: bool) -> None:
         info.inputs[(gid, port.name)] = accepts.get(port.name, port.type)
     for pname, conn in wires.items():
         info.wires[conn] = wired[pname].check(accepts.get(pname, ANY))
-    outs = _output_types(node, inst, wired)
+    try:
+        outs = _output_types(node, inst, wired)
+    except HaibalError as exc:  # a type rule refusing what is wired (a layer fed a shape it cannot take)
+        msg = str(exc)
+        info.problems.append(Problem(gid, None, f"{gn.label}: {msg[len(node.label) + 2:] if msg.startswith(node.label + ': ') else msg}",
+                                     "bad-shape"))
+        outs = {}
     for port in node.outputs:
         info.outputs[(gid, port.name)] = ANY if in_cycle else outs.get(port.name, port.type)
 
 
 def _output_types(node: Node, picked: Instance, wired) -> dict[str, PortType]:
+    """The picked instance's output types. A rule may refuse the wired types with a
+    ``HaibalError`` (reported as a problem); any other failure means "not known statically"."""
     try:
         outs = picked.output_types(wired, node.values)
+    except HaibalError:
+        raise
     except Exception:  # a type rule that cannot cope with uncertain types
         outs = {}
     if node.instance != AUTOMATIC or all(_exact(t) for t in wired.values()):

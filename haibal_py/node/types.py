@@ -64,16 +64,31 @@ class Compat:
 
 @dataclass(frozen=True)
 class PortType:
-    """dtype kind + rank range (``max_rank=None``: unbounded) + sequence-of-batches flag."""
+    """kind + rank range (``max_rank=None``: unbounded) + sequence-of-batches flag, and for a
+    tensor whose dimensions are known statically (a model wire), its ``shape`` (None: unknown
+    size, e.g. the batch): ``model(None, 28, 28, 1)``."""
 
     kind: str = "any"
     min_rank: int = 0
     max_rank: int | None = None
     sequence: bool = False
+    shape: tuple | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown port kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        if self.shape is not None:
+            shape = tuple(None if d is None else int(d) for d in self.shape)
+            if self.min_rank != len(shape) or self.max_rank != len(shape):
+                raise ValueError(f"a port type's shape {shape} must match its rank "
+                                 f"({self.min_rank}..{self.max_rank})")
+            object.__setattr__(self, "shape", shape)
+
+    @classmethod
+    def with_shape(cls, kind: str, shape, sequence: bool = False) -> "PortType":
+        """A type of known dimensions: ``PortType.with_shape("model", (None, 784))``."""
+        shape = tuple(shape)
+        return cls(kind, len(shape), len(shape), sequence, shape)
 
     @classmethod
     def of(cls, kind: str, rank=None, sequence: bool = False) -> "PortType":
@@ -86,7 +101,10 @@ class PortType:
 
     # -- text form, used in files, docs and messages: float[2], int[1+], float[2..6], seq<float[1+]>, any
     def __str__(self) -> str:
-        if self.min_rank == 0 and self.max_rank is None:
+        if self.shape is not None:
+            dims = ", ".join("None" if d is None else str(d) for d in self.shape)
+            core = f"{self.kind}({dims}{',' if len(self.shape) == 1 else ''})"
+        elif self.min_rank == 0 and self.max_rank is None:
             core = self.kind
         elif self.max_rank is None:
             core = f"{self.kind}[{self.min_rank}+]"
@@ -98,6 +116,14 @@ class PortType:
 
     @classmethod
     def parse(cls, text: str) -> "PortType":
+        shaped = re.fullmatch(r"\s*(seq<)?(\w+)\(([^()]*)\)(>)?\s*", text)
+        if shaped and bool(shaped.group(1)) == bool(shaped.group(4)):
+            dims = [d.strip() for d in shaped.group(3).split(",") if d.strip()]
+            try:
+                shape = tuple(None if d == "None" else int(d) for d in dims)
+            except ValueError:
+                raise ValueError(f"not a port type: {text!r}") from None
+            return cls.with_shape(shaped.group(2), shape, bool(shaped.group(1)))
         m = re.fullmatch(r"\s*(seq<)?(\w+)(?:\[(\d+)(\+|\.\.(\d+))?\])?(>)?\s*", text)
         if not m or bool(m.group(1)) != bool(m.group(6)):
             raise ValueError(f"not a port type: {text!r}")
@@ -131,6 +157,9 @@ class PortType:
                 return Compat(False, reason=f"{self.kind} cannot be wired to {dst.kind} ({self} -> {dst})")
         if not self.ranks_overlap(dst):
             return Compat(False, reason=f"rank mismatch: {self} cannot be wired to {dst}")
+        if self.shape is not None and dst.shape is not None and any(
+                a is not None and b is not None and a != b for a, b in zip(self.shape, dst.shape)):
+            return Compat(False, reason=f"shape mismatch: {self} cannot be wired to {dst}")
         if lossy:
             return Compat(True, coerced=True, lossy=True,
                           reason=f"{self} -> {dst}: only integral values convert; others fail when the graph runs")

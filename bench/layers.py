@@ -1,0 +1,275 @@
+"""Benchmark of haibal-py's layers (forward + backward) against PyTorch and TensorFlow/Keras.
+
+Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]``.
+The peers run with ``--peer-python`` (default: ``$HAIBAL_BENCH_PEER_PYTHON``, else
+``.venv-bench/bin/python`` when it exists, else this interpreter), each framework in a
+process of its own (TensorFlow slows torch down when both are loaded). Every framework is a
+long-lived worker that times one row on request; the rounds interleave the workers, so a
+load that varies over time on a shared machine weighs on each alike, and each keeps its
+best time. Printed per row: the time of each framework, haibal's ratio to the fastest peer,
+and haibal's peak extra memory during one forward + backward (``tracemalloc``, which sees
+NumPy's allocations).
+
+Each row is one forward pass in training mode and the backward pass giving the input
+gradient and every weight gradient, float32, from the same input each time:
+
+- ``batchnorm``: BatchNormalization on ``(64, 16, 16, 64)`` channels-last (torch: BatchNorm2d on
+  the same memory in channels_last format), training statistics;
+- ``lstm``: LSTM, 128 units, batch 64, 50 steps, 64 features, last output;
+- ``mha``: MultiHeadAttention self-attention, 8 heads, key_dim 32, batch 32, 64 tokens, dim 256.
+
+Rows for other layers go in their own ``row_<name>_<framework>`` functions below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMEWORKS = ("haibal", "torch", "tensorflow")
+ROWS = ("batchnorm", "lstm", "mha")
+
+
+def best_time(fn, repeats: int, min_seconds: float = 0.3) -> float:
+    """Best wall time of one call of ``fn`` over at least ``repeats`` runs (after a warm-up)."""
+    fn()
+    best, spent, runs = float("inf"), 0.0, 0
+    while runs < repeats or spent < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        best, spent, runs = min(best, dt), spent + dt, runs + 1
+    return best
+
+
+# ----------------------------------------------------------------------------- haibal rows
+def _rng():
+    import numpy as np
+    return np.random.default_rng(0)
+
+
+def row_batchnorm_haibal():
+    import numpy as np
+    from haibal_py.layers import BatchNormalization
+    x = _rng().normal(size=(64, 16, 16, 64)).astype(np.float32)
+    dy = _rng().normal(size=x.shape).astype(np.float32)
+    layer = BatchNormalization()
+    layer.build(x.shape)
+
+    def step():
+        _, ctx = layer.call_forward(x, training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
+
+
+def row_lstm_haibal():
+    import numpy as np
+    from haibal_py.layers import LSTM
+    x = _rng().normal(size=(64, 50, 64)).astype(np.float32)
+    dy = _rng().normal(size=(64, 128)).astype(np.float32)
+    layer = LSTM(128)
+    layer.build(x.shape)
+
+    def step():
+        _, ctx = layer.call_forward(x, training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
+
+
+def row_mha_haibal():
+    import numpy as np
+    from haibal_py.layers import MultiHeadAttention
+    x = _rng().normal(size=(32, 64, 256)).astype(np.float32)
+    dy = _rng().normal(size=x.shape).astype(np.float32)
+    layer = MultiHeadAttention(num_heads=8, key_dim=32)
+    layer.build([x.shape, x.shape])
+
+    def step():
+        _, ctx = layer.call_forward([x, x], training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
+
+
+# ----------------------------------------------------------------------------- torch rows
+def row_batchnorm_torch():
+    import torch
+    x = torch.randn(64, 16, 16, 64).permute(0, 3, 1, 2).requires_grad_()   # channels_last memory
+    dy = torch.randn(64, 16, 16, 64).permute(0, 3, 1, 2)
+    layer = torch.nn.BatchNorm2d(64, eps=1e-3, momentum=0.01)
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        layer(x).backward(dy)
+    return step
+
+
+def row_lstm_torch():
+    import torch
+    x = torch.randn(64, 50, 64, requires_grad=True)
+    dy = torch.randn(64, 128)
+    layer = torch.nn.LSTM(64, 128, batch_first=True)
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        out, _ = layer(x)
+        out[:, -1].backward(dy)
+    return step
+
+
+def row_mha_torch():
+    import torch
+    x = torch.randn(32, 64, 256, requires_grad=True)
+    dy = torch.randn(32, 64, 256)
+    layer = torch.nn.MultiheadAttention(256, 8, batch_first=True)
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        out, _ = layer(x, x, x, need_weights=False)
+        out.backward(dy)
+    return step
+
+
+# ----------------------------------------------------------------------------- tensorflow rows
+def _tf_step(layer, inputs, dy):
+    import tensorflow as tf
+
+    @tf.function
+    def run(xs):
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            y = layer(*xs, training=True) if len(xs) > 1 else layer(xs[0], training=True)
+            loss = tf.reduce_sum(y * dy)
+        return tape.gradient(loss, list(xs) + layer.trainable_weights)
+
+    def step():
+        grads = run(inputs)
+        grads[0].numpy()
+    return step
+
+
+def row_batchnorm_tensorflow():
+    import tensorflow as tf
+    import keras
+    x = tf.random.normal((64, 16, 16, 64))
+    return _tf_step(keras.layers.BatchNormalization(), [x], tf.random.normal(x.shape))
+
+
+def row_lstm_tensorflow():
+    import tensorflow as tf
+    import keras
+    x = tf.random.normal((64, 50, 64))
+    return _tf_step(keras.layers.LSTM(128), [x], tf.random.normal((64, 128)))
+
+
+def row_mha_tensorflow():
+    import tensorflow as tf
+    import keras
+    x = tf.random.normal((32, 64, 256))
+    return _tf_step(keras.layers.MultiHeadAttention(num_heads=8, key_dim=32), [x, x], tf.random.normal(x.shape))
+
+
+# ----------------------------------------------------------------------------- workers
+def worker(framework: str) -> None:
+    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines."""
+    if framework == "haibal":
+        sys.path.insert(0, str(ROOT))
+    steps = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        name = req["row"]
+        try:
+            if name not in steps:
+                steps[name] = globals()[f"row_{name}_{framework}"]()
+            step = steps[name]
+            seconds = best_time(step, req["repeats"])
+            peak = None
+            if framework == "haibal" and req.get("memory"):
+                gc.collect()
+                tracemalloc.start()
+                step()
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            reply = {"row": name, "seconds": seconds, "peak": peak}
+        except Exception as exc:  # noqa: BLE001 (a missing framework or row is reported, not fatal)
+            reply = {"row": name, "error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(reply), flush=True)
+
+
+def _peer_python(arg: str | None) -> str:
+    if arg:
+        return arg
+    if os.environ.get("HAIBAL_BENCH_PEER_PYTHON"):
+        return os.environ["HAIBAL_BENCH_PEER_PYTHON"]
+    bench_venv = ROOT / ".venv-bench" / "bin" / "python"
+    return str(bench_venv) if bench_venv.exists() else sys.executable
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--peer-python", default=None)
+    ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+    rows = [r for r in args.rows.split(",") if r]
+    peer = _peer_python(args.peer_python)
+    procs = {}
+    for fw in FRAMEWORKS:
+        exe = sys.executable if fw == "haibal" else peer
+        env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+        procs[fw] = subprocess.Popen([exe, __file__, "--worker", fw], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, env=env)
+    best = {(r, fw): float("inf") for r in rows for fw in FRAMEWORKS}
+    errors, peaks = {}, {}
+    for rnd in range(args.rounds):
+        for r in rows:
+            for fw in FRAMEWORKS:
+                if (r, fw) in errors:
+                    continue
+                p = procs[fw]
+                p.stdin.write(json.dumps({"row": r, "repeats": args.repeats, "memory": rnd == 0}) + "\n")
+                p.stdin.flush()
+                line = p.stdout.readline()
+                reply = json.loads(line) if line else {"error": "worker exited"}
+                if "error" in reply:
+                    errors[(r, fw)] = reply["error"]
+                    continue
+                best[(r, fw)] = min(best[(r, fw)], reply["seconds"])
+                if reply.get("peak") is not None:
+                    peaks[r] = reply["peak"]
+    for p in procs.values():
+        p.stdin.close()
+        p.wait()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"best of {args.rounds} interleaved rounds")
+    print(f"{'row':<10} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'peak extra MiB':>15}")
+    for r in rows:
+        t = {fw: best[(r, fw)] for fw in FRAMEWORKS}
+        peers = [t[fw] for fw in ("torch", "tensorflow") if t[fw] < float("inf")]
+        ratio = t["haibal"] / min(peers) if peers else float("nan")
+        fmt = lambda v: f"{v * 1e3:10.2f}" if v < float("inf") else f"{'n/a':>10}"  # noqa: E731
+        peak = peaks.get(r)
+        print(f"{r:<10} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} "
+              f"{(peak / 2**20 if peak else float('nan')):15.1f}")
+    for (r, fw), err in errors.items():
+        print(f"  {r}/{fw}: {err}")
+
+
+if __name__ == "__main__":
+    main()
