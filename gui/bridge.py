@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from haibal_py.distributed import expand_shards, run_over as distributed_run_over
+from haibal_py.errors import HaibalError
 from haibal_py.graph import Connection, Graph, GraphValidationError, TypeInfo
 from haibal_py.runtime import NodeRunError, Runtime
 from haibal_py.node.types import Compat
@@ -270,4 +272,47 @@ def run(runtime: Runtime, events) -> dict:
         "error": error,
         "failed": failed,
         "seconds": result.seconds if result else 0.0,
+    }
+
+
+class _ShardEvents:
+    """``run_over``'s progress reports as the editor's run events (shards done of all)."""
+
+    def __init__(self, events, total: int):
+        self.events, self.total, self.count = events, total, 0
+        events.progress(0, max(total, 1))
+
+    def done(self, result) -> None:
+        self.count += 1
+        self.events.progress(self.count, max(self.total, 1))
+
+    def close(self) -> None:
+        pass
+
+
+def run_over(graph: Graph, folder, pattern: str, events, workers: int = 1) -> dict:
+    """Run the graph once per file of ``folder`` matching ``pattern`` (``haibal_py.distributed``),
+    on the calling (worker) thread. Returns ``run``'s dict with the merged values of every
+    node output that merges (the viewers fed by a metric) under ``outputs``, keyed by canvas
+    node name, and ``over``: {"shards", "failures", "per_shard"}. Nothing is raised."""
+    names = {gid: gn.name for gid, gn in graph.nodes.items()}
+    empty = {"outputs": {}, "ran": [], "graph_outputs": {}, "failed": None, "seconds": 0.0,
+             "over": {"shards": 0, "failures": [], "per_shard": []}}
+    try:
+        shards = expand_shards(pattern, base_dir=folder)
+        res = distributed_run_over(graph, shards, workers=workers, node_values=True,
+                                   progress=_ShardEvents(events, len(shards)))
+    except GraphValidationError as exc:
+        return {**empty, "error": "cannot run: " + "; ".join(_named(p, names) for p in exc.problems)}
+    except HaibalError as exc:
+        return {**empty, "error": str(exc)}
+    row = res.rows[0]
+    return {
+        "outputs": {names.get(gid, gid): vals for gid, vals in row.node_values.items()},
+        "ran": [],
+        "graph_outputs": dict(row.outputs),
+        "error": "",
+        "failed": None,
+        "seconds": res.seconds,
+        "over": {"shards": res.shards, "failures": [str(f) for f in row.failures], "per_shard": row.per_shard},
     }

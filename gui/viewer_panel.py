@@ -50,11 +50,15 @@ class ViewerPanel(QtWidgets.QScrollArea):
             self.box.insertWidget(self.box.count() - 1, frame)
             self.views[name], self._frames[name] = view, frame
 
-    def update_values(self, outputs: dict[str, dict]) -> None:
+    def update_values(self, outputs: dict[str, dict], others: str | None = None) -> None:
+        """Show each viewer's value; ``others``: the note shown by viewers without one
+        (after a run over files: those whose value is per file, not merged)."""
         for name, view in self.views.items():
             node_out = outputs.get(name)
             if node_out is not None and "value" in node_out:
                 view.show_value(node_out["value"])
+            elif others is not None:
+                view.show_note(others)
 
 
 class ProbePanel(QtWidgets.QWidget):

@@ -138,13 +138,16 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.act_delete = self._action("&Delete", self.delete_selection, K.Delete)
         self.act_select_all = self._action("Select &All", self.graph.select_all, K.SelectAll)
         self.act_run = self._action("&Run", self.run_graph, "Ctrl+R", "run the graph (only what changed is recomputed)")
+        self.act_run_over = self._action("Run over &files…", self.run_over_dialog, None,
+                                         "run the graph once per file of a folder (its arrays feed the graph "
+                                         "inputs by name); merged metrics in the Viewers panel")
         self.act_help = self._action("Node &Help", self.show_help, K.HelpContents, "help of the selected node")
         self.act_search = self._action("Add node…", lambda: self.tab_filter.open(), None, "quick search (Tab on the canvas)")
         menus = {
             "&File": [self.act_new, self.act_open, self.act_save, self.act_save_as, None, self.act_quit],
             "&Edit": [self.act_undo, self.act_redo, None, self.act_copy, self.act_paste, self.act_delete,
                       self.act_select_all, None, self.act_search],
-            "&Run": [self.act_run],
+            "&Run": [self.act_run, self.act_run_over],
             "&Help": [self.act_help],
         }
         for title, acts in menus.items():
@@ -432,8 +435,13 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.show_status("running…")
         self._run_started = time.perf_counter()
         runtime = self.doc.runtime
+        self._start_worker(lambda events: bridge.run(runtime, events))
+        return True
+
+    def _start_worker(self, job) -> None:
+        """Run ``job(events)`` on a worker thread; ``_on_run_done`` gets its result."""
         self.doc.busy = True  # edits during the run go to snapshots, the run reads the graph
-        self.worker = RunWorker(lambda events: bridge.run(runtime, events), self)
+        self.worker = RunWorker(job, self)
         self.worker.done.connect(self._on_run_done)
         # the UI's Python (slots, NodeGraphQt's paint methods) must win the GIL from the
         # worker quickly: hand it over every 0.5 ms instead of every 5 ms during a run
@@ -445,6 +453,39 @@ class EditorWindow(QtWidgets.QMainWindow):
         gc.disable()
         self.worker.start()
         self.event_timer.start()
+
+    def run_over_dialog(self) -> bool:
+        """Run over files…: ask for a folder and a glob, then ``run_over_files``."""
+        start = str(self.path.parent) if self.path is not None else os.getcwd()
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run over the files of a folder", start)
+        if not folder:
+            return False
+        pattern, ok = QtWidgets.QInputDialog.getText(self, "Run over files", "Files (a glob; .npz arrays named "
+                                                     "like the graph inputs):", text="*.npz")
+        if not ok or not pattern.strip():
+            return False
+        return self.run_over_files(folder, pattern.strip())
+
+    def run_over_files(self, folder, pattern: str = "*.npz", workers: int = 1) -> bool:
+        """Run the graph once per file of ``folder`` matching ``pattern`` (haibal_py.distributed) on a
+        worker thread, with the shards' progress; the Viewers panel then shows the merged values
+        (a viewer fed by a metric) and says which viewers hold one value per file. ``workers`` > 1
+        starts a local Dask cluster. False (and a message) if it cannot start."""
+        if self.is_running():
+            return False
+        try:
+            graph = self.doc.sync(self.canvas)
+        except HaibalError as exc:
+            self.show_status(f"cannot run: {exc}", error=True)
+            self.run_finished.emit(False)
+            return False
+        self.progress.setFormat("%v / %m files")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.show_status(f"running over {pattern} in {folder}…")
+        self._run_started = time.perf_counter()
+        self._start_worker(lambda events: bridge.run_over(graph, folder, pattern, events, workers))
         return True
 
     def _apply_run_events(self) -> None:
@@ -479,12 +520,22 @@ class EditorWindow(QtWidgets.QMainWindow):
         error = error or (result or {}).get("error", "")
         self.last_run = result or {}
         self.outputs = dict((result or {}).get("outputs", {}))
+        over = (result or {}).get("over")
+        self.progress.setFormat("%v / %m nodes")
         self.viewers.sync(self.canvas.nodes())
-        self.viewers.update_values(self.outputs)
+        self.viewers.update_values(self.outputs, others="(one value per file: not merged)" if over else None)
         if self.probe.wire is not None:
             self.probe_wire(self.probe.wire)
         if error:
             self.show_status(f"run failed: {error}", error=True)
+        elif over is not None:
+            failures = over["failures"]
+            text = (f"ran over {over['shards']} file(s) in {seconds * 1000:.0f} ms: merged values in the "
+                    f"Viewers panel")
+            if failures:
+                self.show_status(f"{text}; {len(failures)} failed: " + "; ".join(failures), error=True)
+            else:
+                self.show_status(text)
         else:
             ran = (result or {}).get("ran", [])
             self.show_status(f"ran {len(ran)} node(s) in {seconds * 1000:.0f} ms"

@@ -203,6 +203,8 @@ def _print_problems(path: str, problems, out) -> None:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
+    if args.over or args.sweep:
+        return cmd_run_over(args)
     if args.output and Path(args.output).suffix.lower() != ".npz":
         raise UsageError(f"--output {args.output!r}: the outputs are written as a .npz file")
     if args.output and not Path(args.output).resolve().parent.is_dir():
@@ -237,6 +239,33 @@ def cmd_run(args) -> int:
         if args.output:
             print(f"wrote {len(result.outputs)} output(s) to {args.output}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_run_over(args) -> int:
+    """``haibal run --over/--sweep``: the graph once per shard and setting (haibal_py.distributed)."""
+    from .distributed.command import run_command  # Dask and the rest load only for these runs
+    graph = _load(args.graph)
+    apply_sets(graph, args.set)
+    problems = graph.validate()
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    return run_command(args, graph, read_inputs(args.input), describe=summarize, to_json=to_json_value,
+                       dumps=dumps)
+
+
+def _add_scale_arguments(run: argparse.ArgumentParser) -> None:
+    """``haibal run`` over shards and sweeps (docs/scale.md)."""
+    scale = run.add_argument_group("sharded runs and sweeps (docs/scale.md)")
+    scale.add_argument("--over", nargs="+", action="extend", default=[], metavar="FILES",
+                       help="run once per file ('data/*.npz': arrays named like the graph inputs); merged "
+                            "metrics over all, other outputs per shard (--output .npz/.csv/.json)")
+    scale.add_argument("--over-input", metavar="NAME", help="the graph input a .npy/.csv shard feeds")
+    scale.add_argument("--sweep", action="append", default=[], metavar="NODE.PARAM=V1,V2",
+                       help="run every combination of these parameter values; repeatable")
+    scale.add_argument("--workers", type=int, metavar="N",
+                       help="local Dask worker processes (default: the machine's cores; 1: this process)")
+    scale.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
 
 
 def cmd_validate(args) -> int:
@@ -365,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     prog.add_argument("--progress", dest="progress", action="store_true", default=None,
                       help="always show the progress bar (default: only on a terminal, for long runs)")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
+    _add_scale_arguments(run)
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="check a graph without running it")
     val.add_argument("graph", metavar="GRAPH")

@@ -254,8 +254,10 @@ class _LossStream:
     ``result`` is the weighted loss summed over every batch divided by the number of loss
     values that count (``ignore_class`` positions do not), i.e. the ``sum_over_batch_size``
     reduction of the concatenated batches (0 before any value, as Keras' reduction of an
-    empty loss). Its state is two sums (``total``, ``count``), so ``merge_state`` adds the
-    states of streams fed other shards: the merged result is that of the concatenation.
+    empty loss). Its state is two float64 sums (``total``, ``count``; each batch's weighted
+    losses summed in float64, not rounded to the loss's dtype), so ``merge_state`` adds the
+    states of streams fed other shards: the merged result is that of the concatenation, to
+    the last bits of a float64 sum.
     """
 
     state_names = ("total", "count")
@@ -284,7 +286,8 @@ class _LossStream:
         loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
         values, mask = loss.call(y_true, y_pred)
         values = np.asarray(values)
-        self.total += float(reduce_weighted(values, sample_weight, mask, "sum"))
+        weighted = reduce_weighted(values, sample_weight, mask, "none")  # the loss's dtype, as Keras weights it
+        self.total += float(np.sum(weighted, dtype=np.float64))  # float64 sums: shards merge to the same total
         self.count += values.size if mask is None else int(np.count_nonzero(mask))
 
     def result(self) -> float:
