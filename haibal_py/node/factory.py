@@ -217,14 +217,12 @@ def _sample_ports(label_kind: str, y_true_doc: str, y_pred_doc: str, result_doc:
 
 
 def _feed(node: Node, metric, values: dict) -> float:
-    """Feed ``metric`` the batches of ``y_true``/``y_pred`` (and ``sample_weight``); its result,
-    whose state is reported as mergeable."""
+    """Feed ``metric`` the batches of ``y_true``/``y_pred`` (and ``sample_weight``); its result."""
     streams = {"y_true": as_batches(values["y_true"]), "y_pred": as_batches(values["y_pred"])}
     if values.get("sample_weight") is not None:
         streams["sample_weight"] = as_batches(values["sample_weight"])
     for _, batch in each_batch(node, streams):
         metric.update_state(batch["y_true"], batch["y_pred"], sample_weight=batch.get("sample_weight"))
-    node.context.mergeable(RESULT, metric)
     return metric.result()
 
 
@@ -237,7 +235,10 @@ def metric_node(decl: MetricDecl, *, category: str, module: str, prefix: str = "
         return {RESULT: decl.fn(values["y_true"], values["y_pred"], **{k: node.values[k] for k in names})}
 
     def call_metric(node: Node, values: dict) -> dict:
-        return {RESULT: _feed(node, decl.metric_cls(**{k: node.values[k] for k in names}), values)}
+        metric = decl.metric_cls(**{k: node.values[k] for k in names})
+        result = _feed(node, metric, values)
+        node.context.mergeable(RESULT, metric)
+        return {RESULT: result}
 
     instances = _sample_instances(call_fn, call_metric, label_kind, 1 if decl.sparse_labels else 0,
                                   rank_minus("y_pred", decl.output_rank_drop),
@@ -257,7 +258,9 @@ class _LossStream:
     empty loss). Its state is two float64 sums (``total``, ``count``; each batch's weighted
     losses summed in float64, not rounded to the loss's dtype), so ``merge_state`` adds the
     states of streams fed other shards: the merged result is that of the concatenation, to
-    the last bits of a float64 sum.
+    the last bits of a float64 sum. A loss that gives one value per batch (Dice or Tversky
+    without ``per_sample``) is a function of the whole batch, not a sum over its samples:
+    its stream sets ``whole_batch`` and is not reported as mergeable.
     """
 
     state_names = ("total", "count")
@@ -266,6 +269,7 @@ class _LossStream:
         self.loss_cls, self.translate, self.params = loss_cls, translate, params
         self.total = 0.0
         self.count = 0
+        self.whole_batch = False  # a loss of the whole batch (one value) was seen
 
     def merge_state(self, others) -> None:
         """Add the states of other streams of the same loss and parameters (a sharded run)."""
@@ -289,6 +293,7 @@ class _LossStream:
         weighted = reduce_weighted(values, sample_weight, mask, "none")  # the loss's dtype, as Keras weights it
         self.total += float(np.sum(weighted, dtype=np.float64))  # float64 sums: shards merge to the same total
         self.count += values.size if mask is None else int(np.count_nonzero(mask))
+        self.whole_batch |= values.ndim == 0
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -320,7 +325,10 @@ def loss_node(decl: LossDecl, *, category: str, module: str, prefix: str = "haib
 
     def call_stream(node: Node, values: dict) -> dict:
         stream = _LossStream(decl.loss_cls, translate, {k: node.values[k] for k in names})
-        return {RESULT: _feed(node, stream, values)}
+        result = _feed(node, stream, values)
+        if not stream.whole_batch:  # one loss per batch (Dice over the batch): shards do not merge
+            node.context.mergeable(RESULT, stream)
+        return {RESULT: result}
 
     array_output = (PortType("float") if decl.output_rank_drop is None
                     else rank_minus("y_pred", decl.output_rank_drop))
