@@ -138,7 +138,8 @@ def run_over(graph: Graph | str | Path, shards: str | Path | Iterable[str | Path
     tasks = (Task(i * n + j, i, values[i], shard) for i in range(len(settings)) for j, shard in enumerate(shard_list))
     bar = ShardProgress(n * len(settings), unit="runs" if shards is None else "shards") if progress is True \
         else (progress or None)
-    table = ShardTable(out_path, graph.name, [s.label for s in sweeps], output_names) if out_path is not None else None
+    table = ShardTable(out_path, graph.name, [s.label for s in sweeps], output_names, shards=n) \
+        if out_path is not None else None
     rows = []
     reducers: dict[int, SettingReducer] = {}
     with _executor(client, workers, window) as executor:

@@ -9,6 +9,7 @@ other folders (or on other machines sharing the file system) read the same files
 from __future__ import annotations
 
 import glob
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -90,6 +91,8 @@ def read_shard(shard: Shard) -> dict[str, np.ndarray]:
         raise ShardError(f"{shard.name}: a {path.suffix} file needs the graph input it feeds (--over-input)")
     if not path.is_file():
         raise ArrayFileError(f"{shard.name}: no such file")
+    if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle
+        raise ArrayFileError(f"{shard.name}: not a readable .npz file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {key: z[key] for key in z.files}

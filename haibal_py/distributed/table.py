@@ -1,7 +1,8 @@
 """The per-shard table of a sharded run or a sweep, written row by row as results arrive.
 
 One row per (setting, shard), in order, and after each setting's shards a merged row
-(``shard`` = ``(merged)``) holding the merged outputs. Three formats, by the suffix of
+(``shard`` = ``(merged)``) holding the merged outputs (none when each setting ran once: a
+sweep without shards, whose rows are the results). Three formats, by the suffix of
 ``--output``:
 
 - ``.csv``: columns = the swept parameters, ``shard``, one per graph output, ``error``;
@@ -9,7 +10,8 @@ One row per (setting, shard), in order, and after each setting's shards a merged
 - ``.json``: ``{"graph", "sweep", "outputs", "rows": [...]}``, values as numbers or
   nested lists (non-finite numbers as null), large ones as a summary object;
 - ``.npz``: the arrays themselves: ``OUTPUT/SHARD`` per shard (the shard's path without
-  its suffix) and ``OUTPUT`` for a merged value; with sweeps, ``s<i>/`` before each key
+  its suffix) and ``OUTPUT`` for a merged value (a single run: ``OUTPUT`` alone); with
+  sweeps, ``s<i>/`` before each key
   (``i`` counts the settings from 0, in the order of the JSON/CSV tables).
 
 The file is written to a temporary file and renamed when the run ends (``AtomicStream``):
@@ -103,12 +105,14 @@ class ShardTable:
     result in order, ``add_merged`` after each setting's last shard, then ``commit``
     (or ``abort``)."""
 
-    def __init__(self, path: str | Path, graph_name: str, sweep: Sequence[str], outputs: Sequence[str]):
+    def __init__(self, path: str | Path, graph_name: str, sweep: Sequence[str], outputs: Sequence[str],
+                 shards: int = 2):
         self.path = Path(path)
         self.kind = self.path.suffix.lower()
         if self.kind not in TABLE_SUFFIXES:
             raise ValueError(f"unsupported table suffix {self.kind!r}")
         self.graph_name, self.sweep, self.outputs = graph_name, list(sweep), list(outputs)
+        self.single = shards == 1  # one run per setting: its row is the result, no merged row
         self.stream = AtomicStream(self.path)
         self._rows = 0
         self._zip: zipfile.ZipFile | None = None
@@ -129,9 +133,9 @@ class ShardTable:
         error = str(res.failure.message) if res.failure is not None else ""
         if self.kind == ".npz":
             prefix = f"s{setting_index}/" if setting_index is not None else ""
-            stem = _key(res.shard) if res.shard else "inputs"
+            stem = "" if self.single else "/" + (_key(res.shard) if res.shard else "inputs")
             for name, value in res.outputs.items():
-                self._write_array(f"{prefix}{name}/{stem}", value)
+                self._write_array(f"{prefix}{name}{stem}", value)
         elif self.kind == ".csv":
             self._write_csv([_setting_text(settings[k]) for k in self.sweep] + [res.shard]
                             + [cell_text(res.outputs.get(name)) for name in self.outputs] + [error])
@@ -143,6 +147,8 @@ class ShardTable:
             self._write_json(row)
 
     def add_merged(self, row: SettingResult, setting_index: int | None) -> None:
+        if self.single:
+            return
         if self.kind == ".npz":
             prefix = f"s{setting_index}/" if setting_index is not None else ""
             for name, value in row.outputs.items():

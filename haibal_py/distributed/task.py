@@ -164,30 +164,44 @@ def loads() -> int:
     return LOADS
 
 
-def _runtime_for(payload: GraphPayload) -> Runtime:
+class _Cached:
+    """A worker thread's runtime of one graph, and the parameter values swept away from the
+    graph's own (restored when a later task does not sweep them)."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.original: dict[tuple[str, str], Any] = {}
+
+    def apply(self, values) -> None:
+        """Set the swept parameters whose value differs (so unchanged nodes stay cached) and
+        put back those an earlier task swept and this one does not."""
+        graph = self.runtime.graph
+        wanted = {(node_id, param): value for node_id, param, value in values}
+        for node_id, param in wanted:
+            if (node_id, param) not in self.original:
+                self.original[(node_id, param)] = graph.nodes[node_id].node.values[param]
+        for key in [k for k in self.original if k not in wanted]:
+            wanted[key] = self.original.pop(key)
+        for (node_id, param), value in wanted.items():
+            if not _same(graph.nodes[node_id].node.values[param], value):
+                graph.set_param(node_id, param, value)
+
+
+def _cached(payload: GraphPayload) -> _Cached:
     global LOADS
     cache: OrderedDict = getattr(_local, "cache", None)
     if cache is None:
         cache = _local.cache = OrderedDict()
-    runtime = cache.get(payload.digest)
-    if runtime is None:
-        runtime = Runtime(payload.build())
-        cache[payload.digest] = runtime
+    kept = cache.get(payload.digest)
+    if kept is None:
+        kept = cache[payload.digest] = _Cached(Runtime(payload.build()))
         while len(cache) > _CACHED_GRAPHS:
             cache.popitem(last=False)
         with _loads_lock:
             LOADS += 1
     else:
         cache.move_to_end(payload.digest)
-    return runtime
-
-
-def _apply(graph: Graph, values) -> None:
-    """Set the swept parameters whose value differs (so unchanged nodes stay cached)."""
-    for node_id, param, value in values:
-        current = graph.nodes[node_id].node.values[param]
-        if not _same(current, value):
-            graph.set_param(node_id, param, value)
+    return kept
 
 
 def _same(a, b) -> bool:
@@ -210,8 +224,9 @@ def run_task(payload: GraphPayload, task: Task, keep_arrays: bool = False, node_
     shard_name = task.shard.name if task.shard is not None else ""
     out = TaskResult(task.index, task.setting, shard_name)
     try:
-        runtime = _runtime_for(payload)
-        _apply(runtime.graph, task.values)
+        kept = _cached(payload)
+        kept.apply(task.values)
+        runtime = kept.runtime
         inputs = dict(payload.inputs)
         if task.shard is not None:
             inputs.update(read_shard(task.shard))
