@@ -285,7 +285,9 @@ def interrupt_after_progress(args, tmp_path) -> subprocess.CompletedProcess:
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, seen + (err or ""))
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, seen + (err or ""))
+    done.pgid = proc.pid  # its process group: every process it started
+    return done
 
 
 def test_ctrl_c_stops_the_run_with_exit_130_and_no_half_written_output(tmp_path):

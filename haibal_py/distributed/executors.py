@@ -176,7 +176,7 @@ def connect(address: str):
     """A ``distributed.Client`` on the running cluster at ``address`` (``tcp://host:8786``)."""
     distributed = require_dask(f"--scheduler {address}")
     try:
-        client = distributed.Client(address, timeout="10s")
+        client = distributed.Client(address, timeout="5s")
     except OSError as exc:
         raise HaibalError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
     try:
