@@ -130,3 +130,18 @@ def test_loss_streams_merge_only_with_streams_of_the_same_loss_and_parameters():
     merged = copy.deepcopy(a)
     merged.merge_state(a)
     assert merged.total == 2 * a.total and merged.count == 2 * a.count
+
+
+def test_fresh_inputs_count_as_changed_without_a_fingerprint():
+    """``run(fresh=...)``: a sharded run's new data is not hashed; the next ordinary run with the
+    same values compares fingerprints again (one changed input makes its nodes run)."""
+    g, n, _ = loss_graph()
+    rt = Runtime(g)
+    rt.run()
+    labels = LABELS.copy()
+    res = rt.run({"labels": labels}, fresh={"labels"})
+    assert n in res.ran
+    assert n in rt.run({"labels": labels}).ran  # no fingerprint kept: counted as changed once more
+    assert rt.run({"labels": labels}).ran == []  # now fingerprinted: unchanged
+    labels[0, 0] = 1  # changed in place: the fingerprint sees it
+    assert n in rt.run({"labels": labels}).ran

@@ -9,7 +9,6 @@ other folders (or on other machines sharing the file system) read the same files
 from __future__ import annotations
 
 import glob
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -17,7 +16,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import HaibalValueError
-from ..files.array_files import SUFFIXES, ArrayFileError, read_array
+from ..files.array_files import SUFFIXES, ArrayFileError, read_array, read_npz
 
 __all__ = ["Shard", "ShardError", "expand_shards", "read_shard"]
 
@@ -89,16 +88,7 @@ def read_shard(shard: Shard) -> dict[str, np.ndarray]:
         return {shard.input_name: read_array(path)}
     if path.suffix.lower() != ".npz":
         raise ShardError(f"{shard.name}: a {path.suffix} file needs the graph input it feeds (--over-input)")
-    if not path.is_file():
-        raise ArrayFileError(f"{shard.name}: no such file")
-    if not zipfile.is_zipfile(path):  # np.load would take other bytes for a pickle
-        raise ArrayFileError(f"{shard.name}: not a readable .npz file (not a zip archive)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {key: z[key] for key in z.files}
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise ArrayFileError(f"{shard.name}: holds Python objects (pickled data), which are never loaded") from None
-        raise ArrayFileError(f"{shard.name}: not a readable .npz file ({exc})") from None
-    except (OSError, EOFError) as exc:
-        raise ArrayFileError(f"{shard.name}: not a readable .npz file ({exc})") from None
+        return read_npz(path)
+    except ArrayFileError as exc:  # named as the run names the shard
+        raise ArrayFileError(str(exc).replace(str(path), shard.name, 1)) from None

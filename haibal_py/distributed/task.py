@@ -228,9 +228,9 @@ def run_task(payload: GraphPayload, task: Task, keep_arrays: bool = False, node_
         kept.apply(task.values)
         runtime = kept.runtime
         inputs = dict(payload.inputs)
-        if task.shard is not None:
-            inputs.update(read_shard(task.shard))
-        result = runtime.run(inputs)
+        shard_inputs = read_shard(task.shard) if task.shard is not None else {}
+        inputs.update(shard_inputs)
+        result = runtime.run(inputs, fresh=shard_inputs)  # a shard is new data: not hashed
     except NodeRunError as exc:
         out.failure = ShardFailure(shard_name, exc.node_id, str(exc))
     except HaibalError as exc:

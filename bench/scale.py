@@ -1,0 +1,228 @@
+"""Sharded segmentation evaluation at scale (not a test): `python bench/scale.py`.
+
+Workload: 64 shards of 8 label maps of 256x256 (21 classes, 10 % 'void' pixels = 255) with
+their float32 logits (44 MB per shard, 2.8 GB in all), evaluated by a saved graph: the mean
+sparse categorical crossentropy over the valid pixels (a loss's batch instance with
+``ignore_class=255``) and the mean IoU (``MeanIoU``, ``ignore_class=255``, argmax of the
+logits), both merged over the shards. Rows, each in a process of its own:
+
+- ``plain loop``: a plain Python loop over the core functions (``losses.sparse_categorical_
+  crossentropy`` and ``metrics.MeanIoU``), no graph: the floor of the work;
+- ``single-process loop``: ``haibal run`` per shard in one process: the graph loaded once,
+  ``Runtime.run`` per shard, the metric states merged (the loop a user writes today);
+- ``run_over, in process``: ``haibal run --over --workers 1`` (the same loop through
+  ``haibal_py.distributed``: its overhead);
+- ``1 worker``: the local Dask cluster of ``--workers 1`` had it one (its kernels may use both
+  cores, as ``--workers N`` shares the cores among the workers);
+- ``1 worker, 1 thread``: the same worker with one kernel thread (one core's share);
+- ``2 workers``: the cluster of ``haibal run --over --workers 2`` (two processes, one kernel
+  thread each);
+- ``2 workers, 256 shards``: the 64 files linked four times: the client's memory must not grow.
+
+Throughput is shards per second of wall time (shard reading included; the files sit in the
+page cache after the first row); a cluster's start-up (about 1.5 s, paid once per command)
+is shown apart, not in the throughput. Client memory is the peak resident size of the process that
+runs ``run_over`` (the workers are other processes). Target: 2 workers >= 1.7x one worker.
+Every row checks its merged numbers against the plain loop's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from make_shards import make_shards  # noqa: E402
+
+VOID = 255
+ROWS = {
+    "plain": "plain loop (core functions)",
+    "loop": "single-process loop (haibal run per shard)",
+    "inproc": "run_over, in process (--workers 1)",
+    "w1": "1 worker",
+    "w1t1": "1 worker, 1 thread",
+    "w2": "2 workers",
+    "w2big": "2 workers, 256 shards",
+}
+
+
+def build_graph(path: Path, classes: int) -> None:
+    from haibal_py.graph import Graph
+    g = Graph("segmentation evaluation", "mean loss over valid pixels and mean IoU, void = 255")
+    yt = g.add_input("labels", type="int[3]")
+    yp = g.add_input("logits", type="float[4]")
+    loss = g.add_node("haibal.losses.SparseCategoricalCrossentropy", "loss", instance="batch",
+                      params={"from_logits": True, "ignore_class": VOID})
+    miou = g.add_node("haibal.metrics.MeanIoU", "miou", instance="batch",
+                      params={"num_classes": classes, "ignore_class": VOID, "sparse_y_pred": False})
+    for node in (loss, miou):
+        g.connect(yt, "value", node, "y_true")
+        g.connect(yp, "value", node, "y_pred")
+    g.connect(loss, "result", g.add_output("mean_loss"), "value")
+    g.connect(miou, "result", g.add_output("mean_iou"), "value")
+    g.save(path)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------- one row (a child process)
+def run_row(mode: str, graph_path: Path, files: list[str], classes: int) -> dict:
+    start = time.perf_counter()
+    if mode == "plain":
+        from haibal_py import losses, metrics
+        total, count = 0.0, 0
+        miou = metrics.MeanIoU(classes, ignore_class=VOID, sparse_y_pred=False)
+        for f in files:
+            with np.load(f) as z:
+                y, p = z["labels"], z["logits"]
+            values = losses.sparse_categorical_crossentropy(y, p, from_logits=True, ignore_class=VOID)
+            total += float(np.sum(values, dtype=np.float64))
+            count += int(np.count_nonzero(y != VOID))
+            miou.update_state(y, p)
+        merged = {"mean_loss": total / count, "mean_iou": float(miou.result())}
+    elif mode == "loop":
+        import copy
+        from haibal_py.graph import Graph
+        from haibal_py.runtime import Runtime
+        rt = Runtime(Graph.load(graph_path))
+        states = {}
+        for f in files:
+            with np.load(f) as z:
+                res = rt.run({"labels": z["labels"], "logits": z["logits"]})
+            for name, state in res.output_states.items():
+                if name in states:
+                    states[name].merge_state([state])
+                else:
+                    states[name] = copy.deepcopy(state)
+        merged = {k: float(s.result()) for k, s in states.items()}
+    elif mode == "inproc":
+        from haibal_py.distributed import run_over
+        res = run_over(graph_path, files, workers=1)
+    else:  # a local cluster as --workers N starts it; its start-up is timed apart from the work
+        from haibal_py.distributed import run_over
+        from haibal_py.distributed.executors import _set_kernel_threads, local_cluster, local_kernel_threads
+        workers = 1 if mode.startswith("w1") else 2
+        threads = 1 if mode == "w1t1" else local_kernel_threads(workers)
+        with local_cluster(workers) as client:
+            client.run(_set_kernel_threads, threads)
+            client.run(__import__, "haibal_py.distributed.task")  # imports are start-up too
+            startup = time.perf_counter() - start
+            start = time.perf_counter()
+            res = run_over(graph_path, files, client=client)
+    if mode not in ("plain", "loop"):
+        assert res.ok, res.failures
+        merged = {k: float(v) for k, v in res.merged.items()}
+    return {"mode": mode, "seconds": time.perf_counter() - start, "shards": len(files), "merged": merged,
+            "rss_mb": peak_rss_mb(), "startup": locals().get("startup")}
+
+
+# ---------------------------------------------------------------------------- the table (the parent)
+def ensure_shards(folder: Path, count: int, batch: int, size: int, classes: int) -> list[Path]:
+    stamp = folder / "params.json"
+    want = {"count": count, "batch": batch, "size": size, "classes": classes}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        return sorted(folder.glob("shard_*.npz"))
+    print(f"making {count} shards of {batch}x{size}x{size}x{classes} in {folder} ...", file=sys.stderr)
+    for old in folder.glob("*.npz"):
+        old.unlink()
+    paths = make_shards(folder, count, batch, size, classes)
+    stamp.write_text(json.dumps(want))
+    return paths
+
+
+def linked(folder: Path, shards: list[Path], times: int) -> list[Path]:
+    """``shards`` listed ``times`` times under new names (hard links: no copies)."""
+    out = folder / "linked"
+    out.mkdir(exist_ok=True)
+    paths = []
+    for k in range(times):
+        for p in shards:
+            q = out / f"{k}_{p.name}"
+            if not q.exists():
+                os.link(p, q)
+            paths.append(q)
+    return paths
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shards", type=int, default=64)
+    ap.add_argument("--more", type=int, default=256, help="shards of the memory row (links to the first ones)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--classes", type=int, default=21)
+    ap.add_argument("--data", type=Path, default=Path("/tmp/haibal-scale-shards"))
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"which rows ({', '.join(ROWS)})")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--files", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    graph_path = args.data / "evaluation.json"
+    if args.child:
+        files = Path(args.files).read_text().split("\n")
+        print(json.dumps(run_row(args.child, graph_path, files, args.classes)))
+        return
+
+    args.data.mkdir(parents=True, exist_ok=True)
+    shards = ensure_shards(args.data / "shards", args.shards, args.batch, args.size, args.classes)
+    build_graph(graph_path, args.classes)
+    big = linked(args.data, shards, max(1, args.more // len(shards)))
+    lists = {}
+    for name, paths in (("base", shards), ("big", big)):
+        lists[name] = args.data / f"{name}.txt"
+        lists[name].write_text("\n".join(str(p) for p in paths))
+    for p in shards:  # read every file once: every row finds them in the page cache
+        p.read_bytes()
+    results = {}
+    for mode in args.rows.split(","):
+        files = lists["big" if mode == "w2big" else "base"]
+        load = os.getloadavg()[0]
+        proc = subprocess.run([sys.executable, __file__, "--child", mode, "--files", str(files), "--data",
+                               str(args.data), "--classes", str(args.classes)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{mode}: failed\n{proc.stderr[-3000:]}", file=sys.stderr)
+            continue
+        results[mode] = {**json.loads(proc.stdout.strip().splitlines()[-1]), "load": load}
+        r = results[mode]
+        print(f"  {ROWS[mode]}: {r['shards'] / r['seconds']:.2f} shards/s (load {load:.1f})", file=sys.stderr)
+
+    ref = results.get("plain", next(iter(results.values())))["merged"]
+    for mode, r in results.items():
+        for k, v in r["merged"].items():
+            if not np.isclose(v, ref[k], rtol=1e-9, atol=0):
+                print(f"WARNING: {ROWS[mode]}: {k} = {v!r}, plain loop {ref[k]!r}", file=sys.stderr)
+    size_mb = sum(p.stat().st_size for p in shards) / 1e6
+    print(f"\n{len(shards)} shards of {args.batch}x{args.size}x{args.size}x{args.classes} ({size_mb:.0f} MB), "
+          f"{len(os.sched_getaffinity(0))} cores; merged mean_loss {ref['mean_loss']:.10f}, "
+          f"mean_iou {ref['mean_iou']:.10f} (every row agrees to 1e-9)\n")
+    print("| row | shards | seconds | shards/s | vs single-process loop | vs plain loop | client peak RSS | "
+          "cluster start | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rate = {m: r["shards"] / r["seconds"] for m, r in results.items()}
+    for mode, r in results.items():
+        vs_loop = f"{rate[mode] / rate['loop']:.2f}x" if "loop" in rate else "-"
+        vs_plain = f"{rate[mode] / rate['plain']:.2f}x" if "plain" in rate else "-"
+        start = f"{r['startup']:.1f} s" if r.get("startup") is not None else "-"
+        print(f"| {ROWS[mode]} | {r['shards']} | {r['seconds']:.2f} | {rate[mode]:.2f} | {vs_loop} | {vs_plain} | "
+              f"{r['rss_mb']:.0f} MB | {start} | {r['load']:.1f} |")
+    if "w2" in rate:
+        for one in ("w1", "w1t1"):
+            if one in rate:
+                print(f"\n2 workers / {ROWS[one]}: {rate['w2'] / rate[one]:.2f}x (target >= 1.7x)")
+    if "w2" in results and "w2big" in results:
+        print(f"client peak RSS: {results['w2']['rss_mb']:.0f} MB at {results['w2']['shards']} shards, "
+              f"{results['w2big']['rss_mb']:.0f} MB at {results['w2big']['shards']} shards")
+
+
+if __name__ == "__main__":
+    main()
