@@ -50,7 +50,8 @@ def require_dask(what: str):
     return distributed
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -192,4 +193,4 @@ def connect(address: str):
 
 def local_kernel_threads(workers: int) -> int:
     """Kernel threads per worker of a local cluster: the machine's cores shared among them."""
-    return max(1, _cores() // max(1, workers))
+    return max(1, cores() // max(1, workers))

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import HaibalValueError
 from ..graph import Graph
 from ..graph.parts import GraphValidationError
-from .executors import DaskExecutor, InProcessExecutor, _cores, connect, dask_available, local_cluster, \
+from .executors import DaskExecutor, InProcessExecutor, connect, cores, dask_available, local_cluster, \
     local_kernel_threads
 from .progress import ShardProgress
 from .results import OverResult, SettingReducer
@@ -34,7 +34,7 @@ __all__ = ["default_workers", "run_over"]
 
 def default_workers() -> int:
     """The machine's cores when Dask is installed, else 1 (this process)."""
-    return _cores() if dask_available() else 1
+    return cores() if dask_available() else 1
 
 
 def _shard_list(shards, input_name: str | None) -> list[Shard | None]:
