@@ -16,7 +16,18 @@ gradient and every weight gradient, float32, from the same input each time:
 - ``batchnorm``: BatchNormalization on ``(64, 16, 16, 64)`` channels-last (torch: BatchNorm2d on
   the same memory in channels_last format), training statistics;
 - ``lstm``: LSTM, 128 units, batch 64, 50 steps, 64 features, last output;
-- ``mha``: MultiHeadAttention self-attention, 8 heads, key_dim 32, batch 32, 64 tokens, dim 256.
+- ``mha``: MultiHeadAttention self-attention, 8 heads, key_dim 32, batch 32, 64 tokens, dim 256;
+- ``conv2d``: Conv2D(64, 3, padding="same") on ``(64, 32, 32, 32)``; ``conv2d_s2``: Conv2D(128, 3,
+  strides=2, padding="same") on ``(64, 32, 32, 64)``; ``conv2d_transpose``: Conv2DTranspose(32, 3,
+  strides=2, padding="same") on ``(64, 16, 16, 64)``; ``depthwise2d``: DepthwiseConv2D(3,
+  padding="same") on ``(64, 32, 32, 64)``;
+- ``maxpool2d`` / ``avgpool2d``: MaxPooling2D(2) / AveragePooling2D(2) on ``(64, 32, 32, 64)``.
+
+Torch runs the convolution and pooling rows on channels_last tensors (its faster layout for
+them here); TensorFlow runs every row channels-last (its only CPU layout for these layers).
+Besides wall times, the table gives each framework's CPU time per step (all its threads,
+``time.process_time``): on a machine shared with other jobs the wall time says how much CPU
+a framework got, the CPU time how much work its step is.
 
 Rows for other layers go in their own ``row_<name>_<framework>`` functions below.
 """
@@ -36,19 +47,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("haibal", "torch", "tensorflow")
-ROWS = ("batchnorm", "lstm", "mha")
+ROWS = ("batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
+        "avgpool2d")
+#: haibal-py's time over the fastest peer's that a row must stay within (the briefs' targets)
+TARGETS = {"conv2d": 1.5, "maxpool2d": 1.0}
 
 
-def best_time(fn, repeats: int, min_seconds: float = 0.3) -> float:
-    """Best wall time of one call of ``fn`` over at least ``repeats`` runs (after a warm-up)."""
+def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]:
+    """(best wall time, best CPU time of all the process's threads) of one call of ``fn`` over
+    at least ``repeats`` runs (after a warm-up)."""
     fn()
-    best, spent, runs = float("inf"), 0.0, 0
+    best, best_cpu, spent, runs = float("inf"), float("inf"), 0.0, 0
     while runs < repeats or spent < min_seconds:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
-        dt = time.perf_counter() - t0
-        best, spent, runs = min(best, dt), spent + dt, runs + 1
-    return best
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+        best, best_cpu, spent, runs = min(best, dt), min(best_cpu, dc), spent + dt, runs + 1
+    return best, best_cpu
 
 
 # ----------------------------------------------------------------------------- haibal rows
@@ -151,10 +166,12 @@ def _tf_step(layer, inputs, dy):
             tape.watch(xs)
             y = layer(*xs, training=True) if len(xs) > 1 else layer(xs[0], training=True)
             loss = tf.reduce_sum(y * dy)
-        return tape.gradient(loss, list(xs) + layer.trainable_weights)
+        # y is returned too: the graph optimizer would otherwise drop a forward pass that no
+        # gradient reads (a convolution's), timing TensorFlow without it
+        return y, tape.gradient(loss, list(xs) + layer.trainable_weights)
 
     def step():
-        grads = run(inputs)
+        _, grads = run(inputs)
         grads[0].numpy()
     return step
 
@@ -180,6 +197,71 @@ def row_mha_tensorflow():
     return _tf_step(keras.layers.MultiHeadAttention(num_heads=8, key_dim=32), [x, x], tf.random.normal(x.shape))
 
 
+# ----------------------------------------------------------------------------- convolution and pooling rows
+_CONV_ROWS = {  # row: (Keras layer, its arguments, input shape)
+    "conv2d": ("Conv2D", dict(filters=64, kernel_size=3, padding="same"), (64, 32, 32, 32)),
+    "conv2d_s2": ("Conv2D", dict(filters=128, kernel_size=3, strides=2, padding="same"), (64, 32, 32, 64)),
+    "conv2d_transpose": ("Conv2DTranspose", dict(filters=32, kernel_size=3, strides=2, padding="same"),
+                         (64, 16, 16, 64)),
+    "depthwise2d": ("DepthwiseConv2D", dict(kernel_size=3, padding="same"), (64, 32, 32, 64)),
+    "maxpool2d": ("MaxPooling2D", dict(pool_size=2), (64, 32, 32, 64)),
+    "avgpool2d": ("AveragePooling2D", dict(pool_size=2), (64, 32, 32, 64)),
+}
+
+
+def _conv_row_haibal(name):
+    import numpy as np
+    from haibal_py import layers
+    cls, kwargs, shape = _CONV_ROWS[name]
+    layer = getattr(layers, cls)(**kwargs)
+    x = _rng().normal(size=shape).astype(np.float32)
+    layer.build(shape)
+    dy = _rng().normal(size=layer.compute_output_shape(shape)).astype(np.float32)
+
+    def step():
+        _, ctx = layer.call_forward(x, training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
+
+
+def _conv_row_torch(name):
+    import torch
+    _, _, shape = _CONV_ROWS[name]
+    x = torch.randn(*shape).permute(0, 3, 1, 2).requires_grad_()  # channels_last memory
+    c = shape[-1]
+    layer = {  # torch's padding giving Keras' output shapes (the costs are the same)
+        "conv2d": lambda: torch.nn.Conv2d(c, 64, 3, padding=1),
+        "conv2d_s2": lambda: torch.nn.Conv2d(c, 128, 3, stride=2, padding=1),
+        "conv2d_transpose": lambda: torch.nn.ConvTranspose2d(c, 32, 3, stride=2, padding=1, output_padding=1),
+        "depthwise2d": lambda: torch.nn.Conv2d(c, c, 3, padding=1, groups=c),
+        "maxpool2d": lambda: torch.nn.MaxPool2d(2),
+        "avgpool2d": lambda: torch.nn.AvgPool2d(2),
+    }[name]().to(memory_format=torch.channels_last)
+    with torch.no_grad():
+        dy = torch.randn_like(layer(x))
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        layer(x).backward(dy)
+    return step
+
+
+def _conv_row_tensorflow(name):
+    import tensorflow as tf
+    import keras
+    cls, kwargs, shape = _CONV_ROWS[name]
+    layer = getattr(keras.layers, cls)(**kwargs)
+    x = tf.random.normal(shape)
+    return _tf_step(layer, [x], tf.random.normal(layer.compute_output_shape(shape)))
+
+
+for _name in _CONV_ROWS:
+    for _fw, _make in (("haibal", _conv_row_haibal), ("torch", _conv_row_torch),
+                       ("tensorflow", _conv_row_tensorflow)):
+        globals()[f"row_{_name}_{_fw}"] = (lambda make, name: lambda: make(name))(_make, _name)
+
+
 # ----------------------------------------------------------------------------- workers
 def worker(framework: str) -> None:
     """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines."""
@@ -193,7 +275,7 @@ def worker(framework: str) -> None:
             if name not in steps:
                 steps[name] = globals()[f"row_{name}_{framework}"]()
             step = steps[name]
-            seconds = best_time(step, req["repeats"])
+            seconds, cpu = best_time(step, req["repeats"])
             peak = None
             if framework == "haibal" and req.get("memory"):
                 gc.collect()
@@ -201,7 +283,7 @@ def worker(framework: str) -> None:
                 step()
                 peak = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
-            reply = {"row": name, "seconds": seconds, "peak": peak}
+            reply = {"row": name, "seconds": seconds, "cpu": cpu, "peak": peak}
         except Exception as exc:  # noqa: BLE001 (a missing framework or row is reported, not fatal)
             reply = {"row": name, "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(reply), flush=True)
@@ -236,6 +318,7 @@ def main() -> None:
         procs[fw] = subprocess.Popen([exe, __file__, "--worker", fw], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, env=env)
     best = {(r, fw): float("inf") for r in rows for fw in FRAMEWORKS}
+    cpu = dict(best)
     errors, peaks = {}, {}
     for rnd in range(args.rounds):
         for r in rows:
@@ -251,6 +334,7 @@ def main() -> None:
                     errors[(r, fw)] = reply["error"]
                     continue
                 best[(r, fw)] = min(best[(r, fw)], reply["seconds"])
+                cpu[(r, fw)] = min(cpu[(r, fw)], reply["cpu"])
                 if reply.get("peak") is not None:
                     peaks[r] = reply["peak"]
     for p in procs.values():
@@ -258,15 +342,18 @@ def main() -> None:
         p.wait()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"best of {args.rounds} interleaved rounds")
-    print(f"{'row':<10} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'peak extra MiB':>15}")
+    print(f"{'row':<16} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'target':>7} "
+          f"{'peak extra MiB':>15}   CPU ms: {'haibal':>8} {'torch':>8} {'tf':>8}")
     for r in rows:
         t = {fw: best[(r, fw)] for fw in FRAMEWORKS}
         peers = [t[fw] for fw in ("torch", "tensorflow") if t[fw] < float("inf")]
         ratio = t["haibal"] / min(peers) if peers else float("nan")
         fmt = lambda v: f"{v * 1e3:10.2f}" if v < float("inf") else f"{'n/a':>10}"  # noqa: E731
         peak = peaks.get(r)
-        print(f"{r:<10} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} "
-              f"{(peak / 2**20 if peak else float('nan')):15.1f}")
+        target = f"{TARGETS[r]:.1f}" if r in TARGETS else "-"
+        cpus = " ".join(fmt(cpu[(r, fw)])[2:] for fw in FRAMEWORKS)
+        print(f"{r:<16} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} {target:>7} "
+              f"{(peak / 2**20 if peak else float('nan')):15.1f}           {cpus}")
     for (r, fw), err in errors.items():
         print(f"  {r}/{fw}: {err}")
 

@@ -41,7 +41,7 @@ _pool: ThreadPoolExecutor | None = None
 def _openblas():
     """``(set, get)`` of the loaded OpenBLAS (found once), or False."""
     if _state["api"] is None:
-        _state["api"] = False
+        api = False  # assigned once found: a thread asking meanwhile searches too, never sees False early
         try:
             with open("/proc/self/maps") as fh:
                 paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line}
@@ -57,8 +57,9 @@ def _openblas():
             if setter is not None and getter is not None:
                 setter.argtypes, setter.restype = [ctypes.c_int], None
                 getter.argtypes, getter.restype = [], ctypes.c_int
-                _state["api"] = (setter, getter)
+                api = (setter, getter)
                 break
+        _state["api"] = api
     return _state["api"]
 
 

@@ -15,6 +15,14 @@ from .normalization import BatchNormalization, GroupNormalization, LayerNormaliz
 from .recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
 from .attention import MultiHeadAttention  # noqa: F401
 from .wrappers import Bidirectional, TimeDistributed  # noqa: F401
+from .convolutional import *  # noqa: F401,F403
+from .convolutional import __all__ as _convolutional
+from .pooling import *  # noqa: F401,F403
+from .pooling import __all__ as _pooling
+from .reshaping_spatial import *  # noqa: F401,F403
+from .reshaping_spatial import __all__ as _reshaping_spatial
+from .spatial_dropout import *  # noqa: F401,F403
+from .spatial_dropout import __all__ as _spatial_dropout
 
 __all__ = [
     "Layer", "LayerError", "SymbolicTensor", "is_symbolic",
@@ -29,3 +37,4 @@ __all__ = [
     "MultiHeadAttention",
     "Bidirectional", "TimeDistributed",
 ]
+__all__ += _convolutional + _pooling + _reshaping_spatial + _spatial_dropout

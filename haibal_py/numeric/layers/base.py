@@ -93,8 +93,9 @@ _NAMES: dict[str, int] = {}
 
 
 def _snake(name: str) -> str:
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    """Keras' ``to_snake_case``: ``Conv2DTranspose`` -> ``conv2d_transpose`` (a digit does not split)."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def auto_name(class_name: str) -> str:
