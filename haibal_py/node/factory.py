@@ -164,6 +164,9 @@ class LossDecl(_Decl):
     output_rank_drop: int | None = 1  # None: the array instance's rank follows a parameter
     translate: Callable[[dict, Any], dict] | None = None  # node params (+ y_pred) -> fn kwargs
     sparse_labels: bool = False
+    #: each loss value depends on the other samples of its batch (Circle's pairs): the batch
+    #: instance's mean does not merge over shards into the mean over their concatenation
+    couples_samples: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -326,7 +329,7 @@ def loss_node(decl: LossDecl, *, category: str, module: str, prefix: str = "haib
     def call_stream(node: Node, values: dict) -> dict:
         stream = _LossStream(decl.loss_cls, translate, {k: node.values[k] for k in names})
         result = _feed(node, stream, values)
-        if not stream.whole_batch:  # one loss per batch (Dice over the batch): shards do not merge
+        if not (stream.whole_batch or decl.couples_samples):  # shards would not merge to the concatenation
             node.context.mergeable(RESULT, stream)
         return {RESULT: result}
 
