@@ -21,11 +21,13 @@ logits), both merged over the shards. Rows, each in a process of its own:
 
 Throughput is shards per second of wall time (shard reading included; the files sit in the
 page cache), the best of ``--rounds`` rounds that interleave the rows, so that the load of
-other jobs on a shared machine weighs on every row alike (the load average is printed). A
-cluster's start-up (processes, imports, and each worker's first graph: a first run over two
-shards per worker; 2-5 s, paid once per command) is shown apart, not in the throughput.
-Client memory is the peak resident size of the process that runs ``run_over`` (the workers
-are other processes). Target: 2 workers >= 1.7x one worker.
+other jobs on a shared machine weighs on every row alike (the load average is printed). Each
+row starts with a first run over a few shards, not timed (imports, the graph; for a cluster
+also its processes and each worker's graph: 2-5 s, paid once per command, shown apart).
+CPU per shard is the CPU time (user + system) of every process of the row (client and
+workers) over the shards: what a row costs whatever else the machine runs. Client memory is
+the peak resident size of the process that runs ``run_over`` (the workers are other
+processes). Target: 2 workers >= 1.7x one worker.
 Every row checks its merged numbers against the plain loop's.
 """
 
@@ -75,60 +77,87 @@ def build_graph(path: Path, classes: int) -> None:
     g.save(path)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    t = os.times()
+    return t.user + t.system
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ---------------------------------------------------------------------------- one row (a child process)
+def plain_loop(files: list[str], classes: int) -> dict:
+    """The core functions in a plain loop: the loss over the valid pixels and the mean IoU."""
+    from haibal_py import losses, metrics
+    total, count = 0.0, 0
+    miou = metrics.MeanIoU(classes, ignore_class=VOID, sparse_y_pred=False)
+    for f in files:
+        with np.load(f) as z:
+            y, p = z["labels"], z["logits"]
+        values = losses.sparse_categorical_crossentropy(y, p, from_logits=True, ignore_class=VOID)
+        total += float(np.sum(values, dtype=np.float64))
+        count += int(np.count_nonzero(y != VOID))
+        miou.update_state(y, p)
+    return {"mean_loss": total / count, "mean_iou": float(miou.result())}
+
+
+def graph_loop(files: list[str], graph_path: Path) -> dict:
+    """``haibal run`` per shard in one process: the graph once, a run per shard, states merged."""
+    import copy
+    from haibal_py.graph import Graph
+    from haibal_py.runtime import Runtime
+    rt = Runtime(Graph.load(graph_path))
+    states = {}
+    for f in files:
+        with np.load(f) as z:
+            res = rt.run({"labels": z["labels"], "logits": z["logits"]})
+        for name, state in res.output_states.items():
+            if name in states:
+                states[name].merge_state([state])
+            else:
+                states[name] = copy.deepcopy(state)
+    return {k: float(s.result()) for k, s in states.items()}
+
+
+def in_process(files: list[str], graph_path: Path) -> dict:
+    from haibal_py.distributed import run_over
+    res = run_over(graph_path, files, workers=1)
+    assert res.ok, res.failures
+    return {k: float(v) for k, v in res.merged.items()}
+
+
 def run_row(mode: str, graph_path: Path, files: list[str], classes: int) -> dict:
+    """One row: start-up (imports, the graph, a local cluster) first and timed apart, as a
+    first run over a few shards; then the run over every shard, timed."""
     start = time.perf_counter()
-    if mode == "plain":
-        from haibal_py import losses, metrics
-        total, count = 0.0, 0
-        miou = metrics.MeanIoU(classes, ignore_class=VOID, sparse_y_pred=False)
-        for f in files:
-            with np.load(f) as z:
-                y, p = z["labels"], z["logits"]
-            values = losses.sparse_categorical_crossentropy(y, p, from_logits=True, ignore_class=VOID)
-            total += float(np.sum(values, dtype=np.float64))
-            count += int(np.count_nonzero(y != VOID))
-            miou.update_state(y, p)
-        merged = {"mean_loss": total / count, "mean_iou": float(miou.result())}
-    elif mode == "loop":
-        import copy
-        from haibal_py.graph import Graph
-        from haibal_py.runtime import Runtime
-        rt = Runtime(Graph.load(graph_path))
-        states = {}
-        for f in files:
-            with np.load(f) as z:
-                res = rt.run({"labels": z["labels"], "logits": z["logits"]})
-            for name, state in res.output_states.items():
-                if name in states:
-                    states[name].merge_state([state])
-                else:
-                    states[name] = copy.deepcopy(state)
-        merged = {k: float(s.result()) for k, s in states.items()}
-    elif mode == "inproc":
-        from haibal_py.distributed import run_over
-        res = run_over(graph_path, files, workers=1)
-    else:  # a local cluster as --workers N starts it; its start-up is timed apart from the work
+    startup = None
+    if mode in ("plain", "loop", "inproc"):
+        work = {"plain": lambda fs: plain_loop(fs, classes), "loop": lambda fs: graph_loop(fs, graph_path),
+                "inproc": lambda fs: in_process(fs, graph_path)}[mode]
+        work(files[:2])
+        cpu0, start = cpu_seconds(), time.perf_counter()
+        merged = work(files)
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
+    else:  # the local cluster --workers N starts
         from haibal_py.distributed import run_over
         from haibal_py.distributed.executors import _set_kernel_threads, local_cluster, local_kernel_threads
         workers = 1 if mode.startswith("w1") else 2
         threads = 1 if mode == "w1t1" else local_kernel_threads(workers)
         with local_cluster(workers) as client:
             client.run(_set_kernel_threads, threads)
-            # start-up, timed apart: imports, and each worker's graph (a first run over a few shards)
-            run_over(graph_path, files[:2 * workers], client=client)
+            run_over(graph_path, files[:2 * workers], client=client)  # each worker's graph
             startup = time.perf_counter() - start
+            before = sum(client.run(cpu_seconds).values()) + cpu_seconds()
             start = time.perf_counter()
             res = run_over(graph_path, files, client=client)
-    if mode not in ("plain", "loop"):
+            seconds = time.perf_counter() - start
+            cpu = sum(client.run(cpu_seconds).values()) + cpu_seconds() - before
         assert res.ok, res.failures
         merged = {k: float(v) for k, v in res.merged.items()}
-    return {"mode": mode, "seconds": time.perf_counter() - start, "shards": len(files), "merged": merged,
-            "rss_mb": peak_rss_mb(), "startup": locals().get("startup")}
+    return {"mode": mode, "seconds": seconds, "shards": len(files), "merged": merged, "cpu": cpu,
+            "rss_mb": peak_rss_mb(), "startup": startup}
 
 
 # ---------------------------------------------------------------------------- the table (the parent)
@@ -216,16 +245,16 @@ def main(argv=None) -> None:
     print(f"\n{len(shards)} shards of {args.batch}x{args.size}x{args.size}x{args.classes} ({size_mb:.0f} MB), "
           f"{len(os.sched_getaffinity(0))} cores; merged mean_loss {ref['mean_loss']:.10f}, "
           f"mean_iou {ref['mean_iou']:.10f} (every row agrees to 1e-9)\n")
-    print("| row | shards | seconds | shards/s | vs single-process loop | vs plain loop | client peak RSS | "
-          "cluster start | load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| row | shards | seconds | shards/s | vs single-process loop | vs plain loop | CPU per shard | "
+          "client peak RSS | cluster start | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rate = {m: r["shards"] / r["seconds"] for m, r in results.items()}
     for mode, r in results.items():
         vs_loop = f"{rate[mode] / rate['loop']:.2f}x" if "loop" in rate else "-"
         vs_plain = f"{rate[mode] / rate['plain']:.2f}x" if "plain" in rate else "-"
         start = f"{r['startup']:.1f} s" if r.get("startup") is not None else "-"
         print(f"| {ROWS[mode]} | {r['shards']} | {r['seconds']:.2f} | {rate[mode]:.2f} | {vs_loop} | {vs_plain} | "
-              f"{r['rss_mb']:.0f} MB | {start} | {r['load']:.1f} |")
+              f"{r['cpu'] / r['shards'] * 1000:.0f} ms | {r['rss_mb']:.0f} MB | {start} | {r['load']:.1f} |")
     if "w2" in rate:
         for one in ("w1", "w1t1"):
             if one in rate:

@@ -160,8 +160,12 @@ def local_cluster(workers: int):
     """A ``distributed.Client`` on a local cluster of ``workers`` processes (one thread each),
     started here and shut down on leaving, however the block ends."""
     distributed = require_dask(f"--workers {workers}")
-    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+    import dask
+    # no dashboard, and no statistical profiler in the workers (it samples every task's stack
+    # every 10 ms, for the dashboard nobody opens: a few % of every shard's time)
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster)
         try:
