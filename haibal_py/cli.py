@@ -205,6 +205,9 @@ def _print_problems(path: str, problems, out) -> None:
 def cmd_run(args) -> int:
     if args.over or args.sweep:
         return cmd_run_over(args)
+    for flag, value in (("--over-input", args.over_input), ("--workers", args.workers), ("--scheduler", args.scheduler)):
+        if value is not None:
+            raise UsageError(f"{flag} is for runs over shards or sweeps: add --over FILES or --sweep NODE.PARAM=V1,V2")
     if args.output and Path(args.output).suffix.lower() != ".npz":
         raise UsageError(f"--output {args.output!r}: the outputs are written as a .npz file")
     if args.output and not Path(args.output).resolve().parent.is_dir():

@@ -220,10 +220,12 @@ def test_npy_and_csv_shards_feed_the_input_named_by_over_input(tmp_path, capsys)
     (["--workers", "0", "--sweep", "scc2.axis=-1"], "--workers must be at least 1"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1", "--sweep", "scc2.axis=-1"], "exclude each other"),
     (["--sweep", "scc2.axis=-1", "--output", "table.txt"], ".csv, .json or .npz"),
+    (["--over-input", "labels"], "--over-input is for runs over shards or sweeps"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler is for runs over shards or sweeps"),
 ])
 def test_unusable_arguments_exit_2_with_one_line(capsys, args, message):
-    code, out, err = main(capsys, "run", SEG, "--workers", "1", *args) if "--workers" not in args \
-        else main(capsys, "run", SEG, *args)
+    scaled = ("--over" in args or "--sweep" in args) and "--workers" not in args and "--scheduler" not in args
+    code, out, err = main(capsys, "run", SEG, *(["--workers", "1"] if scaled else []), *args)
     assert code == 2, (out, err)
     assert message in err and "Traceback" not in err
 
