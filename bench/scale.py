@@ -27,7 +27,9 @@ also its processes and each worker's graph: 2-5 s, paid once per command, shown 
 CPU per shard is the CPU time (user + system) of every process of the row (client and
 workers) over the shards: what a row costs whatever else the machine runs. Client memory is
 the peak resident size of the process that runs ``run_over`` (the workers are other
-processes). Target: 2 workers >= 1.7x one worker.
+processes). Target: 2 workers >= 1.7x one worker. Each round starts by measuring what the
+machine gives two processes against one (a CPU loop, memory copies): the ceiling of any
+scaling at that time, printed under the table.
 Every row checks its merged numbers against the plain loop's.
 """
 
@@ -160,6 +162,47 @@ def run_row(mode: str, graph_path: Path, files: list[str], classes: int) -> dict
             "rss_mb": peak_rss_mb(), "startup": startup}
 
 
+# ---------------------------------------------------------------------------- the machine's ceiling
+def _spin(seconds: float, out) -> None:
+    """A pure-Python loop for ``seconds``: its iterations (one core's worth of CPU)."""
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        for _ in range(10_000):
+            n += 1
+    out.put(n)
+
+
+def _stream(seconds: float, out) -> None:
+    """Copies of a 44 MB array for ``seconds``: bytes moved (memory bandwidth)."""
+    a = np.ones(11_000_000, np.float32)
+    b = np.empty_like(a)
+    end, moved = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        np.copyto(b, a)
+        moved += 2 * a.nbytes
+    out.put(moved)
+
+
+def ceiling(seconds: float = 1.5) -> dict[str, float]:
+    """What two processes get from this machine now, against one: a CPU loop and memory copies
+    (1.0: the second process adds nothing; 2.0: two free cores). Another job's load lowers it."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    out = {}
+    for fn in (_spin, _stream):
+        totals = []
+        for procs in (1, 2):
+            q = ctx.Queue()
+            ps = [ctx.Process(target=fn, args=(seconds, q)) for _ in range(procs)]
+            for proc in ps:
+                proc.start()
+            totals.append(sum(q.get() for _ in ps))
+            for proc in ps:
+                proc.join()
+        out["cpu" if fn is _spin else "memory"] = totals[1] / totals[0]
+    return out
+
+
 # ---------------------------------------------------------------------------- the table (the parent)
 def ensure_shards(folder: Path, count: int, batch: int, size: int, classes: int) -> list[Path]:
     stamp = folder / "params.json"
@@ -218,8 +261,12 @@ def main(argv=None) -> None:
     for p in shards:  # read every file once: every row finds them in the page cache
         p.read_bytes()
     results: dict[str, dict] = {}
+    ceilings = []
     modes = args.rows.split(",")
     for rnd in range(args.rounds):  # rounds of every row, interleaved: a row keeps its best round
+        ceilings.append(ceiling())
+        print(f"  round {rnd + 1}, the machine: 2 processes get {ceilings[-1]['cpu']:.2f}x one's CPU, "
+              f"{ceilings[-1]['memory']:.2f}x one's memory bandwidth", file=sys.stderr)
         for mode in modes:
             if mode == "w2big" and rnd:  # the memory row: once is enough
                 continue
@@ -259,6 +306,10 @@ def main(argv=None) -> None:
         for one in ("w1", "w1t1"):
             if one in rate:
                 print(f"\n2 workers / {ROWS[one]}: {rate['w2'] / rate[one]:.2f}x (target >= 1.7x)")
+    if ceilings:
+        best = {k: max(c[k] for c in ceilings) for k in ceilings[0]}
+        print(f"the machine's ceiling (best round): 2 processes get {best['cpu']:.2f}x one's CPU and "
+              f"{best['memory']:.2f}x one's memory bandwidth (2.0x on two free cores)")
     if "w2" in results and "w2big" in results:
         print(f"client peak RSS: {results['w2']['rss_mb']:.0f} MB at {results['w2']['shards']} shards, "
               f"{results['w2big']['rss_mb']:.0f} MB at {results['w2big']['shards']} shards")
