@@ -6,8 +6,6 @@ the states merge in shard order whichever worker finishes first."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from haibal_py import cli
-from haibal_py.distributed import SweepError, run_over
+from haibal_py.distributed import run_over
 from haibal_py.graph import Graph
 from haibal_py.runtime import Runtime
 
