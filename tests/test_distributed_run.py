@@ -119,7 +119,7 @@ def test_a_failing_shard_is_listed_and_the_others_complete(shards, tmp_path, cap
     lines = err.splitlines()
     bad = next(ln for ln in lines if "bad_labels.npz" in ln)
     assert "node 'scc1' (per pixel, SparseCategoricalCrossentropy) failed" in bad and "label 40" in bad
-    assert any("broken.npz" in ln and "not a readable .npz file" in ln for ln in lines)
+    assert any("broken.npz" in ln and "not a .npz file (it is not a zip archive)" in ln for ln in lines)
     assert any("named_wrong.npz" in ln and "no input 'scores'" in ln for ln in lines)
     assert "Traceback" not in err
     line = next(ln for ln in stdout.splitlines() if ln.startswith("mean_loss"))
@@ -299,3 +299,34 @@ def test_ctrl_c_stops_the_run_with_exit_130_and_no_half_written_output(tmp_path)
     assert done.returncode == 130, done.stderr[-2000:]
     assert "haibal: interrupted" in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and not list(tmp_path.glob(".table.csv.*"))
+
+
+# ---------------------------------------------------------------------------- the trust boundary
+def test_shards_are_read_within_the_limits_and_each_run_within_the_file_policy(shards, tmp_path, capsys):
+    from haibal_py.files.policy import FilePolicy
+    from haibal_py.graph.parts import GraphValidationError
+
+    folder, _, _ = shards
+    g = Graph.load(SEG)
+    for node in ("rs1", "rs2"):  # inputs without defaults: the shards' arrays are the only big values
+        g.set_param(node, "default", None)
+    g.save(tmp_path / "seg.json")
+    code, out, err = main(capsys, "run", tmp_path / "seg.json", "--over", folder / "*.npz", "--workers", "1",
+                          "--limit", "max_value_bytes=1KiB")  # a shard's logits: 2.5 KiB
+    assert code == 1 and "haibal: 5 of 5 runs failed:" in err
+    assert err.count("more than the limit max_value_bytes") == 5 and "shard_000.npz, array 'logits'" in err
+    # a graph whose Read File names a file outside its folder: refused before anything runs,
+    # run everywhere with the folder allowed (the policy travels to every worker)
+    g = Graph.load(ROOT / "examples" / "from_files.json")
+    g.set_param("rf1", "path", str(ROOT / "examples" / "data" / "labels.csv"))
+    g.set_param("rf2", "path", str(ROOT / "examples" / "data" / "predictions.npy"))
+    g.save(tmp_path / "outside.json")
+    with pytest.raises(GraphValidationError, match="outside"):
+        run_over(tmp_path / "outside.json", None, workers=1, sweep={"scc1.from_logits": [False]})
+    allowed = FilePolicy(allow_read=(str(ROOT / "examples" / "data"),))
+    res = run_over(tmp_path / "outside.json", None, workers=1, sweep={"scc1.from_logits": [False, True]},
+                   policy=allowed)
+    assert res.ok and len(res.rows) == 2
+    code, _, err = main(capsys, "run", tmp_path / "outside.json", "--workers", "1", "--sweep",
+                        "scc1.from_logits=false", "--allow-read", ROOT / "examples" / "data")
+    assert code == 0, err

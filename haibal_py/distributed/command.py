@@ -17,6 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import HaibalValueError
+from ..files.limits import Limits
+from ..files.policy import FilePolicy
 from ..graph import Graph
 from .executors import INSTALL_HINT, dask_available, require_dask
 from .results import OverResult
@@ -64,7 +66,7 @@ def _setting_text(value: Any) -> str:
     return json.dumps(value)
 
 
-def _print_text(res: OverResult, graph: Graph, sweeps: list[str], describe: Callable, out) -> None:
+def _print_text(res: OverResult, graph: Graph, sweeps: list[str], describe: Callable, text: Callable, out) -> None:
     shards = f"{res.shards} shard{'s' if res.shards != 1 else ''}" if res.shards else ""
     if not sweeps:
         row = res.rows[0]
@@ -75,9 +77,9 @@ def _print_text(res: OverResult, graph: Graph, sweeps: list[str], describe: Call
         for name in names:
             if name in row.outputs:
                 merged = f"  (merged over {row.shards} of {shards})" if res.shards > 1 else ""
-                print(f"{name:<{width}}  {describe(row.outputs[name])}{merged}", file=out)
+                print(f"{text(name):<{width}}  {describe(row.outputs[name])}{merged}", file=out)
             else:
-                print(f"{name:<{width}}  per shard ({row.shards} values; --output FILE.npz/.csv/.json writes "
+                print(f"{text(name):<{width}}  per shard ({row.shards} values; --output FILE.npz/.csv/.json writes "
                       f"them)", file=out)
         return
     names = list(graph.outputs)
@@ -88,7 +90,7 @@ def _print_text(res: OverResult, graph: Graph, sweeps: list[str], describe: Call
                      + [(_cell(row.outputs[n]) if n in row.outputs else "per shard") for n in names])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip(), file=out)
+        print(text("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()), file=out)
     if shards:
         print(f"(each row merged over {shards})", file=out)
 
@@ -110,21 +112,23 @@ def _json_doc(res: OverResult, path: str, sweeps: list[str], to_json: Callable) 
     return doc
 
 
-def run_command(args, graph: Graph, inputs: dict, *, describe: Callable[[Any], str],
-                to_json: Callable[[Any], Any], dumps: Callable[[Any], str], out=None, err=None) -> int:
+def run_command(args, graph: Graph, inputs: dict, *, policy: FilePolicy | None, limits: Limits | None,
+                describe: Callable[[Any], str], to_json: Callable[[Any], Any], dumps: Callable[[Any], str],
+                text: Callable[[Any], str] = str, out=None, err=None) -> int:
     """Run ``graph`` as ``args`` say (``--over``, ``--over-input``, ``--sweep``, ``--workers``,
-    ``--scheduler``, ``--output``, ``--json``, ``--progress``); print; return the exit code."""
+    ``--scheduler``, ``--output``, ``--json``, ``--progress``) within ``policy`` and ``limits``;
+    print (``text`` escapes what comes from files); return the exit code."""
     out, err = out or sys.stdout, err or sys.stderr
     workers = _workers(args, err)
     show = args.progress if args.progress is not None else err.isatty()
     res = run_over(graph, list(args.over) if args.over else None, client=args.scheduler or None, workers=workers,
                    input_name=args.over_input, sweep=list(args.sweep), inputs=inputs, output=args.output,
-                   progress=True if show else None)
+                   progress=True if show else None, policy=policy, limits=limits)
     sweeps = [item.split("=", 1)[0] for item in args.sweep]
     if args.json:
         print(dumps(_json_doc(res, args.graph, sweeps, to_json)), end="", file=out)
     else:
-        _print_text(res, graph, sweeps, describe, out)
+        _print_text(res, graph, sweeps, describe, text, out)
         runs = res.shards * len(res.rows) if res.shards else len(res.rows)
         print(f"ran {runs} run{'s' if runs != 1 else ''} {res.where} in {res.seconds:.2f} s"
               + (f"; wrote {args.output}" if args.output else ""), file=err)
@@ -133,6 +137,6 @@ def run_command(args, graph: Graph, inputs: dict, *, describe: Callable[[Any], s
         total = (res.shards or 1) * len(res.rows)
         print(f"haibal: {len(failures)} of {total} run{'s' if total != 1 else ''} failed:", file=err)
         for f in failures:
-            print(f"  {f}", file=err)
+            print(f"  {text(f)}", file=err)
         return 1
     return 0

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import HaibalValueError
+from ..files.array_files import check_writable
+from ..files.limits import Limits
+from ..files.policy import FilePolicy
 from ..graph import Graph
 from ..graph.parts import GraphValidationError
 from .executors import DaskExecutor, InProcessExecutor, connect, cores, dask_available, local_cluster, \
@@ -52,7 +55,8 @@ def _shard_list(shards, input_name: str | None) -> list[Shard | None]:
     return list(expand_shards([str(s) for s in items], input_name))
 
 
-def _checked_settings(graph: Graph, sweeps: Sequence[Sweep], settings: list[dict]) -> list[tuple]:
+def _checked_settings(graph: Graph, sweeps: Sequence[Sweep], settings: list[dict], policy: FilePolicy | None,
+                      limits: Limits | None) -> list[tuple]:
     """Each setting as (node id, parameter, value) triples, every setting's graph validated first."""
     out = []
     for setting in settings:
@@ -61,7 +65,7 @@ def _checked_settings(graph: Graph, sweeps: Sequence[Sweep], settings: list[dict
             trial = graph.copy()
             for node_id, param, value in values:
                 trial.set_param(node_id, param, value)
-            problems = trial.validate()
+            problems = trial.validate(policy, limits)
             if problems:
                 text = ", ".join(f"{k}={v!r}" for k, v in setting.items())
                 raise SweepError(f"with {text} the graph is not valid: " + "; ".join(str(p) for p in problems))
@@ -87,7 +91,8 @@ def run_over(graph: Graph | str | Path, shards: str | Path | Iterable[str | Path
              client: Any = None, *, workers: int | None = None, input_name: str | None = None,
              sweep: Sequence[str] | Mapping[str, Sequence[Any]] | None = None,
              inputs: Mapping[str, Any] | None = None, output: str | Path | None = None,
-             progress: Any = None, node_values: bool = False, window: int | None = None) -> OverResult:
+             progress: Any = None, node_values: bool = False, window: int | None = None,
+             policy: FilePolicy | None = None, limits: Limits | None = None) -> OverResult:
     """Run ``graph`` once per shard (and per setting of ``sweep``) and gather the results.
 
     - ``graph``: a ``Graph`` or the path of a saved graph; it is validated first.
@@ -104,6 +109,8 @@ def run_over(graph: Graph | str | Path, shards: str | Path | Iterable[str | Path
     - ``progress``: True for a progress bar on stderr, or an object with ``done(result)``
       and ``close()``; ``node_values``: also merge every node output that has a state
       (``SettingResult.node_values``: the editor's viewers).
+    - ``policy`` / ``limits``: the file policy and resource limits every run works under, on
+      every worker (``Runtime(graph, policy, limits)``); the shards are read within ``limits``.
 
     Returns an ``OverResult``: one ``SettingResult`` per setting, whose ``outputs`` hold
     the merged values. A failing shard does not stop the others: it is listed in
@@ -113,25 +120,25 @@ def run_over(graph: Graph | str | Path, shards: str | Path | Iterable[str | Path
     """
     start = time.perf_counter()
     if not isinstance(graph, Graph):
-        graph = Graph.load(graph)
-    problems = graph.validate()
+        graph = Graph.load(graph, limits=limits)
+    problems = graph.validate(policy, limits)
     if problems:
         raise GraphValidationError(problems)
     shard_list = _shard_list(shards, input_name)
     sweeps = parse_sweeps(graph, sweep if isinstance(sweep, Mapping) else list(sweep or []))
     settings = settings_product(sweeps)
-    values = _checked_settings(graph, sweeps, settings)
+    values = _checked_settings(graph, sweeps, settings, policy, limits)
     out_path = Path(output) if output is not None else None
     if out_path is not None and out_path.suffix.lower() not in TABLE_SUFFIXES:
         raise HaibalValueError(f"output {str(out_path)!r}: the per-shard table is written as .csv, .json or .npz")
-    if out_path is not None and not out_path.resolve().parent.is_dir():
-        raise HaibalValueError(f"output {str(out_path)!r}: the folder does not exist")
+    if out_path is not None:  # before anything runs: a run is never wasted on an unwritable output
+        check_writable(out_path.absolute())
     if workers is None:
         workers = default_workers()
     if workers < 1:
         raise HaibalValueError(f"workers must be at least 1, got {workers}")
 
-    payload = GraphPayload.of(graph, inputs)
+    payload = GraphPayload.of(graph, inputs, policy, limits)
     output_names = list(graph.outputs)
     n = len(shard_list)
     keep_arrays = n == 1 or (out_path is not None and out_path.suffix.lower() == ".npz")

@@ -16,7 +16,8 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import HaibalValueError
-from ..files.array_files import SUFFIXES, ArrayFileError, read_array, read_npz
+from ..files.array_files import SUFFIXES, NpzReader, read_array
+from ..files.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["Shard", "ShardError", "expand_shards", "read_shard"]
 
@@ -81,14 +82,13 @@ def _inside(path: Path, base: Path) -> bool:
         return False
 
 
-def read_shard(shard: Shard) -> dict[str, np.ndarray]:
-    """The graph input values a shard supplies: input name -> array (read safely, no pickles)."""
+def read_shard(shard: Shard, limits: Limits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
+    """The graph input values a shard supplies: input name -> array, read as every array file
+    is (``files.array_files``: no pickles, sizes checked against ``limits`` before allocating)."""
     path = Path(shard.path)
     if shard.input_name:
-        return {shard.input_name: read_array(path)}
+        return {shard.input_name: read_array(path, limits=limits)}
     if path.suffix.lower() != ".npz":
         raise ShardError(f"{shard.name}: a {path.suffix} file needs the graph input it feeds (--over-input)")
-    try:
-        return read_npz(path)
-    except ArrayFileError as exc:  # named as the run names the shard
-        raise ArrayFileError(str(exc).replace(str(path), shard.name, 1)) from None
+    with NpzReader(path, limits, where=shard.name) as npz:
+        return {name: npz.read(name) for name in npz.names}

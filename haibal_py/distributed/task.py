@@ -23,6 +23,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import HaibalError
+from ..files.limits import DEFAULT_LIMITS, Limits
+from ..files.policy import FilePolicy
 from ..graph import Graph
 from ..node.types import Batches
 from ..runtime import NodeRunError, Runtime
@@ -39,17 +41,20 @@ _CACHED_GRAPHS = 2  # graphs kept per worker thread (a long-lived cluster serves
 @dataclass(frozen=True)
 class GraphPayload:
     """A graph as plain data for the workers: its document, its arrays, the folder its
-    relative file paths start from, the inputs every shard shares (``--input``), and a
-    digest of all of it (the workers' cache key)."""
+    relative file paths start from, the inputs every shard shares (``--input``), the file
+    policy and limits it runs under, and a digest of all of it (the workers' cache key)."""
 
     document: dict
     arrays: dict[str, np.ndarray]
     base_dir: str | None
     inputs: dict[str, Any]
     digest: str
+    policy: FilePolicy | None = None
+    limits: Limits = DEFAULT_LIMITS
 
     @classmethod
-    def of(cls, graph: Graph, inputs: Mapping[str, Any] | None = None) -> "GraphPayload":
+    def of(cls, graph: Graph, inputs: Mapping[str, Any] | None = None, policy: FilePolicy | None = None,
+           limits: Limits | None = None) -> "GraphPayload":
         arrays: dict[str, np.ndarray] = {}
         document = graph.to_dict(arrays=arrays)
         base_dir = str(graph.base_dir.resolve()) if graph.base_dir is not None else None
@@ -57,11 +62,13 @@ class GraphPayload:
         h = hashlib.blake2b(digest_size=16)
         h.update(json.dumps(document, sort_keys=True, default=str).encode())
         h.update(repr(base_dir).encode())
+        limits = limits or DEFAULT_LIMITS
+        h.update(repr((policy, limits)).encode())
         for key in sorted(arrays):
             _hash_value(h, key, arrays[key])
         for key in sorted(inputs):
             _hash_value(h, key, inputs[key])
-        return cls(document, arrays, base_dir, inputs, h.hexdigest())
+        return cls(document, arrays, base_dir, inputs, h.hexdigest(), policy, limits)
 
     def build(self) -> Graph:
         return Graph.from_dict(self.document, base_dir=self.base_dir, arrays=self.arrays)
@@ -194,7 +201,7 @@ def _cached(payload: GraphPayload) -> _Cached:
         cache = _local.cache = OrderedDict()
     kept = cache.get(payload.digest)
     if kept is None:
-        kept = cache[payload.digest] = _Cached(Runtime(payload.build()))
+        kept = cache[payload.digest] = _Cached(Runtime(payload.build(), payload.policy, payload.limits))
         while len(cache) > _CACHED_GRAPHS:
             cache.popitem(last=False)
         with _loads_lock:
@@ -228,7 +235,7 @@ def run_task(payload: GraphPayload, task: Task, keep_arrays: bool = False, node_
         kept.apply(task.values)
         runtime = kept.runtime
         inputs = dict(payload.inputs)
-        shard_inputs = read_shard(task.shard) if task.shard is not None else {}
+        shard_inputs = read_shard(task.shard, payload.limits) if task.shard is not None else {}
         inputs.update(shard_inputs)
         result = runtime.run(inputs, fresh=shard_inputs)  # a shard is new data: not hashed
     except NodeRunError as exc:
