@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -30,8 +29,8 @@ from . import layout, runner, theme as themes
 from .canvas import Canvas
 from .errors_panel import ErrorList, Issue
 from .help_view import HelpDialog
-from .messages import by_name, display_names
-from .model import CLIPBOARD_MIME, EditorModel
+from .messages import by_name, plain_names
+from .model import EditorModel
 from .overview import Overview
 from .palette import TYPE_ROLE, Palette
 from .properties import PropertiesPanel
@@ -42,15 +41,35 @@ from .viewer_panel import ProbePanel, ViewerPanel
 
 APP_NAME = "haibal editor"
 AUTOSAVE_MS = 60_000
-EVENT_MS = 40  # how often the UI reads a running graph's events (25 times a second)
-#: During a run the interpreter hands the GIL over every 0.5 ms instead of every 5 ms, and
-#: the cyclic collector pauses: measured with bench/editor.py (2026-12), the UI thread's
-#: longest stall during a 100-node run was 52-95 ms without these and 12-20 ms with them
-#: (NodeGraphQt paints in Python; each paint call waits for the GIL up to one switch
-#: interval). Both are process-wide, so they are set only while this window runs a graph
-#: and put back when the run ends or the window closes.
-RUN_SWITCH_INTERVAL = 0.0005
+EVENT_MS = 100  # how often the UI reads a running graph's events (10 times a second: each look costs a repaint)
 RECOVERED_KEY = "recovered_from"
+
+
+class _CollectorPause:
+    """Python's cyclic collector paused while this window runs a graph, put back after.
+
+    Why: a full collection walks every object of the process; with the editor loaded that
+    is 120 000 - 150 000 objects (NumPy, Qt, pyqtgraph, the canvas) and takes 50-70 ms
+    (measured with 100- and 500-node graphs open, 2026-12), on its own more than the
+    50 ms the UI thread may be blocked during a run, and one falls in a run whenever the
+    run's allocations trigger it. This is the one process-wide setting a window changes:
+    only during its runs, restored when the run ends or the window closes (the GIL's
+    switch interval, which earlier versions also lowered, was measured to make no
+    difference and is left alone)."""
+
+    def __init__(self):
+        self.was_enabled = None
+
+    def pause(self) -> None:
+        if self.was_enabled is None:
+            self.was_enabled = gc.isenabled()
+            gc.disable()
+
+    def restore(self) -> None:
+        if self.was_enabled is not None:
+            if self.was_enabled:
+                gc.enable()
+            self.was_enabled = None
 
 
 def default_recovery_path() -> Path:
@@ -72,31 +91,13 @@ def _broken_icon(base: QtGui.QIcon) -> QtGui.QIcon:
     return QtGui.QIcon(pix)
 
 
-class _ProcessSettings:
-    """The two interpreter settings a run changes (see ``RUN_SWITCH_INTERVAL``), put back once."""
-
-    def __init__(self):
-        self.saved = None
-
-    def for_run(self) -> None:
-        if self.saved is None:
-            self.saved = (sys.getswitchinterval(), gc.isenabled())
-            sys.setswitchinterval(RUN_SWITCH_INTERVAL)
-            gc.disable()
-
-    def restore(self) -> None:
-        if self.saved is not None:
-            interval, enabled = self.saved
-            self.saved = None
-            sys.setswitchinterval(interval)
-            if enabled:
-                gc.enable()
-
-
 class EditorWindow(QtWidgets.QMainWindow):
-    """The main window. ``run_finished(ok)`` fires on the UI thread after each run."""
+    """The main window. ``run_finished(ok)`` fires on the UI thread after each run;
+    ``live_values(events)`` with each batch of live values a running graph streamed,
+    ``[(node id, kind, payload), ...]`` in order (a display of one's own connects to it)."""
 
     run_finished = QtCore.Signal(bool)
+    live_values = QtCore.Signal(list)
 
     def __init__(self, recovery_path: Path | None = None, autosave_ms: int = AUTOSAVE_MS,
                  settings_path: Path | None = None):
@@ -118,8 +119,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.menus: dict[str, QtWidgets.QMenu] = {}
         self.context_actions: list[QtGui.QAction | None] = []
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        self._process = _ProcessSettings()
         self._run_started = 0.0
+        self._progress_shown = 0.0
+        self._collector = _CollectorPause()
         self.recovery_path = Path(recovery_path) if recovery_path else default_recovery_path()
         self.settings = EditorSettings(settings_path or self.recovery_path.with_name("editor.json"))
         self.theme = THEMES[self.settings.theme]
@@ -263,6 +265,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.act_comment = A("Add &Comment", self.add_comment, None, "a titled frame around the selection")
         self.act_run = A("&Run", self.run_graph, "Ctrl+R", "run the graph (only what changed is recomputed)")
         self.act_stop = A("&Stop", self.stop_run, ["Ctrl+.", "Shift+F5"], "stop the run (what ran is kept)")
+        self.act_run_over = A("Run over &files…", self.run_over_dialog, None,
+                              "run the graph once per file of a folder (its arrays feed the graph inputs by name); "
+                              "merged metrics in the Viewers panel")
         self.act_stop.setEnabled(False)
         self.act_errors = A("&Error List", self.show_error_list, "Ctrl+L", "every problem of the graph")
         self.act_help = A("Node &Help", self.show_help, K.HelpContents, "help of the selected node")
@@ -301,7 +306,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.act_cleanup, self.act_comment):
             self.menus["arrange"].addSeparator() if act is None else self.menus["arrange"].addAction(act)
         self.menus["run"] = bar.addMenu("&Run")
-        for act in (self.act_run, self.act_stop, None, self.act_errors):
+        for act in (self.act_run, self.act_stop, self.act_run_over, None, self.act_errors):
             self.menus["run"].addSeparator() if act is None else self.menus["run"].addAction(act)
         self.menus["help"] = bar.addMenu("&Help")
         self.menus["help"].addAction(self.act_help)
@@ -393,11 +398,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         if not gids:
             self.show_status("select the nodes to copy first")
             return False
-        text = self.model.copy_text(gids)
-        mime = QtCore.QMimeData()
-        mime.setData(CLIPBOARD_MIME, QtCore.QByteArray(text.encode()))
-        mime.setText(text)
-        QtWidgets.QApplication.clipboard().setMimeData(mime)
+        # as text (a graph document): the clipboard owns its copy, other windows and programs
+        # read it, and no Python-made QMimeData is left for the clipboard to free at exit
+        QtWidgets.QApplication.clipboard().setText(self.model.copy_text(gids))
         self.show_status(f"copied {len(gids)} node(s)")
         return True
 
@@ -406,11 +409,10 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.delete_selection("cut")
 
     def paste(self) -> list[str]:
-        mime = QtWidgets.QApplication.clipboard().mimeData()
-        if mime is None or not (mime.hasFormat(CLIPBOARD_MIME) or mime.hasText()):
+        text = QtWidgets.QApplication.clipboard().text()
+        if '"haibal-graph"' not in text:
             self.show_status("the clipboard holds no nodes", "error")
             return []
-        text = bytes(mime.data(CLIPBOARD_MIME)).decode() if mime.hasFormat(CLIPBOARD_MIME) else mime.text()
         at = self._free_spot_for(text)
         made = self._edit(lambda: self.model.paste_text(text, at))
         if not made:
@@ -542,6 +544,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.mark_stale(self.stale)
         if change.reset:
             self.viewers.sync(graph)
+        wire = self.probe.wire
+        # the type check and the error list: at once on small graphs, after edits settle on big ones
+        self.check_timer.setInterval(0 if len(graph.nodes) <= 150 else 250)
+        if wire is not None and (change.wires_removed or change.removed or change.reset):
+            if wire not in graph.connections:
+                self.probe.clear("The probed wire is gone. Click a wire to probe it.")
+        elif wire is not None and wire.src in self.stale:
+            self.probe.set_stale(True)
         self.check_timer.start()
         self._update_title()
 
@@ -567,19 +577,19 @@ class EditorWindow(QtWidgets.QMainWindow):
             info, problems = None, []
             issues.append(Issue("error", None, "", by_name(str(exc), graph)))
         self.canvas.restyle(info)
-        names = display_names(graph)
+        names = plain_names(graph)
         for p in problems:
             text = by_name(p.message, graph)
             if p.port and repr(p.port) not in text and p.port not in text:
                 text = f"{p.port}: {text}"
             issues.append(Issue("error", p.node if p.node in graph.nodes else None,
-                                names.get(p.node, "").strip("'") if p.node else "", text))
+                                names.get(p.node, "") if p.node else "", text))
         for gid, gn in graph.nodes.items():  # a graph input the run would have no value for
             if gn.is_input and gn.params.get("default") is None and gn.name not in self.run_inputs:
                 issues.append(Issue("error", gid, gn.name, f"graph input {gn.name!r} has no value: give it a default "
                                     "in the Properties panel"))
         for c, reason in self.canvas.lossy_wires().items():
-            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst).strip("'"),
+            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst),
                                 f"input {c.dst_port!r}: {by_name(reason, graph)}"))
         self.check_issues = issues
         self.issues = issues + self.run_issues
@@ -595,8 +605,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         else:
             self.act_run.setIcon(self.icon_run)
             self.act_run.setToolTip("Run (Ctrl+R)")
-        self.docks["errors"].setWindowTitle(f"Error List ({len(self.errors.errors())} errors, "
-                                            f"{len(self.errors.warnings())} warnings)" if self.issues else "Error List")
+        n_err, n_warn = len(self.errors.errors()), len(self.errors.warnings())
+        self.docks["errors"].setWindowTitle(
+            f"Error List ({n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)})"
+            if self.issues else "Error List")
 
     def run_is_broken(self) -> bool:
         return any(i.severity == "error" for i in self.check_issues)
@@ -622,11 +634,12 @@ class EditorWindow(QtWidgets.QMainWindow):
     def probe_wire(self, conn) -> None:
         """Show in the probe panel the value that flowed through wire ``conn`` in the last run."""
         graph = self.model.graph
-        names = display_names(graph)
-        text = (f"{names.get(conn.src, conn.src).strip(chr(39))}.{conn.src_port} → "
-                f"{names.get(conn.dst, conn.dst).strip(chr(39))}.{conn.dst_port}")
+        names = plain_names(graph)
+        text = (f"{names.get(conn.src, conn.src)}.{conn.src_port} → "
+                f"{names.get(conn.dst, conn.dst)}.{conn.dst_port}")
         values = self.outputs.get(conn.src, {})
         self.probe.show_wire(conn, text, values.get(conn.src_port), conn.src_port in values)
+        self.probe.set_stale(conn.src in self.stale and conn.src_port in values)
         self.docks["probe"].raise_()
 
     @property
@@ -688,10 +701,12 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.model.undo_stack.resetClean()
         self.viewers.sync(graph)
         self.probe.wire = None
+        self.check_timer.stop()
         self.refresh_checks()
         self._update_title()
         self.fit_view()
-        QtCore.QTimer.singleShot(0, self.fit_view)  # again once the window has its final size
+        if not self.isVisible():  # fit again once the window is shown with its final size
+            QtCore.QTimer.singleShot(0, self.fit_view)
         return [f"node {gid!r}: unknown type {graph.nodes[gid].type_id!r} (kept in the file, not shown)"
                 for gid in self.canvas.hidden]
 
@@ -792,6 +807,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                 return
         if self.maybe_save():
             self.stop_run(wait=True)
+            self._collector.restore()
             self.remove_recovery()
             self.autosave_timer.stop()
             event.accept()
@@ -852,8 +868,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         """Start a run on a worker thread; False (and the reason) if it cannot start."""
         if self.worker is not None:
             return False
-        self.check_timer.stop()
-        self.refresh_checks()
+        if self.check_timer.isActive():  # edits not checked yet: check them now
+            self.check_timer.stop()
+            self.refresh_checks()
         if self.run_is_broken():
             errors = [i for i in self.issues if i.severity == "error"]
             self.show_status(f"cannot run: {errors[0].text}" if len(errors) == 1 else
@@ -864,6 +881,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.progress.setRange(0, max(1, len(self.canvas.items)))
         self.progress.setValue(0)
         self.progress.show()
+        self._progress_shown = time.perf_counter()
         self.show_status("running… (Ctrl+. stops)")
         self._run_started = time.perf_counter()
         runtime, inputs = self.model.runtime, dict(self.run_inputs) or None
@@ -872,12 +890,76 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.entries[live].view.clear()
         self.worker = runner.RunWorker(lambda events: runner.run(runtime, events, inputs), self)
         self.worker.done.connect(self._on_run_done)
-        self._process.for_run()
+        self._collector.pause()
         self.act_stop.setEnabled(True)
         self.act_run.setEnabled(False)
         self.worker.start()
         self.event_timer.start()
         return True
+
+    def run_over_dialog(self) -> bool:
+        """Run over files…: ask for a folder and a glob, then ``run_over_files``."""
+        start = str(self.path.parent) if getattr(self, "path", None) is not None else os.getcwd()
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run over the files of a folder", start)
+        if not folder:
+            return False
+        pattern, ok = QtWidgets.QInputDialog.getText(self, "Run over files", "Files (a glob; .npz arrays named "
+                                                     "like the graph inputs):", text="*.npz")
+        if not ok or not pattern.strip():
+            return False
+        return self.run_over_files(folder, pattern.strip())
+
+    def run_over_files(self, folder, pattern: str = "*.npz", workers: int = 1) -> bool:
+        """Run the graph once per file of ``folder`` matching ``pattern`` (haibal_py.distributed) on
+        a worker thread, with the files' progress; the Viewers panel then shows the merged values
+        (a viewer fed by a metric) and says which viewers hold one value per file (docs/scale.md).
+        ``workers`` > 1 starts a local Dask cluster. False if it cannot start."""
+        if self.worker is not None:
+            return False
+        if self.run_is_broken():
+            self.show_status("cannot run: the graph has problems (see the Error List)", "error")
+            self.run_finished.emit(False)
+            return False
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.show_status(f"running over {pattern} in {folder}…")
+        graph = self.model.graph
+        runtime = self.model.runtime
+        self.model.set_locked(True)  # the worker reads the graph: no edits until it is done
+        self.worker = runner.RunWorker(lambda events: runner.run_over(graph, folder, pattern, events, workers,
+                                                                      runtime.policy, runtime.limits), self)
+        self.worker.done.connect(self._on_over_done)
+        self.act_run.setEnabled(False)
+        self.act_run_over.setEnabled(False)
+        self.worker.start()
+        self.event_timer.start()
+        return True
+
+    def _on_over_done(self, payload, error: str, seconds: float) -> None:
+        self.event_timer.stop()
+        self._apply_run_events()
+        self.worker = None
+        self.model.set_locked(False)
+        self.act_run.setEnabled(True)
+        self.act_run_over.setEnabled(True)
+        self.progress.hide()
+        payload = payload or {}
+        res, error = payload.get("over"), error or payload.get("error", "")
+        if error or res is None:
+            self.show_status(f"run over files failed: {by_name(error, self.model.graph)}", "error")
+            self.run_finished.emit(False)
+            return
+        row = res.rows[0]
+        self.viewers.sync(self.model.graph)
+        self.viewers.show_merged(row.node_values, "(one value per file: not merged)")
+        text = f"ran over {res.shards} file(s) in {seconds * 1000:.0f} ms: merged values in the Viewers panel"
+        if row.failures:
+            self.show_status(f"{text}; {len(row.failures)} failed: " + "; ".join(str(f) for f in row.failures),
+                             "error")
+        else:
+            self.show_status(text)
+        self.run_finished.emit(True)
 
     def stop_run(self, wait: bool = False) -> bool:
         """Ask the running graph to stop (``Runtime.stop``): the running node may end early, the
@@ -888,8 +970,13 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.model.runtime.stop()
         self.show_status("stopping…")
         if wait:
-            self.worker.wait(10_000)
-            QtCore.QCoreApplication.sendPostedEvents(self, 0)
+            if not self.worker.wait(10_000):  # a node that does not stop: let its thread finish alone
+                self.worker.detach()
+                self.worker = None
+                self.model.set_locked(False)
+                self.event_timer.stop()
+                self._collector.restore()
+                return True
             if self.worker is not None:  # the done signal is queued: handle it now
                 QtWidgets.QApplication.processEvents()
         return True
@@ -916,12 +1003,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             for gid, kind, payload in live:
                 self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
             self.viewers.redraw_live()
-        if progress is not None:
+            self.live_values.emit(live)
+        if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
+            self._progress_shown = time.perf_counter()  # a progress bar repaint costs ~3 ms: 4 a second
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
 
     def _on_run_done(self, payload, error: str, seconds: float) -> None:
-        self._process.restore()
+        self._collector.restore()
         self.event_timer.stop()
         self._apply_run_events()
         dropped = self.worker.events.dropped if self.worker is not None else 0

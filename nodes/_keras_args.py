@@ -28,10 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from haibal_py import activations, initializers, regularizers
-from haibal_py.errors import ParameterError
 from haibal_py.node import Param
 
-__all__ = ["ACTIVATIONS", "ARGS", "INITIALIZERS", "KerasArg", "REQUIRED", "keras_arg", "keras_default",
+__all__ = ["ACTIVATIONS", "ARGS", "INITIALIZERS", "KerasArg", "REQUIRED", "keras_default",
            "parse_regularizer", "parse_sizes_text", "parse_pairs_text", "sizes_text", "with_doc"]
 
 REQUIRED = inspect.Parameter.empty
@@ -389,13 +388,6 @@ ARGS: dict[str, KerasArg] = {
     "input_dtype": KerasArg("enum", "the dtype of the input (integers for token ids).",
                             choices=("float32", "float64", "int32", "int64")),
 }
-
-
-def keras_arg(name: str) -> KerasArg:
-    try:
-        return ARGS[name]
-    except KeyError:
-        raise ParameterError(f"no Keras argument {name!r} in the layer-node table") from None
 
 
 def with_doc(arg: KerasArg, doc: str | None) -> KerasArg:

@@ -185,7 +185,7 @@ def _static(decl_name: str, params: tuple, shapes: tuple) -> tuple:
         ctor = _zero_initializers(decl, ctor)
         named = dict(shapes)
         if decl.ports == "wrapper":
-            return ("ok", _wrapper_shapes(decl, ctor, values, named))
+            return ("ok", _wrapper_shapes(named))
         layer = decl.make_layer(ctor, {}, decl.layer.__name__)
         if decl.ports == "single":
             arg = named["x"]
@@ -199,11 +199,12 @@ def _static(decl_name: str, params: tuple, shapes: tuple) -> tuple:
         return ("ok", out if isinstance(out, list) else [out])
     except HaibalError as exc:
         # the layer is named after its class here: "Conv2D (Conv2D) expects ..." reads "Conv2D expects ..."
+        # (kept as type and text: a cached exception object raised again would pile up tracebacks)
         cls = decl.layer.__name__
-        return ("error", _renamed(exc, str(exc).replace(f"{cls} ({cls})", cls)))
+        return ("error", (type(exc), str(exc).replace(f"{cls} ({cls})", cls)))
 
 
-def _wrapper_shapes(decl, ctor, values, named) -> list:
+def _wrapper_shapes(named) -> list:
     """TimeDistributed statically: the inner wire's output shape after the batch and time axes."""
     x, inner = named["x"], named["layer"]
     if len(x) < 3:
@@ -217,18 +218,18 @@ def static_shapes(decl: LayerDecl, wired: Mapping[str, PortType], params: Mappin
     statically); the layer's LayerError when it refuses them."""
     shapes = {}
     for port in decl.input_ports():
+        if port.name == "attention_mask":
+            continue  # a mask does not change the output's shape
         t = wired.get(port.name)
-        if t is None or t.kind != "model" or t.shape is None:
-            if port.required or (t is not None and not t.is_any):
-                if port.name != "attention_mask":
-                    return None
-            continue
-        if port.name != "attention_mask":
+        if t is not None and t.kind == "model" and t.shape is not None:
             shapes[port.name] = t.shape
+        elif port.required or (t is not None and not t.is_any):
+            return None  # a wire whose shape is not known statically
     key = tuple(sorted(params.items(), key=lambda kv: kv[0]))
     status, result = _static(decl.name, key, tuple(sorted(shapes.items())))
     if status == "error":
-        raise result
+        error_type, message = result
+        raise _renamed(error_type, message)
     return result
 
 
@@ -276,8 +277,9 @@ def layer_node(decl: LayerDecl, *, category: str, module: str, prefix: str = "ha
                         instances=(instance,))
 
 
-def _renamed(exc: HaibalError, message: str) -> HaibalError:
+def _renamed(error_type: type, message: str) -> HaibalError:
+    """A new error of ``error_type`` (a LayerError when that type takes more than a message)."""
     try:
-        return type(exc)(message)
+        return error_type(message)
     except TypeError:
         return LayerError(message)

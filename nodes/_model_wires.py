@@ -24,13 +24,13 @@ import numpy as np
 from haibal_py.errors import HaibalValueError, LayerError
 from haibal_py.node.types import PortType, value_type
 from haibal_py.numeric import seeding
-from haibal_py.numeric.layers import InputLayer, Layer, SymbolicTensor
-from haibal_py.numeric.layers.symbolic import call_symbolic, format_shape
+from haibal_py.numeric.layers import Layer, SymbolicTensor
+from haibal_py.numeric.layers.symbolic import call_symbolic
 from haibal_py.numeric.models import Model, Sequential
 from haibal_py.numeric.models.weights_io import weight_entries
 
-__all__ = ["MODEL", "MODEL_CLASSES", "as_tensor", "build_model", "copy_model", "graph_nodes", "keras_snake",
-           "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
+__all__ = ["MODEL", "MODEL_CLASSES", "SEED_KEY", "as_tensor", "build_model", "clone_graph", "copy_model",
+           "graph_nodes", "keras_snake", "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
 
 #: the type of a built model ("a whole model")
 MODEL = PortType("model", 0, 0)
@@ -230,11 +230,3 @@ def restore_state(model: Model, state: dict, seed: int | None = None) -> list[st
             spec.value[...] = value
             restored.append(key)
     return restored
-
-
-def describe_shapes(tensors: Sequence[SymbolicTensor]) -> str:
-    return ", ".join(format_shape(t.shape) for t in tensors)
-
-
-def first_layer_names(model: Model) -> list[str]:
-    return [layer.name for layer in model.layers if not isinstance(layer, InputLayer)]

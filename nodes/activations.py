@@ -129,6 +129,75 @@ DECLARATIONS = [
         fn=act.log_sigmoid,
         description="Applies log(sigmoid(x)) = -softplus(-x), computed stably.",
         use_cases=("Log-probabilities of binary outcomes.",)),
+    ElementwiseDecl(
+        name="CELU",
+        fn=act.celu,
+        params=(Param("alpha", "float", 1.0, "scale of the negative part (not 0).", minimum=1e-12),),
+        description="Applies the continuously differentiable ELU: max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1).",
+        use_cases=("An ELU whose derivative is continuous at 0 for any alpha.",)),
+    ElementwiseDecl(
+        name="GLU",
+        fn=act.glu,
+        params=(Param("axis", "int", -1, "the axis split into two halves (its size must be even)."),),
+        description="Applies the gated linear unit: a * sigmoid(b), a and b the two halves of x along axis; the "
+                    "result has half that size.",
+        use_cases=("Gated feed-forward blocks of language models.",),
+        scalar=False),
+    ElementwiseDecl(
+        name="HardShrink",
+        fn=act.hard_shrink,
+        params=(Param("threshold", "float", 0.5, "values with |x| at or below it become 0.", minimum=0.0),),
+        description="Applies the hard shrinkage: x where |x| > threshold, else 0.",
+        use_cases=("Sparse codes: small values set to zero.",)),
+    ElementwiseDecl(
+        name="HardTanH",
+        fn=act.hard_tanh,
+        description="Applies the hard hyperbolic tangent: clip(x, -1, 1).",
+        use_cases=("A cheap, piecewise linear tanh.",)),
+    ElementwiseDecl(
+        name="SoftShrink",
+        fn=act.soft_shrink,
+        params=(Param("threshold", "float", 0.5, "values within [-threshold, threshold] become 0, others move "
+                      "towards 0 by it.", minimum=0.0),),
+        description="Applies the soft shrinkage: x - threshold above threshold, x + threshold below -threshold, "
+                    "else 0.",
+        use_cases=("Denoising and sparse coding (the proximal operator of the L1 norm).",)),
+    ElementwiseDecl(
+        name="TanhShrink",
+        fn=act.tanh_shrink,
+        description="Applies x - tanh(x).",
+        use_cases=("Sparse coding networks.",)),
+    ElementwiseDecl(
+        name="SparsePlus",
+        fn=act.sparse_plus,
+        description="Applies a smooth ReLU: 0 for x <= -1, (x + 1)^2 / 4 between -1 and 1, x for x >= 1.",
+        use_cases=("A ReLU with a continuous derivative and exact zeros.",)),
+    ElementwiseDecl(
+        name="SparseSigmoid",
+        fn=act.sparse_sigmoid,
+        description="Applies a piecewise linear sigmoid: 0 for x <= -1, (x + 1) / 2 between -1 and 1, 1 for x >= 1.",
+        use_cases=("Gates that can be exactly 0 or 1.",)),
+    ElementwiseDecl(
+        name="Sparsemax",
+        fn=act.sparsemax,
+        params=(SOFTMAX_AXIS,),
+        description="Applies sparsemax along axis: the Euclidean projection onto the probability simplex, which "
+                    "sums to 1 and is exactly 0 for small inputs.",
+        use_cases=("Sparse attention weights.", "Multi-label outputs with exact zeros."),
+        scalar=False),
+    ElementwiseDecl(
+        name="Squareplus",
+        fn=act.squareplus,
+        params=(Param("b", "float", 4.0, "smoothness (b >= 0; 0 gives the ReLU).", minimum=0.0),),
+        description="Applies squareplus: (x + sqrt(x^2 + b)) / 2, a smooth ReLU made of square roots.",
+        use_cases=("A softplus-like activation that is cheap to compute.",)),
+    ElementwiseDecl(
+        name="Threshold",
+        fn=act.threshold,
+        params=(Param("threshold", "float", 0.0, "values at or below it are replaced."),
+                Param("default_value", "float", 0.0, "the value they are replaced with.")),
+        description="Applies a threshold: x where x > threshold, else default_value.",
+        use_cases=("Binarising or clipping low responses.",)),
 ]
 
 NODES = {}

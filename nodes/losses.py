@@ -197,14 +197,54 @@ DECLARATIONS = [
     LossDecl(
         name="Tversky",
         fn=losses.tversky,
-        params=(Param("alpha", "float", 0.5, "weight of sum((1 - y_pred) * y_true), the missed foreground.", minimum=0.0),
-            Param("beta", "float", 0.5, "weight of sum(y_pred * (1 - y_true)), the spurious foreground.", minimum=0.0),
+        params=(Param("alpha", "float", 0.5, "weight of the false positives sum(y_pred * (1 - y_true)), the spurious "
+                      "foreground.", minimum=0.0),
+            Param("beta", "float", 0.5, "weight of the false negatives sum(y_true * (1 - y_pred)), the missed "
+                  "foreground.", minimum=0.0),
             PER_SAMPLE),
-        description="Computes the Tversky loss: 1 - TP / (TP + alpha * FN + beta * FP); alpha = beta = 0.5 is the Dice loss.",
+        description="Computes the Tversky loss: 1 - TP / (TP + alpha * FP + beta * FN); alpha = beta = 0.5 is the Dice "
+                    "loss (Keras' corrected order of alpha and beta, after 3.15).",
         y_true_doc="array, true masks (0 or 1).",
         y_pred_doc="array, predicted masks (probabilities).",
         use_cases=("Segmentation where missing foreground costs more than false alarms (or the other way round).",
             "Lesion segmentation with highly imbalanced classes.")),
+]
+
+#: losses whose labels are integer class ids (one rank below y_pred, or two for CTC's sequences)
+SPARSE = [
+    LossDecl(
+        name="CategoricalGeneralizedCrossEntropy",
+        fn=losses.categorical_generalized_cross_entropy,
+        params=(Param("q", "float", 0.5, "in (0, 1): near 0 it behaves like the crossentropy, at 1 like the mean "
+                      "absolute error; larger q is more robust to noisy labels.", minimum=1e-12, maximum=1.0),),
+        description="Computes the generalized cross entropy (1 - p^q) / q of the probability p given to the integer "
+                    "label: a crossentropy made robust to noisy labels.",
+        y_true_doc="array, integer class ids, one per sample.",
+        y_pred_doc="array, predicted probabilities, one per class.",
+        use_cases=("Classification with noisy or crowd-sourced labels.",)),
+    LossDecl(
+        name="Circle",
+        fn=losses.circle,
+        params=(Param("gamma", "float", 80.0, "the scale of the similarities.", minimum=0.0),
+                Param("margin", "float", 0.4, "the relaxation margin: how far apart the classes are pushed.",
+                      minimum=0.0),
+                Param("remove_diagonal", "bool", True, "leave each sample's similarity to itself out.")),
+        description="Computes the Circle loss of integer labels against embeddings: pulls each embedding towards those "
+                    "of its class and away from the others, with per-pair weights (Sun et al., 2020).",
+        y_true_doc="array, integer labels, one per embedding.",
+        y_pred_doc="array (batch, dim), embeddings (L2-normalised inside).",
+        couples_samples=True,  # each loss compares a sample with the others of its batch
+        use_cases=("Metric learning: face or person re-identification.", "Retrieval by embedding similarity.")),
+    LossDecl(
+        name="CTC",
+        fn=losses.ctc,
+        description="Computes the connectionist temporal classification loss: the negative log-likelihood of the label "
+                    "sequence over every alignment of it to the time steps of y_pred (class 0 is the blank).",
+        y_true_doc="array (batch, max_length), integer label sequences padded with 0.",
+        y_pred_doc="array (batch, time, classes), logits per time step.",
+        result_doc="float, result: one loss per sequence (array), or the mean over every batch (batch).",
+        output_rank_drop=2,
+        use_cases=("Speech and handwriting recognition, where the alignment of labels to time steps is unknown.",)),
 ]
 
 OVERLAP = ("Dice", "Tversky")
@@ -217,6 +257,11 @@ for _decl in DECLARATIONS:
                     "true; batch: the mean over every batch." if _overlap else PER_SAMPLE_RESULT),
         output_rank_drop=None if _overlap else 1,
         translate=_overlap_axis if _overlap else None), category=CATEGORY, module=__name__)
+
+for _decl in SPARSE:
+    NODES[_decl.name] = loss_node(replace(_decl, loss_cls=getattr(losses, _decl.name), sparse_labels=True,
+                                          result_doc=_decl.result_doc if _decl.name == "CTC" else PER_SAMPLE_RESULT),
+                                  category=CATEGORY, module=__name__)
 
 SparseCategoricalCrossentropyLossNode = NODES["SparseCategoricalCrossentropy"] = loss_node(LossDecl(
     name="SparseCategoricalCrossentropy",

@@ -118,7 +118,8 @@ MEAN_METRICS = [
         name="SparseTopKCategoricalAccuracy",
         fn=metrics.sparse_top_k_categorical_accuracy,
         sparse_labels=True,
-        params=(K,),
+        params=(K, Param("from_sorted_ids", "bool", False, "y_pred already holds the class ids sorted by score "
+                         "(the top-k ids), not the scores.")),
         description="Computes how often the integer target is among the k largest predictions.",
         y_true_doc="array, integer class ids, one rank below y_pred.",
         y_pred_doc="array, predicted scores, one per class.",
@@ -331,8 +332,9 @@ CLASS_METRICS = [
         use_cases=("Share of the target variance explained by a regression model.",)),
     ClassMetricDecl(
         name="AUC",
-        params=(NUM_THRESHOLDS, Param("curve", "enum", "ROC", "the curve: ROC or PR (precision-recall).",
-            choices=("ROC", "PR")),
+        params=(NUM_THRESHOLDS, Param("curve", "enum", "ROC", "the curve: ROC, PR (precision-recall) or PRGAIN "
+                                      "(precision-recall gain).",
+            choices=("ROC", "PR", "PRGAIN")),
             Param("summation_method", "enum", "interpolation", "Riemann sum: interpolation, minoring or majoring.",
             choices=("interpolation", "minoring", "majoring")),
             Param("thresholds", "array", None, "explicit thresholds in [0, 1] (replaces num_thresholds).",

@@ -6,8 +6,8 @@
   weights (``"<layer>/<weight>"``) and the seed they were initialised from, saved with the
   graph in its sibling ``.npz``. When the state fits (same seed; each weight by name and
   shape) the weights are restored, others start from ``seed``; the state then holds the
-  model's weights. Its output, ``model[0]``, is a new model on every run (nodes downstream
-  may change it without touching the node's state).
+  model's weights. Its output, ``model[0]``, is a new model on every run of the node (never
+  the arrays of its state); nodes that change a model work on a copy (``copy_model``).
 - **Predict**: ``model.predict(x, batch_size)``.
 - **Model Summary**: the Keras summary table and the parameter counts, as outputs.
 - **Save Weights** / **Load Weights**: ``.weights.npz`` / ``.safetensors`` files, paths
@@ -15,9 +15,10 @@
 
 API for other nodes (training): ``MODEL`` (the port type of a built model), ``ModelNode``
 (the class; ``ModelNode.state`` after a run holds the weights), ``model_state(model, seed)``
-and ``restore_state(model, state)`` in ``_model_wires``; a node that trains a model should
-work on ``copy_model(model)`` or on the model it receives (it is its own copy), and write
-trained weights back with ``Graph.set_state(model_node_id, model_state(model, seed))``.
+and ``restore_state(model, state)`` in ``_model_wires``; a node that trains a model works on
+``copy_model(model)`` (the model it receives is the Model node's kept output, shared by the
+nodes wired to it and reused by later runs), and writes trained weights back with
+``Graph.set_state(model_node_id, model_state(model, seed))``.
 """
 
 from __future__ import annotations

@@ -284,3 +284,44 @@ def test_run_pieces_gives_every_piece_to_exactly_one_thread():
 
     counts = parallel.run_pieces(work, list(range(50)), 2)
     assert sorted(seen) == list(range(50)) and sum(counts) == 50
+
+
+def test_a_kernel_called_from_a_worker_thread_runs_alone(tiny_pieces):
+    """Pieces are shared with blas's worker threads; a kernel called from one of them runs its
+    pieces there alone (waiting for the other workers could wait for a worker that waits too)."""
+    import threading
+
+    from haibal_py.numeric.kernels import blas
+
+    def work(shared):
+        return [(p, threading.current_thread().name) for p in shared]
+
+    def from_worker():
+        return parallel.run_pieces(work, list(range(8)), 2)
+
+    results = blas.submit(from_worker).result(timeout=60)
+    assert len(results) == 1 and [p for p, _ in results[0]] == list(range(8))
+    assert len({name for _, name in results[0]}) == 1
+    x, k, geom, pads, _ = _conv_case(CONV_CASES[0])
+    expected = ref.conv(x, k, geom.strides, geom.dilation, pads)
+    jobs = [blas.submit(K.conv_forward, x, k, geom) for _ in range(2 * parallel.THREADS)]
+    for job in jobs:
+        np.testing.assert_allclose(job.result(timeout=60), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_threads_give_the_same_bits_on_every_run(tiny_pieces):
+    """Kernel gradients are summed in piece order and bands that add into shared input rows run
+    in separate phases: whichever thread takes which piece, the floating-point result is the same."""
+    rng = np.random.default_rng(5)
+    x = _rand(rng, 3, 9, 8, 4).astype(np.float32)
+    k = _rand(rng, 3, 3, 4, 5).astype(np.float32)
+    geom = K.conv_geometry((9, 8), (3, 3), 2, 1, "same")  # stride 2: the input gradient is scattered
+    dy = _rand(rng, 3, *geom.out_size, 5).astype(np.float32)
+    dw = _rand(rng, 3, 3, 4, 2).astype(np.float32)
+    dgeom = K.conv_geometry((9, 8), (3, 3), 1, 1, "same")
+    ddy = _rand(rng, 3, 9, 8, 8).astype(np.float32)
+    first = K.conv_backward(x, k, dy, geom, need_db=True), K.depthwise_backward(x, dw, ddy, dgeom)
+    for _ in range(8):
+        again = K.conv_backward(x, k, dy, geom, need_db=True), K.depthwise_backward(x, dw, ddy, dgeom)
+        for a, b in zip(first[0] + first[1], again[0] + again[1]):
+            np.testing.assert_array_equal(a, b)

@@ -181,3 +181,16 @@ def test_global_pooling(shape, keepdims):
 def test_global_pooling_refuses_unknown_modes():
     with pytest.raises(HaibalValueError, match="'average' or 'max'"):
         P.global_pool_forward(np.zeros((1, 2, 2)), "min")
+
+
+def test_threads_give_the_same_bits_on_every_run(tiny_pieces):
+    geom = conv_geometry((13, 6), (3, 3), (2, 2), 1, "same")  # overlapping windows: bands share rows
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-1, 1, (3, 13, 6, 2)).astype(np.float32)
+    y = P.max_pool_forward(x, geom)
+    dy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    first = P.max_pool_backward(x, y, dy, geom), P.avg_pool_backward(dy, geom, x.shape)
+    for _ in range(8):
+        again = P.max_pool_backward(x, y, dy, geom), P.avg_pool_backward(dy, geom, x.shape)
+        np.testing.assert_array_equal(first[0], again[0])
+        np.testing.assert_array_equal(first[1], again[1])

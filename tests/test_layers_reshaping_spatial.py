@@ -22,6 +22,7 @@ GRAD_CASES = [
     ("UpSampling2D", dict(size=(2, 3)), (2, 3, 2, 2)),
     ("UpSampling2D", dict(size=2, interpolation="bilinear"), (2, 3, 4, 2)),
     ("UpSampling2D", dict(size=(3, 2), interpolation="bilinear"), (1, 2, 3, 2)),
+    ("UpSampling2D", dict(size=(1, 4), interpolation="bilinear"), (1, 3, 2, 2)),
     ("UpSampling3D", dict(size=(1, 2, 2)), (1, 2, 2, 3, 2)),
 ]
 

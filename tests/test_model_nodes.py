@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from haibal_py.files.graph_format import npz_files_of
 import pytest
 
 import example_models
@@ -178,8 +180,8 @@ def test_the_state_holds_the_weights_and_seed_and_is_saved_with_the_graph(tmp_pa
     y1 = Runtime(g).run().outputs["y"]
     assert not np.allclose(y0, y1)
     g.save(tmp_path / "mlp.json")
-    assert (tmp_path / "mlp.arrays.npz").is_file()
-    with np.load(tmp_path / "mlp.arrays.npz", allow_pickle=False) as npz:
+    (npz_file,) = npz_files_of(tmp_path / "mlp.json")  # the graph's array file, named by its content
+    with np.load(npz_file, allow_pickle=False) as npz:
         assert f"{m}/dense_0/kernel" in npz.files
     loaded = Graph.load(tmp_path / "mlp.json")
     np.testing.assert_array_equal(Runtime(loaded).run().outputs["y"], y1)
@@ -284,7 +286,8 @@ def test_save_and_load_weights_through_files_beside_the_graph(tmp_path, filename
     assert (tmp_path / filename).is_file()
     # another graph: a model with other weights (another seed), loading the file
     g2, m2, _ = chain_graph(seed=5)
-    load = g2.add_node("haibal.model.LoadWeights", None, {"path": str(tmp_path / filename)})
+    g2.base_dir = tmp_path  # files stay inside the graph's folder (the file policy)
+    load = g2.add_node("haibal.model.LoadWeights", None, {"path": filename})
     g2.connect(m2, "model", load, "model")
     values = Runtime(g2).run().values
     loaded, original = values[load]["model"], values[m2]["model"]
@@ -294,11 +297,13 @@ def test_save_and_load_weights_through_files_beside_the_graph(tmp_path, filename
 
 def test_load_weights_refuses_a_file_of_another_architecture(tmp_path):
     g, m, _ = chain_graph(units=(6, 3))
-    save = g.add_node("haibal.model.SaveWeights", None, {"path": str(tmp_path / "a.weights.npz")})
+    g.base_dir = tmp_path
+    save = g.add_node("haibal.model.SaveWeights", None, {"path": "a.weights.npz"})
     g.connect(m, "model", save, "model")
     Runtime(g).run()
     g2, m2, _ = chain_graph(units=(7, 3))
-    load = g2.add_node("haibal.model.LoadWeights", None, {"path": str(tmp_path / "a.weights.npz")})
+    g2.base_dir = tmp_path
+    load = g2.add_node("haibal.model.LoadWeights", None, {"path": "a.weights.npz"})
     g2.connect(m2, "model", load, "model")
     with pytest.raises(NodeRunError, match="dense_0/kernel"):
         Runtime(g2).run()
@@ -310,7 +315,8 @@ def test_load_weights_reads_the_file_again_when_it_changes(tmp_path):
     rt = Runtime(g)
     model = rt.run().values[m]["model"]
     model.save_weights(path)
-    load = g.add_node("haibal.model.LoadWeights", None, {"path": str(path)})
+    g.base_dir = tmp_path
+    load = g.add_node("haibal.model.LoadWeights", None, {"path": path.name})
     g.connect(m, "model", load, "model")
     first = rt.run().values[load]["model"].get_weights()[1]
     model.get_layer("dense_0").bias[...] = 7.0

@@ -75,3 +75,14 @@ def test_check_mode_of_the_script(tmp_path):
 
 def test_slug_names_pages_by_category(gen):
     assert gen.slug("I/O") == "io" and gen.slug("Losses") == "losses" and gen.slug("Some Thing") == "some-thing"
+
+
+def test_the_readme_catalog_table_is_counted_from_the_registry(gen):
+    from haibal_py import CATALOG
+    # a fresh process: node classes other tests register at run time are not in the README
+    check = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stderr
+    table = gen.render_readme_table()
+    assert f"| **all** | **{len(CATALOG)}** |" in table
+    assert f"| Losses | {len(CATALOG.in_category('Losses'))} |" in table
+    assert f"({gen.keras_loss_classes()} `Loss` classes" in table and gen.keras_loss_classes() == 22

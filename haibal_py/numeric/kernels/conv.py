@@ -22,7 +22,6 @@ single-threaded BLAS and buffers of its own; no array of all patches is ever bui
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 
@@ -67,7 +66,6 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
     max_images = max(p.n1 - p.n0 for p in pieces)
     max_rows = max(p.r1 - p.r0 for p in pieces)
     per_row = math.prod(geom.out_size[1:])
-    lock = threading.Lock()
     pointwise = geom.is_pointwise and groups == 1
     # A column of ones after the patches folds the bias into the forward product (kernel rows +
     # the bias row) and the bias gradient into the kernel gradient's (its last row): no pass of its own.
@@ -84,14 +82,12 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
         if ones:
             col[:, width] = 1
         dcol = np.empty((m_max, width), dtype) if dx is not None and not pointwise else None
-        dk_acc = np.zeros((width + ones, filters), dtype) if dk else None
-        tmp = np.empty((width + ones, fg), dtype) if dk else None
-        db_acc = np.zeros(filters, dtype) if db and not ones else None
         for p in shared:
             m = (p.n1 - p.n0) * (p.r1 - p.r0) * per_row
             dy2 = dy[p.n0:p.n1, p.r0:p.r1].reshape(m, filters) if dy is not None else None
             if need_patches:
                 xl = win.load(x, p)
+                part = np.empty((width + ones, filters), dtype) if dk else None
                 for g in range(groups):
                     if pointwise:
                         c2 = xl.reshape(m, c_in)
@@ -112,10 +108,11 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
                         if bias is not None and not ones and g == groups - 1:
                             y2 += bias
                     if dk:
-                        np.matmul(c2.T, dy2[:, fs], out=tmp)
-                        dk_acc[:, fs] += tmp
-            if db_acc is not None:
-                db_acc += np.add.reduce(dy2, axis=0)
+                        np.matmul(c2.T, dy2[:, fs], out=part[:, fs])
+                if dk:
+                    dk_sum.add(p, part)
+            if db and not ones:
+                db_sum.add(p, np.add.reduce(dy2, axis=0))
             if dx is not None:
                 if pointwise:
                     np.matmul(dy2, kmat.T, out=dx[p.n0:p.n1, p.r0:p.r1].reshape(m, c_in))
@@ -129,25 +126,22 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
                     cs = slice(g * cg, (g + 1) * cg)
                     for t, sl in enumerate(tap_slices(geom, p.r1 - p.r0)):
                         local[(slice(None),) + sl + (cs,)] += d6[..., t, :]
-                win.store(dx, local, p, lock)
-        return dk_acc, db_acc
+                win.store(dx, local, p)
 
+    dk_sum, db_sum = parallel.OrderedSum(pieces), parallel.OrderedSum(pieces)
     # single-threaded BLAS even on one thread: OpenBLAS threading a product this small costs
     # more than it gains (10x slower measured on a loaded 2-core VM)
     with parallel.single_threaded_blas():
-        results = parallel.run_pieces(work, pieces, _threads(geom, batch, width, pieces))
+        run = parallel.run_phases if dx is not None and not pointwise else parallel.run_pieces
+        run(work, pieces, _threads(geom, batch, width, pieces))
     dk_out = db_out = None
     if dk:
-        dk_out = results[0][0]
-        for r in results[1:]:
-            dk_out += r[0]
+        dk_out = dk_sum.total
         if ones:
             dk_out, db_out = dk_out[:width], dk_out[width].copy()
         dk_out = dk_out.reshape(kernel.shape)
     if db and not ones:
-        db_out = results[0][1]
-        for r in results[1:]:
-            db_out += r[1]
+        db_out = db_sum.total
     return dk_out, db_out
 
 
@@ -298,7 +292,6 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
     max_images = max(p.n1 - p.n0 for p in pieces)
     max_rows = max(p.r1 - p.r0 for p in pieces)
     per_row = math.prod(geom.out_size[1:])
-    lock = threading.Lock()
     last_out = geom.out_size[-1]
     tiled = np.tile(k2, (1, last_out)) if rows_ok else None  # each tap's weights along a whole row
     d_last, last_taps = geom.dilation[-1], geom.kernel[-1]
@@ -314,7 +307,6 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
         win = Window(geom, chans, dtype, max_images, max_rows)
         dwin = Window(geom, chans, dtype, max_images, max_rows) if dx is not None else None
         tmp = np.empty(max_images * max_rows * per_row * chans, dtype)
-        dk_acc = np.zeros((geom.taps, chans), dtype) if dk else None
         ones = np.ones(max_images * max_rows * per_row, dtype) if dk else None
         for p in shared:
             nb, rows = p.n1 - p.n0, p.r1 - p.r0
@@ -329,6 +321,7 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
             g = dy[p.n0:p.n1, p.r0:p.r1].reshape(shape) if dy is not None else None
             local = dwin.zeros(p) if dx is not None else None
             out = y[p.n0:p.n1, p.r0:p.r1].reshape(shape) if y is not None else None
+            part = np.empty((geom.taps, chans), dtype) if dk else None
             for t, sl in enumerate(tap_slices(geom, rows)):
                 if rows_ok:
                     xv = row_view(xl, sl, t % last_taps, run) if xl is not None else None
@@ -346,7 +339,7 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
                 if dk:
                     np.multiply(xv, g, out=t_buf)
                     # the sum over every position, by BLAS (a per-row NumPy sum costs per row)
-                    dk_acc[t] += ones[:m] @ t_buf.reshape(m, chans)
+                    np.matmul(ones[:m], t_buf.reshape(m, chans), out=part[t])
                 if dx is not None:
                     np.multiply(g, w, out=t_buf)
                     if rows_ok:
@@ -354,19 +347,16 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
                     else:
                         local[(slice(None),) + sl] += t_buf
             if dx is not None:
-                dwin.store(dx, local, p, lock)
-        return dk_acc
+                dwin.store(dx, local, p)
+            if dk:
+                dk_sum.add(p, part)
 
+    dk_sum = parallel.OrderedSum(pieces)
     threads = 1 if len(pieces) < 2 else (parallel.THREADS if batch * math.prod(geom.out_size) * chans
                                          >= _PARALLEL_ELEMENTS else 1)
     with parallel.single_threaded_blas():
-        results = parallel.run_pieces(work, pieces, threads)
-    if not dk:
-        return None
-    total = results[0]
-    for r in results[1:]:
-        total += r
-    return total.reshape(kernel.shape)
+        (parallel.run_phases if dx is not None else parallel.run_pieces)(work, pieces, threads)
+    return dk_sum.total.reshape(kernel.shape) if dk else None
 
 
 def _check_depthwise(x: np.ndarray, kernel: np.ndarray, geom: ConvGeometry) -> None:

@@ -5,9 +5,9 @@
 - bilinear: TensorFlow's ``resize(..., "bilinear")`` with half-pixel centres and no
   antialiasing (what Keras' ``UpSampling2D(interpolation="bilinear")`` calls): output
   ``o`` of an axis reads ``src = (o + 0.5) / size - 0.5`` between inputs
-  ``max(floor(src), 0)`` and ``min(ceil(src), n - 1)`` with weight ``src - floor(src)``.
-  It is linear and separable, so each axis is one product with a small ``(n * size, n)``
-  interpolation matrix and the gradient is the product with its transpose.
+  ``max(floor(src), 0)`` and ``min(ceil(src), n - 1)`` with weight ``src - floor(src)``,
+  axis by axis (two gathers and a multiply-add); the gradient adds each phase of the outputs
+  (every ``size``-th one) to two shifted slices of the input gradient.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["upsample_nearest", "upsample_nearest_backward", "bilinear_matrix", "upsample_bilinear",
-           "upsample_bilinear_backward"]
+__all__ = ["upsample_nearest", "upsample_nearest_backward", "upsample_bilinear", "upsample_bilinear_backward"]
 
 
 def upsample_nearest(x: np.ndarray, size) -> np.ndarray:
@@ -38,40 +37,71 @@ def upsample_nearest_backward(dy: np.ndarray, size) -> np.ndarray:
     return dy.reshape(block).sum(axis=tuple(range(2, 2 * len(size) + 1, 2)))
 
 
-def bilinear_matrix(n: int, size: int, dtype) -> np.ndarray:
-    """The ``(n * size, n)`` matrix of TensorFlow's half-pixel bilinear upsampling of one axis."""
+def _plan(n: int, size: int):
+    """For the ``n * size`` outputs of one axis: the input below and above each one, and the
+    weight of the one above (TensorFlow's half-pixel rule, clamped at the edges)."""
     out = n * size
     src = (np.arange(out, dtype=np.float64) + 0.5) * (n / out) - 0.5
     floor = np.floor(src)
-    lower = np.maximum(floor, 0).astype(np.int64)
-    upper = np.minimum(np.ceil(src), n - 1).astype(np.int64)
-    lerp = src - floor
-    m = np.zeros((out, n), np.float64)
-    rows = np.arange(out)
-    np.add.at(m, (rows, lower), 1.0 - lerp)
-    np.add.at(m, (rows, upper), lerp)
-    return m.astype(dtype)
+    lower = np.maximum(floor, 0).astype(np.intp)
+    upper = np.minimum(np.ceil(src), n - 1).astype(np.intp)
+    return lower, upper, src - floor
 
 
-def _along(x: np.ndarray, axis: int, m: np.ndarray) -> np.ndarray:
-    """``m @ x`` along ``axis`` of ``x`` (a product per leading index, no transposed copies)."""
-    lead = math.prod(x.shape[:axis])
-    rest = math.prod(x.shape[axis + 1:])
-    out = np.matmul(m, x.reshape(lead, x.shape[axis], rest))
-    return out.reshape(x.shape[:axis] + (m.shape[0],) + x.shape[axis + 1:])
+def _shaped(w: np.ndarray, axis: int, ndim: int, dtype) -> np.ndarray:
+    shape = [1] * ndim
+    shape[axis] = w.size
+    return w.astype(dtype).reshape(shape)
 
 
 def upsample_bilinear(x: np.ndarray, size) -> np.ndarray:
-    """Bilinear upsampling of every spatial axis of ``x`` by the integer factors ``size``."""
+    """Bilinear upsampling of every spatial axis of ``x`` by the integer factors ``size``:
+    the last spatial axis first, each output ``low + (high - low) * weight`` as TensorFlow's
+    resize kernel computes it."""
     y = x
-    for axis, s in enumerate(size, start=1):
-        y = _along(y, axis, bilinear_matrix(x.shape[axis], s, x.dtype))
+    for axis in range(x.ndim - 2, 0, -1):
+        lower, upper, lerp = _plan(x.shape[axis], size[axis - 1])
+        low = np.take(y, lower, axis=axis)
+        high = np.take(y, upper, axis=axis)
+        high -= low
+        high *= _shaped(lerp, axis, x.ndim, x.dtype)
+        low += high
+        y = low
     return y
 
 
 def upsample_bilinear_backward(dy: np.ndarray, size, x_shape) -> np.ndarray:
-    """dL/dx of ``upsample_bilinear`` (inputs of shape ``x_shape``)."""
+    """dL/dx of ``upsample_bilinear`` (inputs of shape ``x_shape``). Along an axis upsampled
+    ``s`` times, the outputs ``s * i + r`` of one phase ``r`` all read inputs ``i + floor(c)``
+    and ``i + ceil(c)`` (clamped to the edges) with the same weight, ``c = (r + 0.5) / s - 0.5``:
+    each phase adds its gradient to two shifted slices of dx."""
     dx = dy
-    for axis, s in enumerate(size, start=1):
-        dx = _along(dx, axis, np.ascontiguousarray(bilinear_matrix(x_shape[axis], s, dy.dtype).T))
+    for axis in range(1, len(x_shape) - 1):
+        n, s = x_shape[axis], size[axis - 1]
+        out = np.zeros(dx.shape[:axis] + (n,) + dx.shape[axis + 1:], dx.dtype)
+        for r in range(s):
+            c = (r + 0.5) / s - 0.5
+            lo, hi = math.floor(c), math.ceil(c)
+            w = c - lo
+            g = dx[(slice(None),) * axis + (slice(r, None, s),)]
+            _add_shifted(out, g, lo, 1.0 - w, axis)
+            if w:
+                _add_shifted(out, g, hi, w, axis)
+        dx = out
     return dx
+
+
+def _add_shifted(out: np.ndarray, g: np.ndarray, shift: int, weight: float, axis: int) -> None:
+    """``out[clip(i + shift)] += weight * g[i]`` along ``axis`` (shift -1, 0 or 1)."""
+    n = out.shape[axis]
+    lead = (slice(None),) * axis
+    scaled = g * g.dtype.type(weight)
+    if shift == 0 or n == 1:
+        out += scaled  # (one input: every output reads it)
+        return
+    if shift < 0:
+        out[lead + (slice(0, n - 1),)] += scaled[lead + (slice(1, n),)]
+        out[lead + (slice(0, 1),)] += scaled[lead + (slice(0, 1),)]
+    else:
+        out[lead + (slice(1, n),)] += scaled[lead + (slice(0, n - 1),)]
+        out[lead + (slice(n - 1, n),)] += scaled[lead + (slice(n - 1, n),)]

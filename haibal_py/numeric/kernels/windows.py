@@ -12,7 +12,6 @@ loaded piece by output position and kernel tap.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from itertools import product
 from typing import Sequence
@@ -26,7 +25,7 @@ __all__ = ["ConvGeometry", "conv_geometry", "same_padding", "conv_output_length"
            "transpose_geometry", "Piece", "split_pieces", "Window", "patches", "tap_slices",
            "PIECE_ELEMENTS"]
 
-PIECE_ELEMENTS = 1 << 18  # values per piece: 1 MiB of float32, one core's L2 here
+PIECE_ELEMENTS = 1 << 19  # values per piece: 2 MiB of float32 (one 32 x 32 image of 3 x 3 x 32 patches)
 _MIN_PIECE_ROWS = 256  # fewer output rows make matrix products inefficient
 
 
@@ -176,10 +175,16 @@ class Piece:
     r0: int  # output rows [r0, r1) of the first spatial axis
     r1: int
     whole: bool  # whole images (no other piece touches their input rows)
+    phase: int = 0  # bands: 0 for even, 1 for odd ones; pieces of one phase never share input rows
 
 
 def split_pieces(batch: int, geom: ConvGeometry, row_width: int, piece_elements: int | None = None) -> list[Piece]:
-    """Output rows cut into pieces of about ``piece_elements`` values of width ``row_width``."""
+    """Output rows cut into pieces of about ``piece_elements`` values of width ``row_width``.
+
+    Bands of one image are at least ``ceil(dilated kernel / stride) - 1`` rows high, so that the
+    input rows of two bands of the same phase (every other band) never overlap: a pass adding
+    input gradients runs phase 0, then phase 1, and adds in the same order on every run.
+    """
     target = max(_MIN_PIECE_ROWS, (piece_elements or PIECE_ELEMENTS) // max(row_width, 1))
     per_image = math.prod(geom.out_size)
     out0 = geom.out_size[0]
@@ -187,8 +192,10 @@ def split_pieces(batch: int, geom: ConvGeometry, row_width: int, piece_elements:
         step = max(1, target // per_image)
         return [Piece(n, min(n + step, batch), 0, out0, True) for n in range(0, batch, step)]
     per_row = per_image // out0
-    step = max(1, target // per_row)
-    return [Piece(n, n + 1, r, min(r + step, out0), False) for n in range(batch) for r in range(0, out0, step)]
+    s0 = geom.strides[0]
+    step = max(1, target // per_row, -(-geom.dilated_kernel[0] // s0) - 1)
+    return [Piece(n, n + 1, r, min(r + step, out0), False, (r // step) % 2)
+            for n in range(batch) for r in range(0, out0, step)]
 
 
 
@@ -230,16 +237,16 @@ class Window:
         dst.fill(0)
         return dst
 
-    def store(self, dst: np.ndarray, local: np.ndarray, p: Piece, lock: threading.Lock) -> None:
-        """Add the unpadded part of ``local`` (from ``zeros``) into the input gradient ``dst``."""
+    def store(self, dst: np.ndarray, local: np.ndarray, p: Piece) -> None:
+        """Add the unpadded part of ``local`` (from ``zeros``) into the input gradient ``dst``
+        (the pieces of one phase at a time: ``parallel.run_phases``)."""
         lo, hi = self.rows(p)
         region, src = self._region(lo, hi)
         target = dst[(slice(p.n0, p.n1),) + src]
         if p.whole:  # no other piece reads these rows: plain assignment
             target[...] = local[(slice(None),) + region]
-        else:
-            with lock:
-                target += local[(slice(None),) + region]
+        else:  # bands of the other phase add to the rows they share before or after
+            target += local[(slice(None),) + region]
 
     def _region(self, lo: int, hi: int):
         """(slices in the piece's padded rows, slices in the unpadded input) of the input's values."""
