@@ -18,8 +18,6 @@ weights bit for bit (tests/test_training.py). Keras' semantics kept:
   again is what a Keras user expects to work);
 - ``model.stop_training = True`` (a callback, a stop request) ends ``fit`` after the
   current batch; the model keeps the weights it has.
-
-Training loops keep freed memory for the next batch (``heap.keep_freed_memory``).
 """
 
 from __future__ import annotations
@@ -31,7 +29,6 @@ import numpy as np
 from ...errors import HaibalValueError
 from ..callbacks import CallbackList
 from .. import activations as A
-from ..heap import keep_freed_memory
 from .compile_utils import CompileError, Compiled, Head, fused_logits
 from .data import DataError, EpochPlan, as_array, as_list, check_cardinality, class_weights_to_sample_weights, \
     split_last, take
@@ -322,7 +319,6 @@ class Trainer:
         """The forward half of ``value_and_grad``: run the model on ``x`` and keep what the
         backward pass needs (``ForwardPass.backward(y)``); the loss is the compiled one unless
         ``loss`` is given."""
-        keep_freed_memory()
         xs = self._inputs_list(x)
         if loss is not None:
             heads = self._loss_heads(loss)
@@ -368,7 +364,6 @@ class Trainer:
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         """Keras' ``fit`` on NumPy arrays; returns the ``History`` (see the module docstring)."""
         c = self._require_compiled("fit")
-        keep_freed_memory()
         batch_size = _positive_int(batch_size, "batch_size") or 32
         epochs = _check_count(epochs, "epochs")
         initial_epoch = _check_count(initial_epoch, "initial_epoch")
@@ -460,7 +455,6 @@ class Trainer:
 
     def _evaluate_arrays(self, xs, ys, sws, batch_size, steps, callbacks: CallbackList) -> dict:
         c = self._build_compiled(ys)
-        keep_freed_memory()
         n = xs[0].shape[0]
         plan = EpochPlan(n, batch_size, False, steps)
         step = _Step(self, c.heads)
