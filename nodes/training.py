@@ -16,7 +16,7 @@ as it is.
 trained weights, the history and a fingerprint of everything that determined them (the
 session's model architecture and first weights, optimizer, loss, metrics, the data and
 Fit's own parameters), and whether the fit ran to its end. The state is saved with the
-graph (its ``.arrays.npz``). When Fit runs again with ``reuse`` on and the fingerprint
+graph (in its sibling arrays file). When Fit runs again with ``reuse`` on and the fingerprint
 matches a complete fit, it outputs those weights and that history without training (the
 curves are replayed); any change (a layer, a weight of the Model node, a hyperparameter,
 one sample of the data) trains again and replaces the state; a stopped fit is never
@@ -37,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from haibal_py.errors import HaibalValueError
+from haibal_py.files.policy import WRITE, FileUse
 from haibal_py.node import Instance, Node, Param, Port
 from haibal_py.node.factory import declare_node
 from haibal_py.node.types import PortType
@@ -113,9 +114,17 @@ def _session(node: Node, values: dict) -> dict:
     return {"session": session}
 
 
+class _SessionNode(Node):
+    """Training Session: names the checkpoint file it will write (checked before a run)."""
+
+    def files(self) -> list[FileUse]:
+        raw = self.values["checkpoint_path"]
+        return [FileUse(raw, WRITE)] if raw and self.values["checkpoint"] != "none" else []
+
+
 TrainingSessionNode = declare_node(
     type_id="haibal.training.TrainingSession", category=CATEGORY, display_name="Training Session", module=__name__,
-    class_name="TrainingSessionNode",
+    class_name="TrainingSessionNode", base=_SessionNode,
     description="HAIBAL's training session (Keras' compile): a compiled copy of the model with its optimizer, "
                 "loss and metrics, gradient clipping and the checkpoint policy. Fit trains a fresh copy of it; "
                 "the step-level nodes (Forward, Backward, Optimizer Step) train this one, step by step.",
@@ -224,8 +233,17 @@ def _fit(node: Node, values: dict) -> dict:
     return {"session": live, "model": model, "history": history}
 
 
+class _FitNode(Node):
+    """Fit: names the history file it will write (checked before a run)."""
+
+    def files(self) -> list[FileUse]:
+        raw = self.values["history_path"]
+        return [FileUse(raw, WRITE)] if raw else []
+
+
 Fit = declare_node(
     type_id="haibal.training.Fit", category=CATEGORY, display_name="Fit", module=__name__, class_name="Fit",
+    base=_FitNode,
     description="Trains the session's model (Keras' model.fit) on x and y: epochs of shuffled batches, "
                 "validation on x_val/y_val or on the last validation_split of the data, optional early stopping "
                 "and the session's checkpoints. Streams live curves (loss and metrics per batch and epoch, "

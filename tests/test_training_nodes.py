@@ -117,7 +117,7 @@ def test_trained_weights_are_kept_in_the_graph_and_reused_only_while_unchanged(t
     assert int(g.nodes["fit"].node.state["complete"]) == 1
     path = tmp_path / "trained.json"
     g.save(path)
-    assert (tmp_path / "trained.arrays.npz").is_file()
+    assert list(tmp_path.glob("trained.arrays.*.npz"))  # the state, in the graph's sibling arrays file
 
     loaded = Graph.load(path)
     rec = Recorder()
@@ -401,3 +401,13 @@ def test_the_python_example_runs():
     assert "test accuracy" in run.stdout
     accuracy = float(run.stdout.split("test accuracy")[-1].split()[0])
     assert accuracy >= 0.95
+
+
+def test_fit_and_session_declare_the_files_they_write():
+    from haibal_py.graph.resources import file_accesses
+    x, y = small_data()
+    g = training_graph(x, y, fit_params={"history_path": "../outside.csv"},
+                       session_params={"checkpoint": "best", "checkpoint_path": "ckpt/best.weights.npz"})
+    accesses = {a.node: a for a in file_accesses(g)}
+    assert accesses["session"].use.mode == "write" and accesses["session"].refused is None
+    assert accesses["fit"].use.path == "../outside.csv" and accesses["fit"].refused  # outside the graph's folder
