@@ -24,13 +24,14 @@ import numpy as np
 from haibal_py.errors import HaibalValueError, LayerError
 from haibal_py.node.types import PortType, value_type
 from haibal_py.numeric import seeding
+from haibal_py.numeric.keras_api import snake_case
 from haibal_py.numeric.layers import Layer, SymbolicTensor
 from haibal_py.numeric.layers.symbolic import call_symbolic
 from haibal_py.numeric.models import Model, Sequential
 from haibal_py.numeric.models.weights_io import weight_entries
 
 __all__ = ["MODEL", "MODEL_CLASSES", "SEED_KEY", "as_tensor", "build_model", "clone_graph", "copy_model",
-           "graph_nodes", "keras_snake", "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
+           "graph_nodes", "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
 
 #: the type of a built model ("a whole model")
 MODEL = PortType("model", 0, 0)
@@ -51,18 +52,11 @@ def _model_type(model: Model) -> PortType:
 
 
 # ---------------------------------------------------------------------------- names
-def keras_snake(class_name: str) -> str:
-    """Keras' automatic layer name for a class: ``Conv2D`` -> ``conv2d``, ``ReLU`` -> ``re_lu``."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def layer_name(node_name: str, default_name: str, class_name: str) -> str:
     """The Keras name of a node's layer: the node's name (spaces and ``/`` made ``_``), or
     Keras' automatic name for the class while the node keeps its default name."""
     if node_name == default_name or not node_name.strip():
-        return keras_snake(class_name)
+        return snake_case(class_name)
     return re.sub(r"[\s/]+", "_", node_name.strip())
 
 

@@ -16,10 +16,11 @@ from haibal_py.errors import HaibalValueError
 from haibal_py.node import Instance, Node, Port
 from haibal_py.node.factory import declare_node
 from haibal_py.node.types import PortType
+from haibal_py.numeric.keras_api import snake_case
 
 from ._keras_args import ARGS
 from ._layer_decl import Y, LayerDecl, layer_node
-from ._model_wires import graph_nodes, keras_snake, layer_name
+from ._model_wires import graph_nodes, layer_name
 
 CATEGORY = "Layers"
 
@@ -307,7 +308,7 @@ def _bidirectional(kwargs: dict, values: dict):
     trainable, dtype = kwargs.pop("trainable"), kwargs["dtype"]
     if kind == "SimpleRNN":
         kwargs.pop("recurrent_activation")
-    inner = _RNN_CLASSES[kind](name=keras_snake(kind), **kwargs)
+    inner = _RNN_CLASSES[kind](name=snake_case(kind), **kwargs)
     return L.Bidirectional(inner, merge_mode=merge_mode, name=name, trainable=trainable, dtype=dtype)
 
 

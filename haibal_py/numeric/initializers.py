@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 
 import numpy as np
 
 from ..errors import HaibalValueError
 from .config import floatx
+from .keras_api import snake_case
 from .seeding import check_seed, global_rng
 
 __all__ = [
@@ -414,12 +414,8 @@ he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunN
 orthogonal = Orthogonal
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
-_BY_NAME.update({_snake(cls.__name__): cls for cls in _CLASSES})
+_BY_NAME.update({snake_case(cls.__name__): cls for cls in _CLASSES})
 _BY_NAME.update({"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
                  "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
 

@@ -1,5 +1,6 @@
-"""Pieces of Keras' public API shape: the name registries behind ``get`` / ``serialize`` /
-``deserialize``, and constructors with Keras' exact signatures.
+"""Pieces of Keras' public API shape: Keras' names for classes (``snake_case``, ``auto_name``),
+the name registries behind ``get`` / ``serialize`` / ``deserialize``, and constructors with
+Keras' exact signatures.
 
 A ``Registry`` maps Keras' identifiers (function names, class names, their snake_case
 forms and the short aliases) to objects, as ``ALL_OBJECTS_DICT`` does in each Keras
@@ -23,10 +24,29 @@ from ..errors import HaibalValueError
 
 
 def snake_case(name: str) -> str:
-    """Keras' ``to_snake_case``: ``"MeanIoU"`` -> ``"mean_io_u"``, ``"AUC"`` -> ``"auc"``."""
-    step = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    step = re.sub(r"([a-z])([A-Z])", r"\1_\2", step).lower()
-    return step if step[0] != "_" else "private" + step
+    """Keras' ``to_snake_case``, the one in the project: ``"MeanIoU"`` -> ``"mean_io_u"``,
+    ``"AUC"`` -> ``"auc"``, ``"Conv2DTranspose"`` -> ``"conv2d_transpose"`` (a digit does not
+    split), ``"RMSprop"`` -> ``"rm_sprop"``; characters that are not word characters are dropped."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+_NAME_UIDS: dict[str, int] = {}
+
+
+def auto_name(class_name: str) -> str:
+    """Keras' automatic object names: ``dense``, ``dense_1``, ``dense_2`` ... per snake_case
+    class name, per process, one count for layers, models and optimizers (Keras' ``auto_name``)."""
+    base = snake_case(class_name)
+    n = _NAME_UIDS.get(base, 0)
+    _NAME_UIDS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names() -> None:
+    """Start automatic names again from ``dense``, as ``keras.backend.clear_session()`` does."""
+    _NAME_UIDS.clear()
 
 
 class Registry:

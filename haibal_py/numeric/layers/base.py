@@ -31,7 +31,6 @@ reach ``compute_output_shape`` and ``_forward`` as keyword arguments.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -40,6 +39,7 @@ import numpy as np
 from ...errors import LayerError
 from .. import initializers, regularizers
 from ..config import floatx
+from ..keras_api import auto_name, reset_names
 from ..kernels.memory import keep_freed_memory
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
@@ -88,28 +88,6 @@ class WeightSpec:
     trainable: bool
     regularizer: Any = None
     constraint: Any = None
-
-
-_NAMES: dict[str, int] = {}
-
-
-def _snake(name: str) -> str:
-    """Keras' ``to_snake_case``: ``Conv2DTranspose`` -> ``conv2d_transpose`` (a digit does not split)."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def auto_name(class_name: str) -> str:
-    """Keras' automatic layer names: ``dense``, ``dense_1``, ``dense_2`` ... per class, per process."""
-    base = _snake(class_name)
-    n = _NAMES.get(base, 0)
-    _NAMES[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
-
-
-def reset_names() -> None:
-    """Start automatic names again from ``dense``, as ``keras.backend.clear_session()`` does."""
-    _NAMES.clear()
 
 
 def as_tuple_shape(shape) -> tuple:
