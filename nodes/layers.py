@@ -17,10 +17,11 @@ from haibal_py.node import Instance, Node, Port
 from haibal_py.node.factory import declare_node
 from haibal_py.node.types import PortType
 from haibal_py.numeric.keras_api import snake_case
+from haibal_py.numeric.models.graph import walk_calls
 
 from ._keras_args import ARGS
 from ._layer_decl import Y, LayerDecl, layer_node
-from ._model_wires import graph_nodes, layer_name
+from ._model_wires import layer_name
 
 CATEGORY = "Layers"
 
@@ -323,7 +324,7 @@ def _bidirectional_ports(params) -> tuple[str, ...]:
 def _time_distributed(kwargs: dict, values: dict):
     """TimeDistributed over the one layer the ``layer`` wire ends with (a copy, named after it)."""
     wire = values.get("layer")
-    nodes = graph_nodes([wire]) if wire is not None else []
+    nodes = walk_calls([wire]).nodes if wire is not None else []
     if len(nodes) != 2 or not nodes[0].is_input or not nodes[1].single_input or not nodes[1].single_output:
         raise HaibalValueError("input 'layer' takes the output of ONE layer node fed by its own Input (the "
                                "shape of one time step); wrap longer chains step by step")
