@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from ...errors import HaibalValueError
+from ..keras_api import Registry
 from .casting import keras_cast
 
 __all__ = [
@@ -323,14 +324,16 @@ class CosineDecayRestarts(LearningRateSchedule):
 
 _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
                                             InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+REGISTRY = Registry("learning-rate schedule", _SCHEDULES, keras_module="keras.optimizers.schedules",
+                    own_module="haibal_py.optimizers.schedules", keras_names=_SCHEDULES, error=ScheduleError,
+                    what_class="learning-rate schedule")
 
 
 def serialize(learning_rate_schedule) -> dict:
     """Keras' serialized form: ``{"module", "class_name", "config", "registered_name"}``."""
     if not isinstance(learning_rate_schedule, LearningRateSchedule):
         raise ScheduleError(f"serialize() takes a LearningRateSchedule, got {learning_rate_schedule!r}")
-    return {"module": "keras.optimizers.schedules", "class_name": type(learning_rate_schedule).__name__,
-            "config": learning_rate_schedule.get_config(), "registered_name": None}
+    return REGISTRY.serialize(learning_rate_schedule)
 
 
 def deserialize(config, custom_objects=None) -> LearningRateSchedule:
@@ -339,8 +342,4 @@ def deserialize(config, custom_objects=None) -> LearningRateSchedule:
         return config
     if not isinstance(config, dict) or "class_name" not in config:
         raise ScheduleError(f"cannot deserialize a learning-rate schedule from {config!r}")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
-    if cls is None:
-        raise ScheduleError(f"unknown learning-rate schedule {name!r} (known: {', '.join(sorted(_SCHEDULES))})")
-    return cls.from_config(dict(config.get("config", {})))
+    return REGISTRY.with_objects(custom_objects).deserialize(config)
