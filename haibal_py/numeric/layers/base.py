@@ -36,7 +36,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ...errors import LayerError
+from ...errors import HaibalValueError, LayerError
 from .. import initializers, regularizers
 from ..config import floatx
 from ..keras_api import auto_name, reset_names
@@ -44,8 +44,7 @@ from ..kernels.memory import keep_freed_memory
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
 __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names", "check_rank",
-           "get_layer_class", "LAYER_CLASSES", "standardize_dtype", "serialize_or_none",
-           "positive_int", "refuse_unsupported"]
+           "get_layer_class", "LAYER_CLASSES", "standardize_dtype", "serialize_or_none"]
 
 #: every Layer subclass by class name, for configs (``Sequential.from_config``) and files
 LAYER_CLASSES: dict[str, type] = {}
@@ -369,27 +368,16 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
 
-def positive_int(value, name: str, who: str) -> int:
-    """``value`` as an int > 0, or a LayerError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise LayerError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def refuse_unsupported(who: str, **options) -> None:
-    for key, value in options.items():
-        if value is not None and value is not False:
-            raise LayerError(f"{who}: {key}={value!r} is not supported by haibal-py yet")
-
-
-def serialize_or_none(obj, module) -> dict | str | None:
-    """Keras' config value of an initializer or regularizer: its serialize dict, a plain
-    function's name, or None."""
+def serialize_or_none(value, module) -> dict | str | None:
+    """Keras' config value of an initializer or regularizer argument (``module`` is
+    ``initializers`` or ``regularizers``): the serialize dict of what ``module.get`` makes of
+    ``value`` (a name, a dict or an object), a plain function's name, or None."""
+    obj = module.get(value)
     if obj is None:
         return None
     try:
         return module.serialize(obj)
-    except Exception:  # a plain function: Keras writes its name
+    except HaibalValueError:  # a plain function: Keras writes its name
         return getattr(obj, "__name__", getattr(getattr(obj, "fn", None), "__name__", repr(obj)))
 
 

@@ -22,9 +22,9 @@ import numpy as np
 from .. import initializers, regularizers
 from ..activation_grads import ActivationStep
 from ..kernels import conv as K
-from .base import Layer, LayerError, positive_int, refuse_unsupported, serialize_or_none
-from .spatial_args import (format_shape, spatial_input_shape, standardize_data_format, standardize_padding,
-                           standardize_tuple)
+from .arguments import (format_shape, positive_int, refuse_unsupported, spatial_input_shape, standardize_data_format,
+                        standardize_padding, standardize_tuple)
+from .base import Layer, LayerError, serialize_or_none
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"]
