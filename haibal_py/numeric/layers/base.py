@@ -38,6 +38,7 @@ import numpy as np
 
 from ...errors import HaibalValueError, LayerError
 from .. import initializers, regularizers
+from ..arrays import as_numeric_array
 from ..config import floatx
 from ..keras_api import auto_name, reset_names
 from ..kernels.memory import keep_freed_memory
@@ -414,13 +415,7 @@ class _ActivityCtx:
 def _as_float(x, dtype: str, owner: str) -> np.ndarray:
     if isinstance(x, np.ndarray) and x.dtype == dtype:
         return x
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise LayerError(f"{owner}: input is not an array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise LayerError(f"{owner}: input must be numeric, got dtype {arr.dtype}")
-    return arr.astype(dtype, copy=False)
+    return as_numeric_array(x, f"{owner}: input", LayerError).astype(dtype, copy=False)
 
 
 def check_rank(layer: Layer, input_shape, ranks: Sequence[int] | None = None, what: str = "input",

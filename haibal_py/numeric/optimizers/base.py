@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ...errors import HaibalError, HaibalValueError
+from ..arrays import as_numeric_array
 from ..keras_api import auto_name, bind_arguments, keras_signature
 from . import clipping
 from .casting import keras_cast
@@ -400,13 +401,7 @@ class Optimizer:
         return pairs
 
     def _as_gradient(self, g, j: int) -> np.ndarray:
-        try:
-            arr = np.asarray(g)
-        except (TypeError, ValueError) as exc:
-            raise OptimizerError(f"{self.name}: grads[{j}] is not an array ({exc})") from None
-        if arr.dtype.kind not in "fiu":
-            raise OptimizerError(f"{self.name}: grads[{j}] must be numeric, got dtype {arr.dtype}")
-        return arr
+        return as_numeric_array(g, f"{self.name}: grads[{j}]", OptimizerError, kinds="iuf")
 
     def _accumulate_or_update(self, pairs, n: int) -> None:
         accs = self._accumulators

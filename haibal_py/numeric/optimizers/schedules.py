@@ -84,12 +84,12 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored
-    when ``staircase``)."""
+class _RateDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, their config, and
+    ``(lr0, p, decay_rate)`` at a step (``p = step / decay_steps``, floored when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        owner = "ExponentialDecay"
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        owner = type(self).__name__
         _number(owner, "initial_learning_rate", initial_learning_rate)
         _number(owner, "decay_steps", decay_steps, positive=True)
         _number(owner, "decay_rate", decay_rate)
@@ -99,17 +99,28 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def _terms(self, step):
         dt = _compute_dtype(self.initial_learning_rate)
-        lr0 = dt.type(self.initial_learning_rate)
         p = _step_array(step, dt) / dt.type(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(lr0 * np.power(keras_cast(self.decay_rate, dt), p))
+        return dt.type(self.initial_learning_rate), p, keras_cast(self.decay_rate, dt)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored
+    when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        lr0, p, rate = self._terms(step)
+        return _out(lr0 * np.power(rate, p))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -192,32 +203,16 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (the ratio floored
     when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        owner = "InverseTimeDecay"
-        _number(owner, "initial_learning_rate", initial_learning_rate)
-        _number(owner, "decay_steps", decay_steps, positive=True)
-        _number(owner, "decay_rate", decay_rate)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        dt = _compute_dtype(self.initial_learning_rate)
-        lr0 = dt.type(self.initial_learning_rate)
-        p = _step_array(step, dt) / dt.type(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return _out(lr0 / (dt.type(1) + keras_cast(self.decay_rate, dt) * p))
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        lr0, p, rate = self._terms(step)
+        return _out(lr0 / (lr0.dtype.type(1) + rate * p))
 
 
 def _cosine(dt, step, decay_steps, decay_from, alpha):
