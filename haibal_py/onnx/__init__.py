@@ -7,8 +7,9 @@ See docs/onnx.md.
 """
 
 from .errors import OnnxDependencyError, OnnxError, UnsupportedOnnxError
+from .exporter import save, to_onnx
 from .importer import load, load_model
 from .import_ops import supported_operators
 
-__all__ = ["load", "load_model", "supported_operators", "OnnxError", "UnsupportedOnnxError",
+__all__ = ["load", "load_model", "save", "to_onnx", "supported_operators", "OnnxError", "UnsupportedOnnxError",
            "OnnxDependencyError"]
