@@ -57,6 +57,11 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g.reshape(shape)
 
 
+def _zeros(shape, dtype=None):
+    """Zeros of any shape, scalars included (the values come from ``set_weights``)."""
+    return np.zeros(shape, dtype=dtype)
+
+
 class _Operands(Layer):
     """Runtime inputs and constant weights mixed as the ONNX operands of one operator."""
 
@@ -85,7 +90,7 @@ class _Operands(Layer):
 
     def build(self, input_shape):
         for i, shape in self.constant_shapes.items():
-            self._constants[i] = self.add_weight(f"operand_{i}", shape, "zeros",
+            self._constants[i] = self.add_weight(f"operand_{i}", shape, _zeros,
                                                  trainable=self.operands[i] == "w")
         self.built = True
 

@@ -83,10 +83,12 @@ class OnnxReshape(Layer):
                 d = shape[i]
             out.append(d)
         if -1 in out:
-            known = [d for d in out if d != -1]
-            if None in shape or None in known:
+            copied = [i for i, d in enumerate(self.shape) if d == 0]
+            rest_in = [d for i, d in enumerate(shape) if i not in copied]
+            known = [d for i, d in enumerate(out) if d != -1 and i not in copied]
+            if None in rest_in or None in known:
                 return tuple(None if d == -1 else d for d in out)
-            size, rest = math.prod(shape), math.prod(known)
+            size, rest = math.prod(rest_in), math.prod(known)
             if rest == 0 or size % rest:
                 raise LayerError(f"{self.name} (OnnxReshape): cannot reshape shape {format_shape(shape)} "
                                  f"to {self.shape}")
