@@ -968,19 +968,16 @@ def _gather(imp, n):
     if p is None or indices.ndim > 1:
         t = _materialized(imp, t, n)
         p = axis
-    size = t.phys_dims[p]
     dims = list(t.phys_dims)
-    if indices.ndim == 0:
-        dims.pop(p)
-    else:
-        dims[p] = int(indices.shape[0])
+    dims[p:p + 1] = [int(d) for d in indices.shape]
     out = imp.emit(OnnxGather, {"indices": indices.tolist(), "axis": p}, t.sym, origin=n.name,
                    dims=tuple(dims))
-    del size
     if indices.ndim == 0:
         axes = [a if a is None or a < p else a - 1 for i, a in enumerate(t.axes) if i != axis]
-    else:
+    elif indices.ndim == 1:
         axes = list(t.axes)
+    else:
+        axes = list(identity_axes(len(dims)))
     _set_view(imp, n, out, axes, tuple(dims))
 
 

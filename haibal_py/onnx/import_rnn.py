@@ -122,6 +122,10 @@ def _convert(imp, n):
     outs = n.outputs + [""] * (3 - len(n.outputs))
     used = [bool(o) and imp.consumers[o] > 0 for o in outs]
     return_sequences, return_state = used[0], used[1] or used[2]
+    # only the last state is read: it is the layer's plain output
+    last_only = direction != "bidirectional" and used[1] and not used[0] and not used[2]
+    if last_only:
+        return_state = False
     config = {"units": hidden, "return_sequences": return_sequences, "return_state": return_state,
               "use_bias": b is not None}
     if op == "LSTM":
@@ -166,6 +170,9 @@ def _convert(imp, n):
                    origin=n.name, dims=out_dims if return_state else out_dims[0])
     res = res if isinstance(res, list) else [res]
     y = res[0]
+    if last_only:
+        imp.set(outs[1], Tensor(y.sym, (0, None, 1) if layout else (None, 0, 1), y.phys_dims))
+        return
     if used[0]:
         if direction == "reverse":
             y = imp.register(imp.emit(OnnxSlice, {"starts": [-1], "ends": [-INT64_MAX], "axes": [1], "steps": [-1]},
