@@ -362,3 +362,16 @@ def test_files_that_are_not_onnx(tmp_path):
     old = _graph([helper.make_node("Relu", ["x"], ["y"])], {"x": (2,)}, ["y"], opset=7)
     with pytest.raises(OnnxError, match="opset 7 is too old"):
         honnx.load_model(old)
+
+
+def test_resize_tile_and_einsum():
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["r"], mode="nearest",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+             helper.make_node("Resize", ["r", "", "scales"], ["b"], mode="linear",
+                              coordinate_transformation_mode="half_pixel"),
+             helper.make_node("ReduceMean", ["b"], ["m"], axes=[3], keepdims=1),
+             helper.make_node("Tile", ["m", "reps"], ["t"]),
+             helper.make_node("Einsum", ["t", "w"], ["y"], equation="nchw,wk->nchk")]
+    inits = {"scales": np.array([1, 1, 2, 3], np.float32), "reps": np.array([1, 1, 1, 3], np.int64), "w": _f(3, 2)}
+    m = _check(_graph(nodes, {"x": (2, 3, 4)}, ["y"], inits), {"x": _f(2, 2, 3, 4)}, atol=1e-5)
+    assert {"UpSampling2D", "OnnxExpand", "OnnxEinsum"} <= set(_kinds(m))

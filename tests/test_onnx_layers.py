@@ -267,3 +267,20 @@ def test_configs_rebuild_the_layer(layer):
     assert again.get_config() == config
     import json
     json.dumps(config)  # configs are plain JSON (graph files hold them)
+
+
+@pytest.mark.parametrize("eq, shapes", [("bij,jk->bik", [(2, 3, 4), (4, 5)]), ("bthk,bshk->bhts", [(2, 3, 2, 4), (2, 5, 2, 4)]),
+                                        ("ij,jk->i", [(3, 4), (4, 2)]), ("bi,bi->b", [(2, 5), (1, 5)])])
+def test_einsum_values_and_gradients(eq, shapes):
+    with float64_layers():
+        layer = L.OnnxEinsum(eq, operands=["x", "x"])
+    xs = [_x(*s) for s in shapes]
+    np.testing.assert_allclose(layer(xs), np.einsum(eq, *xs))
+    check_gradients(layer, xs)
+
+
+def test_einsum_refuses_ellipsis_and_diagonals():
+    with pytest.raises(LayerError, match="without '...'"):
+        L.OnnxEinsum("...ij,jk->...ik")
+    with pytest.raises(LayerError, match="distinct letters"):
+        L.OnnxEinsum("ii,ij->j")

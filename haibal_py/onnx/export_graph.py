@@ -50,7 +50,7 @@ class GraphBuilder:
         elif arr.dtype.kind in "fiu":
             arr = arr.astype(self.float_dtype)
         name = self.name(hint)
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(arr), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(arr, order="C"), name))
         return name
 
     def ints(self, values, hint: str = "ints") -> str:

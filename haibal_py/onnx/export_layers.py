@@ -176,7 +176,7 @@ def _permute(g, layer, xs, node):
 
 def _repeat(g, layer, xs, node):
     u = g.unsqueeze(xs[0], [1])
-    return [g.op("Tile", [u, g.ints([1, layer.n, 1], "repeats")], layer.name)]
+    return [g.op("Expand", [u, g.ints([1, layer.n, 1], "shape")], layer.name)]
 
 
 # ---------------------------------------------------------------------------- merging
@@ -651,6 +651,10 @@ def _onnx_matmul(g, layer, xs, node):
     return [g.op("MatMul", _onnx_operands(g, layer, xs), layer.name)]
 
 
+def _onnx_einsum(g, layer, xs, node):
+    return [g.op("Einsum", _onnx_operands(g, layer, xs), layer.name, equation=layer.equation)]
+
+
 _UNARY = {"neg": "Neg", "abs": "Abs", "sqrt": "Sqrt", "exp": "Exp", "log": "Log", "reciprocal": "Reciprocal",
           "erf": "Erf", "sin": "Sin", "cos": "Cos", "floor": "Floor", "ceil": "Ceil", "round": "Round",
           "sign": "Sign", "identity": "Identity"}
@@ -727,7 +731,7 @@ EXPORTERS = {
     L.ZeroPadding1D: _zero_pad, L.ZeroPadding2D: _zero_pad, L.ZeroPadding3D: _zero_pad,
     L.Cropping1D: _crop, L.Cropping2D: _crop, L.Cropping3D: _crop,
     L.UpSampling1D: _upsample, L.UpSampling2D: _upsample, L.UpSampling3D: _upsample,
-    OM.OnnxElementwise: _onnx_elementwise, OM.OnnxMatMul: _onnx_matmul, OM.OnnxUnary: _onnx_unary,
+    OM.OnnxElementwise: _onnx_elementwise, OM.OnnxMatMul: _onnx_matmul, OM.OnnxEinsum: _onnx_einsum, OM.OnnxUnary: _onnx_unary,
     OM.OnnxClip: _onnx_clip, OS.OnnxTranspose: _onnx_transpose, OS.OnnxReshape: _onnx_reshape,
     OS.OnnxGather: _onnx_gather, OS.OnnxSlice: _onnx_slice, OS.OnnxPad: _onnx_pad, OS.OnnxReduce: _onnx_reduce,
     OS.OnnxExpand: _onnx_expand,

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..numeric import layers as L
-from ..numeric.layers.onnx_math import OnnxClip, OnnxElementwise, OnnxMatMul, OnnxUnary
+from ..numeric.layers.onnx_math import OnnxClip, OnnxEinsum, OnnxElementwise, OnnxMatMul, OnnxUnary
 from ..numeric.layers.onnx_shape import (OnnxExpand, OnnxGather, OnnxPad, OnnxReduce, OnnxSlice, OnnxTranspose,
                                          negative_slice)
 from .errors import OnnxError
@@ -50,7 +50,7 @@ def _input_value(imp, name):
 
 
 def _float(imp, arr) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(arr, dtype=imp.float_dtype))
+    return np.asarray(arr, dtype=imp.float_dtype, order="C")
 
 
 # ---------------------------------------------------------------------------- elementwise
@@ -476,6 +476,41 @@ def _matmul(imp, n):
     out = imp.emit(OnnxMatMul, {"operands": kinds, "constant_shapes": shapes}, syms[0] if len(syms) == 1 else syms,
                    weights=weights, origin=n.name, dims=out_dims)
     imp.set(n.outputs[0], out)
+
+
+def _einsum(imp, n):
+    eq = n.attr("equation")
+    kinds, syms, shapes, weights, dims = [], [], {}, {}, {}
+    vals = [_input_value(imp, i) for i in n.inputs]
+    subs = eq.replace(" ", "").split("->")[0].split(",") if "->" in eq else []
+    for k, (name, v) in enumerate(zip(n.inputs, vals)):
+        if isinstance(v, Tensor):
+            m = _materialized(imp, v, n)
+            kinds.append("x")
+            syms.append(m.sym)
+            arr_dims = m.phys_dims
+        else:
+            c = np.asarray(imp.const(name))
+            kinds.append("w" if isinstance(v, Const) and v.trainable else "c")
+            shapes[str(k)] = list(c.shape)
+            weights[f"operand_{k}"] = _float(imp, c)
+            arr_dims = c.shape
+        if k < len(subs):
+            for letter, d in zip(subs[k], arr_dims):
+                if letter not in dims or (isinstance(dims[letter], int) and dims[letter] == 1):
+                    dims[letter] = d
+    out_sub = eq.replace(" ", "").split("->")[1] if "->" in eq else ""
+    out = imp.emit(OnnxEinsum, {"equation": eq, "operands": kinds, "constant_shapes": shapes},
+                   syms[0] if len(syms) == 1 else syms, weights=weights, origin=n.name,
+                   dims=tuple(dims.get(c, Sym()) for c in out_sub) or None)
+    imp.set(n.outputs[0], out)
+
+
+def _einsum_check(n, imp):
+    eq = (n.attr("equation") or "").replace(" ", "")
+    if "..." in eq or "->" not in eq:
+        return "implicit or '...' equations"
+    return None
 
 
 # ---------------------------------------------------------------------------- convolution and pooling
@@ -1092,6 +1127,80 @@ def _pad(imp, n):
     _set_view(imp, n, out, t.axes, dims)
 
 
+def _tile(imp, n):
+    t = _t(imp, n)
+    reps = [int(r) for r in np.asarray(imp.const(n.inputs[1])).reshape(-1)]
+    dims = t.dims
+    if any(r != 1 and not (isinstance(d, int) and d == 1) for r, d in zip(reps, dims)):
+        _fail(imp, n, "repeating axes larger than 1 is not supported (only Tile that broadcasts, as Expand)")
+    if all(r == 1 for r in reps):
+        imp.set(n.outputs[0], t)
+        return
+    m = _materialized(imp, t, n)
+    out = imp.emit(OnnxExpand, {"shape": reps}, m.sym, origin=n.name,
+                   dims=tuple(r if r != 1 else d for r, d in zip(reps, m.phys_dims)))
+    imp.set(n.outputs[0], out)
+
+
+def _resize_check(n, imp):
+    mode = n.attr("mode", "nearest")
+    ctm = n.attr("coordinate_transformation_mode", "half_pixel")
+    if mode == "nearest":
+        near = n.attr("nearest_mode", "round_prefer_floor")
+        ok = (ctm == "asymmetric" and near == "floor") or \
+            (ctm in ("half_pixel", "pytorch_half_pixel") and near in ("round_prefer_floor", "round_prefer_ceil"))
+        return None if ok else f"nearest with {ctm}/{near}"
+    if mode == "linear":
+        return None if ctm in ("half_pixel", "pytorch_half_pixel") else f"linear with {ctm}"
+    return f"mode={mode}"
+
+
+def _resize(imp, n):
+    t = _t(imp, n)
+    scales = None
+    if imp.opset >= 11:
+        if _opt_input(n, 2) and np.size(imp.const(n.inputs[2])):
+            scales = [float(v) for v in np.asarray(imp.const(n.inputs[2])).reshape(-1)]
+        elif _opt_input(n, 3):
+            sizes = [int(v) for v in np.asarray(imp.const(n.inputs[3])).reshape(-1)]
+            dims = t.dims
+            scales = []
+            for s, d in zip(sizes, dims):
+                if not isinstance(d, int) or s % d:
+                    _fail(imp, n, "sizes that are not whole multiples of known sizes are not supported")
+                scales.append(s / d)
+    else:
+        scales = [float(v) for v in np.asarray(imp.const(n.inputs[1])).reshape(-1)]
+    if scales is None or any(s != int(s) or s < 1 for s in scales):
+        _fail(imp, n, f"only whole upsampling factors are supported, got scales {scales}")
+    scales = [int(s) for s in scales]
+    if all(s == 1 for s in scales):
+        imp.set(n.outputs[0], t)
+        return
+    k = t.rank - 2
+    if k not in (1, 2, 3):
+        _fail(imp, n, f"a rank-{t.rank} input is not supported")
+    # channels-last physical layout: the unit scales must be on the batch and the channel axis
+    if scales[0] == 1 and scales[1] == 1:
+        wanted = _channels_last(t.rank)
+        spatial = scales[2:]
+    elif scales[0] == 1 and scales[-1] == 1:
+        wanted = None
+        spatial = scales[1:-1]
+    else:
+        _fail(imp, n, f"scales {scales} resize the batch or every non-batch axis")
+    x = imp.layout(t, wanted, origin=n.name)
+    linear = n.attr("mode", "nearest") == "linear"
+    if linear and k != 2:
+        _fail(imp, n, "linear resizing is supported for 2-D images only")
+    cls = {1: L.UpSampling1D, 2: L.UpSampling2D, 3: L.UpSampling3D}[k]
+    config = {"size": spatial[0] if k == 1 else list(spatial)}
+    if linear:
+        config["interpolation"] = "bilinear"
+    out = imp.emit(cls, config, x, origin=n.name)
+    _set_view(imp, n, out, wanted if wanted is not None else identity_axes(t.rank))
+
+
 def _expand(imp, n):
     t = _t(imp, n)
     shape_v = _input_value(imp, n.inputs[1])
@@ -1282,13 +1391,15 @@ OPS = {
     "LayerNormalization": _layer_norm, "InstanceNormalization": _instance_norm,
     "Transpose": _transpose, "Squeeze": _squeeze, "Unsqueeze": _unsqueeze, "Flatten": _flatten,
     "Reshape": _reshape, "Concat": _concat, "Gather": _gather, "Slice": _slice, "Split": _split, "Pad": _pad,
-    "Expand": _expand, "Shape": _shape, "Size": _size, "ConstantOfShape": _constant_of_shape,
+    "Expand": _expand, "Tile": _tile, "Resize": _resize, "Upsample": _resize, "Einsum": _einsum,
+    "Shape": _shape, "Size": _size, "ConstantOfShape": _constant_of_shape,
     **{op: _reduce(kind) for op, kind in _REDUCE_OPS.items()},
     **RNN_OPS,
 }
 CHECKS = {"Selu": _selu_check, "Conv": _conv_check, "ConvTranspose": _conv_transpose_check,
           "MaxPool": _pool_check, "AveragePool": _pool_check, "BatchNormalization": _batch_norm_check,
-          "LayerNormalization": _layer_norm_check, **RNN_CHECKS}
+          "LayerNormalization": _layer_norm_check, "Resize": _resize_check, "Upsample": _resize_check,
+          "Einsum": _einsum_check, **RNN_CHECKS}
 
 
 def supported_operators() -> list[str]:

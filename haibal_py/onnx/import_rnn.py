@@ -186,7 +186,7 @@ def _convert(imp, n):
 
 
 def _f(imp, a):
-    return np.ascontiguousarray(np.asarray(a, dtype=imp.float_dtype))
+    return np.asarray(a, dtype=imp.float_dtype, order="C")
 
 
 def _stack(imp, n, parts: list, dims: tuple, axis: int) -> Tensor:

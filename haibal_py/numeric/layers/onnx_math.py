@@ -22,7 +22,7 @@ import numpy as np
 from .base import Layer, LayerError, as_tuple_shape
 from .symbolic import format_shape
 
-__all__ = ["OnnxElementwise", "OnnxMatMul", "OnnxUnary", "OnnxClip", "broadcast_shapes", "unbroadcast"]
+__all__ = ["OnnxElementwise", "OnnxMatMul", "OnnxEinsum", "OnnxUnary", "OnnxClip", "broadcast_shapes", "unbroadcast"]
 
 
 def broadcast_shapes(shapes, who: str) -> tuple:
@@ -362,3 +362,71 @@ class OnnxClip(Layer):
 
     def get_config(self):
         return {**super().get_config(), "min": self.min, "max": self.max}
+
+
+def _parse_equation(equation: str, who: str):
+    """The operand subscripts and the output subscripts of an explicit einsum equation."""
+    eq = equation.replace(" ", "")
+    if "..." in eq or "->" not in eq:
+        raise LayerError(f"{who}: only explicit equations without '...' are supported (a->b form), got {equation!r}")
+    lhs, out = eq.split("->")
+    subs = lhs.split(",")
+    for s in subs + [out]:
+        if not s.isalpha() or len(set(s)) != len(s):
+            raise LayerError(f"{who}: each operand needs distinct letters (no diagonals), got {equation!r}")
+    return subs, out
+
+
+class OnnxEinsum(_Operands):
+    """``numpy.einsum(equation, *operands)`` (ONNX ``Einsum``), for explicit equations whose
+    subscripts hold distinct letters; the gradient of each operand is another einsum."""
+
+    _arity = (1, None)
+
+    def __init__(self, equation, operands=("x", "x"), constant_shapes=None, **kwargs):
+        super().__init__(operands, constant_shapes, **kwargs)
+        self.equation = str(equation)
+        self._subs, self._out = _parse_equation(self.equation, self.name)
+        if len(self._subs) != len(self.operands):
+            raise LayerError(f"{self.name}: equation {equation!r} has {len(self._subs)} operands, "
+                             f"operands lists {len(self.operands)}")
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._operand_shapes(input_shape)
+        sizes: dict[str, int | None] = {}
+        for sub, shape in zip(self._subs, shapes):
+            if len(sub) != len(shape):
+                raise LayerError(f"{self.name} (OnnxEinsum): operand {sub!r} of {self.equation!r} got shape "
+                                 f"{format_shape(shape)}")
+            for c, d in zip(sub, shape):
+                old = sizes.get(c)
+                if old is not None and d is not None and old != d and 1 not in (old, d):
+                    raise LayerError(f"{self.name} (OnnxEinsum): index {c!r} has sizes {old} and {d}")
+                if old is None or old == 1:
+                    sizes[c] = d
+        return tuple(sizes.get(c) for c in self._out)
+
+    def _forward(self, inputs, training):
+        xs = self._operand_values(inputs)
+        return np.einsum(self.equation, *xs, optimize=True), xs
+
+    def _backward(self, xs, dy, need_dx):
+        grads = []
+        for i, (sub, x) in enumerate(zip(self._subs, xs)):
+            if self.operands[i] == "x" and not need_dx or self.operands[i] == "c":
+                grads.append(None)
+                continue
+            others = [(s, v) for k, (s, v) in enumerate(zip(self._subs, xs)) if k != i]
+            present = set(self._out) | {c for s, _ in others for c in s}
+            kept = "".join(c for c in sub if c in present)
+            eq = ",".join([self._out] + [s for s, _ in others]) + "->" + kept
+            g = np.einsum(eq, dy, *[v for _, v in others], optimize=True)
+            for k, c in enumerate(sub):
+                if c not in present:  # an index summed in this operand alone
+                    g = np.expand_dims(g, k)
+            g = unbroadcast(g, tuple(d if c in present else 1 for c, d in zip(sub, x.shape)))
+            grads.append(np.ascontiguousarray(np.broadcast_to(g, x.shape)))
+        return self._split_grads(grads, need_dx)
+
+    def get_config(self):
+        return {**super().get_config(), "equation": self.equation}
