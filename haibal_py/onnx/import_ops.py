@@ -568,12 +568,12 @@ def _pad_layer(imp, n, t: Tensor, pairs, value: float = 0.0) -> Tensor:
     if value == 0.0 and k in (1, 2, 3):
         cls = {1: L.ZeroPadding1D, 2: L.ZeroPadding2D, 3: L.ZeroPadding3D}[k]
         padding = list(pairs[0]) if k == 1 else [list(p) for p in pairs]
-        out = imp.emit(cls, {"padding": padding}, t.sym, origin=n.name, dims=dims)
+        out = imp.emit(cls, {"padding": padding}, t.sym, origin=n.name, dims=dims, helper=True)
     else:
         begins = [0] + [b for b, _ in pairs] + [0]
         ends = [0] + [e for _, e in pairs] + [0]
         out = imp.emit(OnnxPad, {"pads": begins + ends, "mode": "constant", "value": value}, t.sym,
-                       origin=n.name, dims=dims)
+                       origin=n.name, dims=dims, helper=True)
     return imp.register(out)
 
 

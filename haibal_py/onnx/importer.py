@@ -214,14 +214,20 @@ class Importer:
 
     # ------------------------------------------------------------------ layers
     def emit(self, cls, config: dict, inputs, weights=None, name: str | None = None, origin: str = "",
-             dims=None, integer: bool = False):
+             dims=None, integer: bool = False, helper: bool = False):
         """Record one layer call on physical ``inputs`` (a SymbolicTensor or a list) and
         return its physical output tensor(s) as ``Tensor`` s with identity views.
 
         ``dims``: the physical sizes of the output (else: the traced shape, the batch
-        symbol of the first input on axis 0, new symbols elsewhere)."""
+        symbol of the first input on axis 0, new symbols elsewhere). The layer is named after
+        the ONNX node (``origin``); a ``helper`` layer (a layout change, a padding) or a second
+        layer of the node gets a suffix."""
         config = dict(config)
-        config["name"] = name or self.helper_name(_snake(cls.__name__), origin)
+        if name is None:
+            stem = _clean_name(origin)
+            name = self.unique_name(stem) if stem and not helper and stem not in self._names else \
+                self.helper_name(_snake(cls.__name__), origin)
+        config["name"] = name
         if "dtype" not in config:
             config["dtype"] = self.float_dtype
         single = isinstance(inputs, SymbolicTensor)
@@ -279,17 +285,18 @@ class Importer:
             perm = plan.perm
             if perm[0] == 0:
                 out = self.emit(Permute, {"dims": [p for p in perm[1:]]}, sym, origin=origin,
-                                dims=plan.dims_after_perm)
+                                dims=plan.dims_after_perm, helper=True)
             else:
-                out = self.emit(OnnxTranspose, {"perm": list(perm)}, sym, origin=origin, dims=plan.dims_after_perm)
+                out = self.emit(OnnxTranspose, {"perm": list(perm)}, sym, origin=origin, dims=plan.dims_after_perm,
+                                helper=True)
             sym, dims = out.sym, out.phys_dims
             self.register(out)
         if plan.dims is not None:
-            out = self.reshape(sym, dims, plan.dims, origin)
+            out = self.reshape(sym, dims, plan.dims, origin, helper=True)
             sym = out.sym
         return sym
 
-    def reshape(self, sym, src: tuple, target: tuple, origin: str = "") -> Tensor:
+    def reshape(self, sym, src: tuple, target: tuple, origin: str = "", helper: bool = False) -> Tensor:
         """A layer reshaping ``sym`` (sizes ``src``) to sizes ``target`` (ints or Syms):
         Keras' Flatten or Reshape when the batch axis stays first, else OnnxReshape."""
         unknown = [i for i, d in enumerate(target) if isinstance(d, Sym)]
@@ -297,10 +304,10 @@ class Importer:
             rest = [i for i in unknown if i != 0]
             if len(rest) <= 1:
                 if len(target) == 2 and len(src) > 2:
-                    out = self.emit(Flatten, {}, sym, origin=origin, dims=target)
+                    out = self.emit(Flatten, {}, sym, origin=origin, dims=target, helper=helper)
                 else:
                     shape = [-1 if i in rest else int(d) for i, d in enumerate(target) if i > 0]
-                    out = self.emit(Reshape, {"target_shape": shape}, sym, origin=origin, dims=target)
+                    out = self.emit(Reshape, {"target_shape": shape}, sym, origin=origin, dims=target, helper=helper)
                 return self.register(out)
         spec = []
         free = 0
@@ -317,7 +324,7 @@ class Importer:
                             f"{_fmt(target)}: more than one size is unknown when the model is imported")
         if any(d == 0 for d in spec) and any(isinstance(d, int) and d == 0 for d in target):
             raise OnnxError(f"{self.name}: node {origin or '?'}: reshape to a shape holding a size 0 is not supported")
-        out = self.emit(OnnxReshape, {"shape": spec}, sym, origin=origin, dims=target)
+        out = self.emit(OnnxReshape, {"shape": spec}, sym, origin=origin, dims=target, helper=helper)
         return self.register(out)
 
     # ------------------------------------------------------------------ driver
@@ -371,8 +378,9 @@ class Importer:
 
 
 def _snake(name: str) -> str:
+    """Keras' ``to_snake_case`` (``Conv2D`` -> ``conv2d``, ``OnnxReshape`` -> ``onnx_reshape``)."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def _fmt(dims) -> str:
