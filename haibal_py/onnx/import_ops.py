@@ -1251,8 +1251,16 @@ def _reduce(op):
         dims = [1 if i in phys else d for i, d in enumerate(t.phys_dims)]
         if not keepdims:
             dims = [d for i, d in enumerate(t.phys_dims) if i not in phys]
-        out = imp.emit(OnnxReduce, {"op": op, "axes": phys, "keepdims": keepdims}, t.sym, origin=n.name,
-                       dims=tuple(dims))
+        pr = len(t.phys_dims)
+        if op in ("mean", "max") and pr in (3, 4, 5) and phys == list(range(1, pr - 1)):
+            # the spatial axes of a channels-last tensor: a global pooling
+            cls = {("mean", 3): L.GlobalAveragePooling1D, ("mean", 4): L.GlobalAveragePooling2D,
+                   ("mean", 5): L.GlobalAveragePooling3D, ("max", 3): L.GlobalMaxPooling1D,
+                   ("max", 4): L.GlobalMaxPooling2D, ("max", 5): L.GlobalMaxPooling3D}[(op, pr)]
+            out = imp.emit(cls, {"keepdims": keepdims}, t.sym, origin=n.name, dims=tuple(dims))
+        else:
+            out = imp.emit(OnnxReduce, {"op": op, "axes": phys, "keepdims": keepdims}, t.sym, origin=n.name,
+                           dims=tuple(dims))
         if keepdims:
             view = t.axes
         else:
