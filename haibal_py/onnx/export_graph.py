@@ -102,6 +102,25 @@ class GraphBuilder:
         return self.const(np.asarray(value, dtype=self.float_dtype), "scalar")
 
     # ------------------------------------------------------------------ clean-up
+    def _fold_output_identities(self, keep: set[str]) -> None:
+        """``node -> t -> Identity -> output`` becomes ``node -> output`` when only the
+        Identity reads ``t``."""
+        readers: dict[str, int] = {}
+        for node in self.nodes:
+            for i in node.input:
+                readers[i] = readers.get(i, 0) + 1
+        producer = {o: node for node in self.nodes for o in node.output}
+        for node in list(self.nodes):
+            if node.op_type != "Identity" or node.output[0] not in keep:
+                continue
+            src = node.input[0]
+            p = producer.get(src)
+            if p is None or src in keep or readers.get(src, 0) != 1:
+                continue
+            k = list(p.output).index(src)
+            p.output[k] = node.output[0]
+            self.nodes.remove(node)
+
     def simplify(self, keep: set[str]) -> None:
         """Cancel Transpose pairs, then drop nodes whose outputs nothing reads (``keep``:
         the graph outputs)."""
@@ -136,6 +155,7 @@ class GraphBuilder:
         for node in self.nodes:
             for i, name in enumerate(node.input):
                 node.input[i] = resolve(name)
+        self._fold_output_identities(keep)
         used = set(keep)
         alive = []
         for node in reversed(self.nodes):
