@@ -375,3 +375,16 @@ def test_resize_tile_and_einsum():
     inits = {"scales": np.array([1, 1, 2, 3], np.float32), "reps": np.array([1, 1, 1, 3], np.int64), "w": _f(3, 2)}
     m = _check(_graph(nodes, {"x": (2, 3, 4)}, ["y"], inits), {"x": _f(2, 2, 3, 4)}, atol=1e-5)
     assert {"UpSampling2D", "OnnxExpand", "OnnxEinsum"} <= set(_kinds(m))
+
+
+def test_several_inputs_and_outputs_keep_their_names():
+    nodes = [helper.make_node("Add", ["a", "b"], ["sum"]),
+             helper.make_node("Relu", ["sum"], ["relu out"]),
+             helper.make_node("Identity", ["a"], ["a_copy"])]
+    proto = _graph(nodes, {"a": (3,), "b": (3,)}, ["relu out", "sum", "a_copy"])
+    model = _check(proto, {"a": _f(2, 3), "b": _f(2, 3)})
+    assert model.input_names == ["a", "b"]
+    assert [t.name for t in model.outputs] == ["relu_out", "sum", "a_copy"]
+    out = model.predict({"a": np.ones((1, 3), "float32"), "b": -np.ones((1, 3), "float32") * 2})
+    np.testing.assert_allclose(out[0], 0.0)
+    np.testing.assert_allclose(out[1], -1.0)

@@ -84,6 +84,8 @@ def _fuse(imp, outputs: list) -> dict:
             t = alias[id(t)]
         return t
 
+    producers = _producers(steps)
+    uses = _count_uses(steps, outputs)
     for s in steps:
         if s.removed:
             continue
@@ -91,8 +93,6 @@ def _fuse(imp, outputs: list) -> dict:
             s.inputs = resolve(s.inputs)
         else:
             s.inputs = [resolve(t) for t in s.inputs]
-        producers = _producers(steps)
-        uses = _count_uses(steps, [resolve(t) for t in outputs])
         if not s.single_input:
             continue
         p = producers.get(id(s.inputs))
@@ -119,6 +119,8 @@ def _fuse(imp, outputs: list) -> dict:
             p.config["activation"] = act
         s.removed = True
         alias[id(s.outputs[0])] = p.outputs[0]
+        uses[id(p.outputs[0])] = uses.pop(id(s.outputs[0]), 0)
+        producers.pop(id(s.outputs[0]), None)
     return alias
 
 
