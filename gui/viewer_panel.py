@@ -12,6 +12,7 @@ from __future__ import annotations
 from Qt import QtCore, QtWidgets
 
 from .displays import LivePlot, ValueView
+from .model_view import ModelView
 
 #: viewer node type id -> display mode
 VIEWER_MODES = {
@@ -19,7 +20,15 @@ VIEWER_MODES = {
     "haibal.viewers.ArrayTable": "table",
     "haibal.viewers.LinePlot": "plot",
     "haibal.viewers.ImageView": "image",
+    "haibal.model.ModelSummary": "model",
 }
+#: display mode -> the output port its node's value is read from (default: "value")
+MODE_PORTS = {"model": "model"}
+
+
+def make_view(mode: str) -> QtWidgets.QWidget:
+    """The display of a viewer of ``mode``: a model's summary and histograms, or a value."""
+    return ModelView() if mode == "model" else ValueView(mode)
 
 
 def is_viewer(type_id: str) -> bool:
@@ -39,14 +48,14 @@ def viewer_keys(graph, prefix: tuple = (), titles: tuple = ()) -> dict[tuple, tu
     return out
 
 
-def value_at(runtime, path: tuple):
+def value_at(runtime, path: tuple, port: str = "value"):
     """(known, value) of the viewer at ``path`` in the last run of ``runtime`` and its sub-runtimes."""
     for gid in path[:-1]:
         runtime = runtime.inner_runtime(gid) if runtime is not None else None
     result = runtime.last_result if runtime is not None else None
-    if result is None or path[-1] not in result.values or "value" not in result.values[path[-1]]:
+    if result is None or path[-1] not in result.values or port not in result.values[path[-1]]:
         return False, None
-    return True, result.values[path[-1]]["value"]
+    return True, result.values[path[-1]][port]
 
 
 class _Column(QtWidgets.QVBoxLayout):
@@ -130,8 +139,8 @@ class ViewerPanel(QtWidgets.QScrollArea):
             if entry is not None:
                 entry.set_name(title)
                 continue
-            view = ValueView(mode)
-            view.setMinimumHeight(44 if mode == "value" else 150)
+            view = make_view(mode)
+            view.setMinimumHeight(44 if mode == "value" else 300 if mode == "model" else 150)
             self._add(key, ViewerEntry(title, view))
         for key, entry in self.entries.items():
             if key[0] == "live" and key[1] in graph.nodes:
@@ -153,10 +162,24 @@ class ViewerPanel(QtWidgets.QScrollArea):
             if key[0] == "live":
                 entry.set_stale(key[1] in stale_gids)
                 continue
-            known, value = value_at(runtime, key)
+            known, value = value_at(runtime, key, MODE_PORTS.get(entry.view.mode, "value"))
             if known:
                 entry.view.show_value(value)
             entry.set_stale(key[0] in stale_gids)
+
+    def show_merged(self, values: dict[str, dict], note: str) -> None:
+        """After a run over files: each viewer of the graph shows its merged value (a viewer fed
+        by a metric), the others ``note`` (their value is one per file)."""
+        for key, entry in self.entries.items():
+            if key[0] == "live" or not isinstance(entry.view, ValueView):
+                continue
+            port = MODE_PORTS.get(entry.view.mode, "value")
+            node = values.get(key[0], {}) if len(key) == 1 else {}
+            if port in node:
+                entry.view.show_value(node[port])
+            else:
+                entry.view.show_note(note)
+            entry.set_stale(False)
 
     def mark_stale(self, stale_gids: set[str]) -> None:
         for key, entry in self.entries.items():

@@ -78,7 +78,9 @@ def summarize(value: Any, width: int = 6) -> str:
         return f"{len(value)} batches of shape {first.shape} {first.dtype}"
     if isinstance(value, (str, bool, int, float)) or value is None:
         return repr(value)
-    arr = np.asarray(value)
+    arr = _as_array(value)
+    if arr is None:  # an object a node passes on (a model): its own description
+        return repr(value)
     if arr.ndim == 0:
         return f"{_num(arr) if arr.dtype.kind in 'f' else arr.item()!r}".strip("'") + f"  ({arr.dtype})"
     flat = arr.reshape(-1)
@@ -87,13 +89,24 @@ def summarize(value: Any, width: int = 6) -> str:
     return f"shape {arr.shape} {arr.dtype}  {_stats(arr)}  [{shown}{more}]".replace("  [", "  values [")
 
 
+def _as_array(value) -> np.ndarray | None:
+    """``value`` as an array, or None for an object that is not array-like (a model)."""
+    try:
+        arr = np.asarray(value)
+    except Exception:  # objects refusing conversion (a symbolic tensor has no values)
+        return None
+    return None if arr.dtype.kind == "O" else arr
+
+
 def to_json_value(value: Any, limit: int = 100_000) -> Any:
     """A JSON description of a value: shape, dtype, statistics and (if not huge) the values."""
     if isinstance(value, Batches):
         return {"batches": [to_json_value(v, limit) for v in value]}
     if isinstance(value, (str, bool)) or value is None:
         return value
-    arr = np.asarray(value)
+    arr = _as_array(value)
+    if arr is None:
+        return {"object": type(value).__name__, "repr": repr(value)}
     out: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
     if arr.dtype.kind in "biuf" and arr.size:
         a = arr.astype(np.float64)
@@ -248,6 +261,11 @@ def _file_json(graph: Graph, policy: FilePolicy) -> list[dict]:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
+    if args.over or args.sweep:
+        return cmd_run_over(args)
+    for flag, value in (("--over-input", args.over_input), ("--workers", args.workers), ("--scheduler", args.scheduler)):
+        if value is not None:
+            raise UsageError(f"{flag} is for runs over shards or sweeps: add --over FILES or --sweep NODE.PARAM=V1,V2")
     policy, limits = _trust(args)
     if args.output:  # checked before anything runs: a run is never wasted on an unwritable output
         if Path(args.output).suffix.lower() != ".npz":
@@ -281,10 +299,42 @@ def cmd_run(args) -> int:
         names = {k: printable(k) for k in result.outputs}
         width = max((len(k) for k in names.values()), default=0)
         for name, value in result.outputs.items():
-            print(f"{names[name]:<{width}}  {printable(summarize(value))}")
+            if isinstance(value, str) and "\n" in value:  # a text block (a model summary): line by line
+                print(f"{names[name]}:")
+                print("\n".join(printable(line) for line in value.rstrip().splitlines()))
+            else:
+                print(f"{names[name]:<{width}}  {printable(summarize(value))}")
         if args.output:
             print(f"wrote {len(result.outputs)} output(s) to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_run_over(args) -> int:
+    """``haibal run --over/--sweep``: the graph once per shard and setting (haibal_py.distributed)."""
+    from .distributed.command import run_command  # Dask and the rest load only for these runs
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    apply_sets(graph, args.set)
+    problems = graph.validate(policy, limits)
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    return run_command(args, graph, read_inputs(args.input, limits), policy=policy, limits=limits,
+                       describe=summarize, to_json=to_json_value, dumps=dumps, text=printable)
+
+
+def _add_scale_arguments(run: argparse.ArgumentParser) -> None:
+    """``haibal run`` over shards and sweeps (docs/scale.md)."""
+    scale = run.add_argument_group("sharded runs and sweeps (docs/scale.md)")
+    scale.add_argument("--over", nargs="+", action="extend", default=[], metavar="FILES",
+                       help="run once per file ('data/*.npz': arrays named like the graph inputs); merged "
+                            "metrics over all, other outputs per shard (--output .npz/.csv/.json)")
+    scale.add_argument("--over-input", metavar="NAME", help="the graph input a .npy/.csv shard feeds")
+    scale.add_argument("--sweep", action="append", default=[], metavar="NODE.PARAM=V1,V2",
+                       help="run every combination of these parameter values; repeatable")
+    scale.add_argument("--workers", type=int, metavar="N",
+                       help="local Dask worker processes (default: the machine's cores; 1: this process)")
+    scale.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
 
 
 def cmd_validate(args) -> int:
@@ -430,6 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="always show the progress bar (default: only on a terminal, for long runs)")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
     _trust_options(run)
+    _add_scale_arguments(run)
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="check a graph without running it; list the files it would use")
     val.add_argument("graph", metavar="GRAPH")
