@@ -12,8 +12,9 @@ of layer nodes (``haibal onnx import`` uses it).
   wired model, exported on the fly) through ``onnxruntime``, with Predict's ports.
 - ``model_graph(model)``: Input nodes, one layer node per layer call (named after the layer,
   so the Model node rebuilds the same names), a Model node holding the weights as its
-  state, and a Predict between graph inputs and outputs named after the model's; laid out
-  left to right by depth. ``LoadOnnx.graph_from_file(path)`` is that graph for an ONNX file
+  state, and a Predict between graph inputs and outputs named after the model's (each graph
+  input's default is one sample of zeros, so the graph runs as it is); laid out left to
+  right by depth. ``LoadOnnx.graph_from_file(path)`` is that graph for an ONNX file
   (the hook ``haibal onnx import`` finds through the catalog).
 """
 
@@ -216,8 +217,9 @@ def model_graph(model: Model, name: str | None = None, seed: int = 0) -> Graph:
     for port, t in zip(X_PORTS, model.inputs):
         gname = t.name if t.name not in taken else f"{t.name}_{len(taken)}"
         taken.add(gname)
-        gid = graph.add_input(gname, doc=f"samples for the model's input {t.name!r}, shape {t.shape}",
-                              id=_node_id(graph, f"{gname}_data"))
+        gid = graph.add_input(gname, default=_sample(t), id=_node_id(graph, f"{gname}_data"),
+                              doc=f"samples for the model's input {t.name!r}, shape {t.shape} (the default: "
+                                  f"one sample of zeros, so the graph runs as it is)")
         graph.connect(gid, "value", predict, port)
         depth[gid] = last
     for port, t in zip(Y_PORTS, model.outputs):
@@ -231,6 +233,18 @@ def model_graph(model: Model, name: str | None = None, seed: int = 0) -> Graph:
         graph.nodes[gid].pos = (d * X_SPACING, rows[d] * Y_SPACING)
         rows[d] += 1
     return graph
+
+
+#: the largest input sample (in values) a graph input gets as its default
+SAMPLE_LIMIT = 65536
+
+
+def _sample(t) -> np.ndarray | None:
+    """One sample of zeros for the model input ``t`` (None when a size is unknown or it is big)."""
+    shape = (1,) + tuple(t.shape[1:])
+    if any(d is None for d in shape) or int(np.prod(shape)) > SAMPLE_LIMIT:
+        return None
+    return np.zeros(shape, dtype=t.dtype)
 
 
 def onnx_graph(path, name: str | None = None) -> Graph:
