@@ -6,7 +6,10 @@ Measures, best of several repeats:
 - a 100-wide fan-out/fan-in graph (one source, 100 LeakyReLU nodes, one 100-input sum);
 - a re-run after changing one parameter at the end of the chain, for N and 10 N nodes
   (O(changed nodes): the time must not grow with N);
-- loading + validating a saved 1000-node graph file.
+- loading + validating a saved 1000-node graph file;
+- scaling: chains of 1,000, 10,000 and 100,000 nodes, each step timed once (save, load,
+  validate, first run, warm re-run) with the cost per node: linear in the node count
+  means a flat "per node" column (``--scaling-only`` prints only this table).
 Targets: < 20 us overhead per node; load + validate 1000 nodes < 0.5 s. Times are the
 process's CPU time (best of REPEATS), which other programs on the machine disturb little.
 """
@@ -147,7 +150,52 @@ def measure_load(n: int) -> tuple[float, float, int]:
     return t_load, t_both, size
 
 
+def once(fn) -> tuple[float, object]:
+    t = time.process_time()
+    out = fn()
+    return time.process_time() - t, out
+
+
+def measure_scaling(sizes=(1_000, 10_000, 100_000)) -> list[dict]:
+    """Each step once per size (the largest take seconds): the cost per node must stay flat."""
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "chain.json"
+            t_build, (g, _) = once(lambda: chain(n))
+            t_save, _ = once(lambda: g.save(path))
+            t_load, h = once(lambda: Graph.load(path))
+            t_validate, problems = once(h.validate)
+            assert problems == []
+            rt = Runtime(h)
+            t_first, _ = once(rt.run)  # validates again (structure unseen by this runtime) and runs all
+
+            def warm():
+                rt.invalidate()
+                return rt.run()
+
+            t_warm, res = once(warm)
+            assert len(res.ran) == len(h.nodes)
+        rows.append({"nodes": len(h.nodes), "build": t_build, "save": t_save, "load": t_load,
+                     "validate": t_validate, "first": t_first, "warm": t_warm})
+    return rows
+
+
+def print_scaling(rows) -> None:
+    print("| chain | build | save | load | validate | first run (validate + run) | warm run | "
+          "per node: load / first run / warm |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        n = r["nodes"]
+        print(f"| {n:,} | {r['build']:.2f} s | {r['save']:.2f} s | {r['load']:.2f} s | {r['validate']:.2f} s | "
+              f"{r['first']:.2f} s | {r['warm']:.2f} s | {r['load'] / n * 1e6:.0f} / {r['first'] / n * 1e6:.0f} / "
+              f"{r['warm'] / n * 1e6:.0f} us |")
+
+
 def main() -> None:
+    if "--scaling-only" in sys.argv:
+        print_scaling(measure_scaling())
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     rows = []
     c = measure_graph(chain(n)[0], lambda: direct_chain(n), n)
@@ -172,8 +220,14 @@ def main() -> None:
     print("|---|---:|")
     print(f"| load ({size / 1024:.0f} KiB JSON, schema check) | {t_load * 1e3:.0f} ms |")
     print(f"| load + validate | {t_both * 1e3:.0f} ms |")
-    ok = c["overhead_us"] < 20 and f["overhead_us"] < 20 and t_both < 0.5
-    print(f"\ntargets (< 20 us/node warm, load+validate < 0.5 s): {'met' if ok else 'NOT met'}")
+    print()
+    scaling = measure_scaling()
+    print_scaling(scaling)
+    per_node = [r["first"] / r["nodes"] for r in scaling]
+    linear = max(per_node) < 2 * min(per_node)  # memory size (caches, the GC's full passes) adds some
+    ok = c["overhead_us"] < 20 and f["overhead_us"] < 20 and t_both < 0.5 and linear
+    print(f"\ntargets (< 20 us/node warm, load+validate < 0.5 s, first run linear in nodes within 2x per node): "
+          f"{'met' if ok else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
 """The ``haibal`` command: run, validate and inspect saved graphs, list the node catalog.
 
-Exit codes: 0 success; 2 invalid usage or an invalid graph/input (every problem on its
-own line, no traceback); 1 a node failed while running (its id, name, type and message).
+Exit codes: 0 success; 1 a node failed while running (its id, name, type and message);
+2 invalid usage, an invalid graph, snippet or input file, a file outside the allowed
+folders, a limit exceeded, an output that cannot be written (every problem on its own
+line, no traceback); 3 an internal error (a bug in haibal-py: ``HAIBAL_DEBUG=1`` shows the
+traceback); 130 interrupted.
+
+Everything printed that comes from a file (graph and node names, types, messages) has
+its control characters escaped (``\x1b``, ``\n``, ``\u202e``): a graph cannot move the cursor,
+recolour the terminal or forge lines.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -20,8 +28,10 @@ import numpy as np
 
 from . import __version__
 from .errors import HaibalError
-from .files.array_files import SUFFIXES, read_array, write_arrays
-from .files.graph_format import dumps
+from .files.array_files import SUFFIXES, check_writable, read_array, write_arrays
+from .files.graph_format import GraphFormatError, dumps, loads
+from .files.limits import Limits
+from .files.policy import FilePolicy
 from .files.snippet_format import is_snippet_path
 from .graph import Graph, GraphValidationError
 from .graph.templates import load_runnable
@@ -29,7 +39,7 @@ from .node.registry import CATALOG
 from .node.types import Batches, PortType
 from .runtime import GraphInputError, NodeRunError, Runtime
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class UsageError(HaibalError, ValueError):
@@ -37,6 +47,16 @@ class UsageError(HaibalError, ValueError):
 
 
 # ---------------------------------------------------------------------------- value text
+def printable(text: Any) -> str:
+    """``text`` with every character that is not printable escaped as Python writes it
+    (``\x1b``, ``\n``, ``\u202e``): terminal escape sequences, newlines and bidi overrides from
+    a file reach the terminal as visible text."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _stats(arr: np.ndarray) -> str:
     if arr.size == 0 or arr.dtype.kind not in "biuf":
         return ""
@@ -185,55 +205,82 @@ def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
         value: Any = raw
         if kind not in ("str", "enum", "array"):
             try:
-                value = json.loads(raw)
-            except ValueError:
-                value = raw
+                value = loads(raw, "--set")  # strict: no NaN, no 1e999, no deep nesting
+            except GraphFormatError:
+                value = raw  # plain text: the parameter says whether it takes it
         graph.set_param(node_id, pname, value)
 
 
-def read_inputs(items: Sequence[str]) -> dict[str, Any]:
+def read_inputs(items: Sequence[str], limits: Limits | None = None) -> dict[str, Any]:
     """``--input NAME=FILE`` -> {NAME: array}; a .npz gives its array NAME, or its only one."""
     values = {}
     for item in items:
         name, file = _parse_assignment(item, "--input")
         if name in values:
             raise UsageError(f"--input {name!r} is given twice")
-        values[name] = read_array(file, fallback_key=name)
+        values[name] = read_array(file, fallback_key=name, limits=limits or Limits())
     return values
 
 
-def _load(path: str) -> Graph:
+def _load(path: str, limits: Limits) -> Graph:
     if is_snippet_path(path):  # NAME.png / NAME.snippet.json run like graphs
         return load_runnable(path)
-    return Graph.load(path)
+    return Graph.load(path, limits=limits)
+
+
+def _trust(args) -> tuple[FilePolicy, Limits]:
+    """The file policy and limits of the command line (``--allow-read``, ``--allow-write``, ``--limit``)."""
+    for flag, dirs in (("--allow-read", args.allow_read), ("--allow-write", args.allow_write)):
+        for d in dirs:
+            if not Path(d).expanduser().is_dir():
+                raise UsageError(f"{flag} {d!r}: no such folder")
+    return FilePolicy(tuple(args.allow_read), tuple(args.allow_write)), Limits().with_text(args.limit)
 
 
 def _print_problems(path: str, problems, out) -> None:
+    path = printable(path)
     print(f"{path}: the graph is not valid ({len(problems)} problem{'s' if len(problems) != 1 else ''}):", file=out)
     for p in problems:
-        print(f"{path}: {p}", file=out)
+        print(f"{path}: {printable(p)}", file=out)
+
+
+def _file_lines(graph: Graph, policy: FilePolicy) -> list[str]:
+    """One line per file the graph would read or write: where it leads, or why it is refused."""
+    lines = []
+    for a in graph.files(policy):
+        target = f"-> {a.resolved}" if a.resolved is not None else "REFUSED (outside the allowed folders)"
+        lines.append(printable(f"{a.use.mode:<5}  {a.use.path!r}  by node {a.where!r}  {target}"))
+    return lines
+
+
+def _file_json(graph: Graph, policy: FilePolicy) -> list[dict]:
+    return [{"node": a.node, "via": list(a.use.via), "mode": a.use.mode, "path": a.use.path,
+             "resolved": None if a.resolved is None else str(a.resolved), "refused": a.refused}
+            for a in graph.files(policy)]
 
 
 # ---------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
-    if args.output and Path(args.output).suffix.lower() != ".npz":
-        raise UsageError(f"--output {args.output!r}: the outputs are written as a .npz file")
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        raise UsageError(f"--output {args.output!r}: the folder does not exist")
-    graph = _load(args.graph)
+    policy, limits = _trust(args)
+    if args.output:  # checked before anything runs: a run is never wasted on an unwritable output
+        if Path(args.output).suffix.lower() != ".npz":
+            raise UsageError(f"--output {args.output!r}: the outputs are written as a .npz file")
+        try:
+            check_writable(Path(args.output).absolute())
+        except HaibalError as exc:
+            raise UsageError(f"--output {args.output!r}: {exc}") from None
+    graph = _load(args.graph, limits)
     apply_sets(graph, args.set)
-    problems = graph.validate()
-    if problems:
-        _print_problems(args.graph, problems, sys.stderr)
-        return EXIT_INVALID
-    inputs = read_inputs(args.input)
+    runtime = Runtime(graph, policy, limits)
+    runtime.prepare()  # validates: GraphValidationError lists every problem, nothing ran
+    inputs = read_inputs(args.input, limits)
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     observer = ProgressBar(min_nodes=0 if args.progress else 50, min_batches=0 if args.progress else 10) \
         if show else None
     try:
-        result = Runtime(graph).run(inputs, observer=observer)
+        result = runtime.run(inputs, observer=observer)
     except NodeRunError as exc:
-        print(f"haibal: {exc}", file=sys.stderr)
+        print(f"haibal: {printable(exc)}", file=sys.stderr)
         return EXIT_FAILED
     if args.output:
         write_arrays(args.output, result.outputs)
@@ -244,29 +291,37 @@ def cmd_run(args) -> int:
     else:
         if not result.outputs:
             print("(the graph has no outputs)")
-        width = max((len(k) for k in result.outputs), default=0)
+        names = {k: printable(k) for k in result.outputs}
+        width = max((len(k) for k in names.values()), default=0)
         for name, value in result.outputs.items():
             if isinstance(value, str) and "\n" in value:  # a text block (a model summary): as it reads
-                print(f"{name}:\n{value.rstrip()}")
+                print(f"{names[name]}:\n" + "\n".join(printable(line) for line in value.rstrip().split("\n")))
             else:
-                print(f"{name:<{width}}  {summarize(value)}")
+                print(f"{names[name]:<{width}}  {printable(summarize(value))}")
         if args.output:
-            print(f"wrote {len(result.outputs)} output(s) to {args.output}", file=sys.stderr)
+            print(f"wrote {len(result.outputs)} output(s) to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_validate(args) -> int:
-    graph = _load(args.graph)
-    problems = graph.validate()
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    problems = graph.validate(policy, limits)
+    expanded, nesting = graph.expanded_size()
     if args.json:
-        print(json.dumps({"graph": args.graph, "valid": not problems,
+        print(json.dumps({"graph": args.graph, "valid": not problems, "nodes": len(graph.nodes),
+                          "expanded_nodes": expanded, "nesting": nesting,
+                          "files": _file_json(graph, policy) if expanded <= limits.max_expanded_nodes else [],
                           "problems": [{"node": p.node, "port": p.port, "code": p.code, "message": p.message}
                                        for p in problems]}, indent=2))
         return EXIT_INVALID if problems else EXIT_OK
     if problems:
         _print_problems(args.graph, problems, sys.stdout)
         return EXIT_INVALID
-    print(f"{args.graph}: valid ({len(graph.nodes)} nodes, {len(graph.connections)} connections)")
+    size = f"; {expanded} with composite nodes expanded, nested {nesting} deep" if expanded != len(graph.nodes) else ""
+    print(f"{printable(args.graph)}: valid ({len(graph.nodes)} nodes, {len(graph.connections)} connections{size})")
+    for line in _file_lines(graph, policy):
+        print(f"  {line}")
     return EXIT_OK
 
 
@@ -275,18 +330,21 @@ def _default_text(value) -> str:
 
 
 def cmd_info(args) -> int:
-    graph = _load(args.graph)
-    problems = graph.validate()
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    problems = graph.validate(policy, limits)
+    expanded, nesting = graph.expanded_size()
     info = graph.port_types()
-    title = graph.name or Path(args.graph).stem
-    print(f"{title}" + (f": {graph.description}" if graph.description else ""))
-    print(f"format version 1, {len(graph.nodes)} nodes, {len(graph.connections)} connections, "
+    title = printable(graph.name or Path(args.graph).stem)
+    print(f"{title}" + (f": {printable(graph.description)}" if graph.description else ""))
+    size = f" ({expanded} with composite nodes expanded, nested {nesting} deep)" if expanded != len(graph.nodes) else ""
+    print(f"format version 1, {len(graph.nodes)} nodes{size}, {len(graph.connections)} connections, "
           + ("valid" if not problems else f"{len(problems)} problem(s)"))
     print("\nInputs")
-    for name, gid in graph.inputs.items() or {}.items():
+    for name, gid in graph.inputs.items():
         vals = graph.node(gid).params
         doc = f"  {vals.get('doc')}" if vals.get("doc") else ""
-        print(f"  {name} : {vals.get('type')}  default: {_default_text(vals.get('default'))}{doc}")
+        print(printable(f"  {name} : {vals.get('type')}  default: {_default_text(vals.get('default'))}{doc}"))
     if not graph.inputs:
         print("  (none)")
     print("\nOutputs")
@@ -296,8 +354,14 @@ def cmd_info(args) -> int:
         feeding = [c for c in graph.incoming(gid)]
         src = f"{feeding[0].src}.{feeding[0].src_port}" if feeding else "unwired"
         typ = info.outputs.get((feeding[0].src, feeding[0].src_port)) if feeding else None
-        print(f"  {name} : {typ if typ is not None else vals.get('type')}  from {src}{doc}")
+        print(printable(f"  {name} : {typ if typ is not None else vals.get('type')}  from {src}{doc}"))
     if not graph.outputs:
+        print("  (none)")
+    print("\nFiles (read or written, checked against the allowed folders)")
+    files = _file_lines(graph, policy) if expanded <= limits.max_expanded_nodes else []
+    for line in files:
+        print(f"  {line}")
+    if not files:
         print("  (none)")
     print("\nNodes")
     for gid, gn in graph.nodes.items():
@@ -311,8 +375,8 @@ def cmd_info(args) -> int:
             pinned = "unknown type"
         params = ", ".join(f"{k}=({summarize(v)})" if isinstance(v, np.ndarray) else f"{k}={v!r}"
                            for k, v in gn.params.items())
-        print(f"  {gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else "")
-              + (f"\n      {params}" if params else ""))
+        print(printable(f"  {gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else ""))
+              + (f"\n      {printable(params)}" if params else ""))
     if problems:
         print()
         _print_problems(args.graph, problems, sys.stdout)
@@ -463,10 +527,12 @@ def build_parser() -> argparse.ArgumentParser:
     prog.add_argument("--progress", dest="progress", action="store_true", default=None,
                       help="always show the progress bar (default: only on a terminal, for long runs)")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
+    _trust_options(run)
     run.set_defaults(func=cmd_run)
-    val = sub.add_parser("validate", help="check a graph without running it")
+    val = sub.add_parser("validate", help="check a graph without running it; list the files it would use")
     val.add_argument("graph", metavar="GRAPH")
     val.add_argument("--json", action="store_true", help="print the problems as JSON")
+    _trust_options(val)
     val.set_defaults(func=cmd_validate)
     nodes = sub.add_parser("nodes", help="list the node catalog (ports, parameters, instances)")
     nodes.add_argument("category", nargs="?", metavar="CATEGORY", help="only this palette category")
@@ -474,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     nodes.set_defaults(func=cmd_nodes)
     info = sub.add_parser("info", help="describe a graph: inputs, outputs, nodes, problems")
     info.add_argument("graph", metavar="GRAPH")
+    _trust_options(info)
     info.set_defaults(func=cmd_info)
     onnx = sub.add_parser("onnx", help="ONNX models: import as a graph of layer nodes, export a graph's model")
     onnx_sub = onnx.add_subparsers(dest="onnx_command", metavar="COMMAND", required=True)
@@ -490,28 +557,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _trust_options(cmd) -> None:
+    cmd.add_argument("--allow-read", action="append", default=[], metavar="DIR",
+                     help="let the graph read files in DIR too (default: only its own folder); repeatable")
+    cmd.add_argument("--allow-write", action="append", default=[], metavar="DIR",
+                     help="let the graph write (and read) files in DIR too; repeatable")
+    cmd.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                     help=f"raise a resource limit ({', '.join(Limits.names())}), e.g. "
+                          f"max_value_bytes=8GiB; repeatable (docs/security.md)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with 2 on bad usage
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a full device or a closed pipe is reported here, not at exit
+        return code
     except GraphValidationError as exc:
         _print_problems(getattr(args, "graph", "graph"), exc.problems, sys.stderr)
         return EXIT_INVALID
     except (GraphInputError, HaibalError) as exc:
-        print(f"haibal: error: {exc}", file=sys.stderr)
+        print(f"haibal: error: {printable(exc)}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("haibal: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
+        _drop_stdout()
         return EXIT_OK
+    except OSError as exc:  # standard output on a full device, a closed terminal ...
+        _drop_stdout()
+        if exc.errno == errno.EPIPE:
+            return EXIT_OK
+        print(f"haibal: error: cannot write the results: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return EXIT_INVALID
     except Exception as exc:  # a bug: say so in one line (HAIBAL_DEBUG=1 shows the traceback)
         if os.environ.get("HAIBAL_DEBUG"):
             raise
-        print(f"haibal: internal error: {type(exc).__name__}: {exc} (set HAIBAL_DEBUG=1 for details)",
-              file=sys.stderr)
-        return EXIT_FAILED
+        print(f"haibal: internal error: {type(exc).__name__}: {printable(exc)} (a bug in haibal-py; set "
+              f"HAIBAL_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so the exit-time flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

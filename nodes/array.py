@@ -266,7 +266,12 @@ def _one_hot(node, indices):
     if not -ndim <= node["axis"] < ndim:
         raise HaibalValueError(f"parameter 'axis' = {node['axis']} is out of bounds for the result of "
                                f"rank {ndim} (allowed: -{ndim}..{ndim - 1})")
-    out = (idx[..., None] == np.arange(n)).astype(node["dtype"])
+    shape = idx.shape + (n,)
+    node.context.limits.check_value(shape, np.dtype(node["dtype"]).itemsize,
+                                    f"a one-hot array of shape {shape_text(shape)} {node['dtype']}")
+    out = np.zeros(shape, node["dtype"])  # checked before allocating; no temporary of that size
+    inside = ~outside.reshape(-1)
+    out.reshape(-1, n)[np.flatnonzero(inside), idx.reshape(-1)[inside]] = 1
     return np.moveaxis(out, -1, node["axis"])
 
 

@@ -3,7 +3,9 @@ and the graph terminals live in the core, ``haibal_py.graph.terminals``).
 
 Their output types follow their parameters (a random source's shape, a file read as
 batches), so the graph's type check sees them before anything runs. File paths are
-relative to the graph file (the run context resolves them). These nodes are
+relative to the graph file and confined by the run's file policy (``files()`` declares
+them, the run context resolves them); sizes are checked against the run's limits before
+anything is allocated (``check_limits``). The file nodes are
 ``volatile``: ``cache_token`` tells the runtime when a file changed on disk, so an
 incremental re-run reads it again.
 """
@@ -17,6 +19,7 @@ import numpy as np
 
 from haibal_py.errors import HaibalValueError, ParameterError
 from haibal_py.files.array_files import read_array, write_arrays
+from haibal_py.files.policy import READ, WRITE, FileUse
 from haibal_py.node import HelpText, Instance, Node, Param, Port, register
 from haibal_py.node.types import ANY, Batches, PortType
 
@@ -26,26 +29,60 @@ VALUE = "value"
 
 
 # ---------------------------------------------------------------------------- RandomSource
+_CHUNK = 1 << 20  # values drawn at a time in float64 before they are written into a float32 result
+
+
+def _random_dtype(p) -> np.dtype:
+    if p["distribution"] == "integers":
+        return np.dtype(p["dtype"] if p["dtype"].startswith("int") else "int64")
+    return np.dtype(p["dtype"])
+
+
+def _check_random_size(node: Node, limits) -> None:
+    p = node.values
+    count = max(p["batches"], 1)
+    what = f"{node.label}: {count} arra{'ys' if count > 1 else 'y'} of shape ({p['shape']})"
+    limits.check_value(parse_sizes(p["shape"]), _random_dtype(p).itemsize, what, count)
+
+
+def _fill(out: np.ndarray, draw) -> np.ndarray:
+    """Fill ``out`` with ``draw(n)`` float64 values, a chunk at a time: the same numbers as one
+    big draw (the generator's stream is sequential) without a float64 copy of the result."""
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, _CHUNK):
+        part = flat[start:start + _CHUNK]
+        part[...] = draw(part.size)
+    return out
+
+
 def _random(node: Node, values: dict) -> dict:
     p = node.values
+    _check_random_size(node, node.context.limits)  # before allocating anything
     shape = parse_sizes(p["shape"])
     rng = np.random.default_rng(p["seed"])
     count = p["batches"]
+    dtype = _random_dtype(p)
 
     def draw():
         if p["distribution"] == "uniform":
             if p["high"] < p["low"]:
                 raise HaibalValueError(f"{node.label}: high ({p['high']}) is below low ({p['low']})")
-            return rng.uniform(p["low"], p["high"], size=shape).astype(p["dtype"])
+            if dtype == np.float64:
+                return rng.uniform(p["low"], p["high"], size=shape)
+            return _fill(np.empty(shape, dtype), lambda n: rng.uniform(p["low"], p["high"], size=n))
         if p["distribution"] == "normal":
-            return rng.normal(p["mean"], p["stddev"], size=shape).astype(p["dtype"])
+            if dtype == np.float64:
+                return rng.normal(p["mean"], p["stddev"], size=shape)
+            return _fill(np.empty(shape, dtype), lambda n: rng.normal(p["mean"], p["stddev"], size=n))
         low, high = int(np.ceil(p["low"])), int(np.ceil(p["high"]))
         if high <= low:
             raise HaibalValueError(f"{node.label}: integers need high > low, got low={p['low']}, high={p['high']}")
-        dtype = p["dtype"] if p["dtype"].startswith("int") else "int64"
         labels = rng.integers(low, high, size=shape, dtype=dtype)
         if p["void_fraction"] > 0:  # a 'void' label (255 in segmentation maps) at random positions
-            labels[rng.random(size=shape) < p["void_fraction"]] = p["void_value"]
+            flat = labels.reshape(-1)
+            for start in range(0, flat.size, _CHUNK):
+                part = flat[start:start + _CHUNK]
+                part[rng.random(size=part.size) < p["void_fraction"]] = p["void_value"]
         return labels
 
     if count == 0:
@@ -103,13 +140,23 @@ class RandomSource(Node):
         if name == "shape":  # kept in one spelling: "4, 64, 64"
             self.values["shape"] = ", ".join(str(d) for d in parse_sizes(self.values["shape"]))
 
+    def check_limits(self, limits) -> None:
+        """Its output size (shape x batches x dtype) from its parameters, within ``max_value_bytes``."""
+        _check_random_size(self, limits)
+
 
 # ---------------------------------------------------------------------------- files
 class _FileNode(Node):
-    """A node reading or writing a file named relative to the graph file."""
+    """A node reading or writing a file named relative to the graph file. Its path goes
+    through the run's file policy: declared by ``files()`` (checked before anything runs)
+    and resolved by the run context when the file is opened."""
 
     volatile = True
     writes = False
+
+    def files(self) -> list[FileUse]:
+        raw = self.values["path"]
+        return [FileUse(raw, WRITE if self.writes else READ)] if raw else []
 
     def file_path(self) -> Path:
         raw = self.values["path"]
@@ -127,7 +174,7 @@ class _FileNode(Node):
 
 
 def _read(node: Node, values: dict) -> dict:
-    arr = read_array(node.file_path(), node.values["key"] or None)
+    arr = read_array(node.file_path(), node.values["key"] or None, limits=node.context.limits)
     return {VALUE: Batches(list(arr)) if node.values["as_batches"] else arr}
 
 

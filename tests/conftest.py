@@ -1,5 +1,13 @@
-"""Shared test set-up: GUI tests run offscreen; nothing here imports Qt."""
+"""Shared test set-up: GUI tests run offscreen; nothing here imports Qt.
 
+A headless install (``pip install -e '.[dev]'``, no GUI extras) runs the whole suite with
+the GUI tests reported as SKIPPED: pytest-qt's plugin is not loaded by its entry point
+(``-p no:pytest-qt`` in pyproject.toml's addopts, since it aborts the session when no Qt
+binding is installed) but from here, when a Qt binding and pytest-qt are both importable;
+without them every ``tests/test_gui_*.py`` module is collected as one skip, never imported.
+"""
+
+import importlib.util
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -7,6 +15,33 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 
 import pytest  # noqa: E402
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+HAVE_QT = _importable("PySide6") and _importable("pytestqt")
+NO_QT_REASON = "the GUI extras are not installed (pip install -e '.[gui,dev]'): PySide6 or pytest-qt is missing"
+
+if HAVE_QT:
+    pytest_plugins = ["pytestqt.plugin"]
+
+
+class _SkippedGuiModule(pytest.Module):
+    """A GUI test module when Qt is missing: reported as skipped, never imported."""
+
+    def collect(self):
+        pytest.skip(f"{self.path.name}: {NO_QT_REASON}", allow_module_level=True)
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    if not HAVE_QT and module_path.name.startswith("test_gui_"):
+        return _SkippedGuiModule.from_parent(parent, path=module_path)
+    return None
 
 
 @pytest.fixture

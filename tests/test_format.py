@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Graph
-from haibal_py.files.graph_format import GraphFormatError, _conforms, arrays_path, check_document, schema
+from haibal_py.files.graph_format import (GraphFormatError, _conforms, arrays_path, check_document, npz_files_of,
+                                         schema)
 from haibal_py.runtime import Runtime
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
@@ -47,7 +48,7 @@ def test_round_trip_keeps_everything(tmp_path):
     y_pred = h["y_pred"].params["default"]
     assert y_pred.dtype == np.float32 and y_pred.shape == (2, 3)
     np.testing.assert_array_equal(Runtime(h).run().outputs["loss"], Runtime(g).run().outputs["loss"])
-    assert not arrays_path(path).exists()  # small arrays are inline
+    assert npz_files_of(path) == [] and "arrays" not in doc  # small arrays are inline
 
 
 def test_large_arrays_go_to_a_sibling_npz(tmp_path):
@@ -64,7 +65,9 @@ def test_large_arrays_go_to_a_sibling_npz(tmp_path):
     h = Graph.load(path)
     np.testing.assert_array_equal(h[c].params["value"], big)
     np.testing.assert_array_equal(h[d].params["value"], odd)
-    arrays_path(path).unlink()
+    (npz,) = npz_files_of(path)
+    assert doc["arrays"]["file"] == npz.name
+    npz.unlink()
     with pytest.raises(GraphFormatError, match="array file is missing"):
         Graph.load(path)
 
@@ -74,8 +77,11 @@ def test_a_pickled_npz_is_refused(tmp_path):
     c = g.add_node("haibal.io.Constant", params={"value": np.arange(100.0)})
     path = tmp_path / "g.json"
     g.save(path)
+    doc = json.loads(path.read_text())
+    del doc["arrays"]  # a file of the older form: its arrays in <stem>.arrays.npz
+    path.write_text(json.dumps(doc))
     np.savez(arrays_path(path), **{f"{c}.value": np.array([{"a": 1}], dtype=object)})
-    with pytest.raises(GraphFormatError, match="not a readable .npz of plain arrays"):
+    with pytest.raises(GraphFormatError, match="holds Python objects"):
         Graph.load(path)
 
 

@@ -215,13 +215,15 @@ def test_bad_param_value_refused(tmp_path):
 
 
 def test_infinity_inline_is_refused_on_load():
-    """JSON's non-standard Infinity parses, but a snippet keeps every array inline: refuse it
-    when reading, not later when it is written back."""
+    """JSON's non-standard Infinity is refused when the text is read; a document built in
+    Python keeps every array inline too: refused when reading, not later when written back."""
     doc = json.loads(make_snippet().to_json())
     node = next(n for n in doc["graph"]["nodes"] if n["params"].get("default"))
     node["params"]["default"]["array"][0][0] = float("inf")
-    with pytest.raises(SnippetError, match=rf"{node['id']}\.default.*NaN or infinity"):
+    with pytest.raises(SnippetError, match="Infinity is not a JSON number"):
         Snippet.from_json(json.dumps(doc))
+    with pytest.raises(SnippetError, match=rf"{node['id']}\.default.*NaN or infinity"):
+        Snippet.from_dict(doc)
 
 
 def test_png_without_snippet(tmp_path):

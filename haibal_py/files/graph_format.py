@@ -8,15 +8,31 @@ is atomic: each file is written to a temporary file in the same folder, then ren
 the target, so a crash never leaves a truncated graph.
 
 Array parameter values are written inline (``{"array": [...], "dtype": ..., "shape": ...}``)
-when they hold at most ``INLINE_LIMIT`` finite elements, otherwise into
-``<graph stem>.arrays.npz`` next to the graph (``{"npz": "<node id>.<param>"}``).
+when they hold at most ``INLINE_LIMIT`` finite elements, otherwise into the sibling ``.npz``
+(``{"npz": "<node id>.<param>"}``), as is node state.
+
+The graph file and its ``.npz`` are saved as a pair that is never mixed: the ``.npz`` is
+named by its content (``<stem>.arrays.<sha256 prefix>.npz``) and written first, under its
+own name; then the JSON, which names it and records its SHA-256 (``"arrays": {"file",
+"sha256"}``), replaces the old JSON atomically; then the ``.npz`` the old JSON named is
+removed. A save killed at any moment leaves the old pair or the new one; a ``.npz`` that
+does not match the hash is refused on load. Saves into one folder hold a lock
+(``atomic.folder_lock``), so concurrent saves never interleave. Older files without
+``"arrays"`` name ``<stem>.arrays.npz`` and still load.
+
+JSON is read strictly: ``NaN``, ``Infinity`` and numbers beyond the float range are
+refused (JSON has none, and a value that loads must save back), as is nesting deeper than
+``MAX_DEPTH``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
 import re
+import tempfile
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,17 +40,21 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .atomic import write_atomic
 from ..errors import HaibalValueError
+from .array_files import ArrayFileError, NpzReader
+from .atomic import folder_lock, fsync_folder, write_atomic, write_hashed
+from .limits import DEFAULT_LIMITS, LimitError, Limits, array_bytes
 
 FORMAT = "haibal-graph"
 VERSION = 1
 INLINE_LIMIT = 64  # elements; larger arrays go into the sibling .npz
 SCHEMA_FILE = "graph-v1.json"
+MAX_DEPTH = 200  # nesting of JSON arrays and objects accepted on reading
+MAX_POS = 1e15  # |x|, |y| of a node position
 
-__all__ = ["FORMAT", "VERSION", "INLINE_LIMIT", "NODE_ID_RE", "GraphFormatError", "NpzArrays", "arrays_path",
-           "check_document", "decode_value", "dumps", "encode_value", "read_document", "schema",
-           "write_document"]
+__all__ = ["FORMAT", "VERSION", "INLINE_LIMIT", "MAX_DEPTH", "NODE_ID_RE", "GraphFormatError", "NpzArrays",
+           "arrays_path", "check_document", "decode_value", "dumps", "encode_value", "loads", "read_document",
+           "schema", "write_document"]
 
 
 class GraphFormatError(HaibalValueError):
@@ -98,7 +118,10 @@ def check_document(doc: Any, source: str = "") -> None:
 NODE_ID_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # a node id (the schema's pattern)
 _DTYPES = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                      "float16", "float32", "float64"))
-_DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor", "subgraphs"))
+_DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "connections", "editor", "subgraphs",
+                       "arrays"))
+NPZ_NAME_RE = re.compile(r"[^/\\:\x00]+\.npz")  # the sibling .npz: a plain file name in the graph's folder
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos", "state"))
 
 
@@ -149,7 +172,7 @@ def _node(n) -> bool:
         return False
     if "pos" in n:
         pos = n["pos"]
-        if type(pos) is not list or len(pos) != 2 or not all(_is_number(x) for x in pos):
+        if type(pos) is not list or len(pos) != 2 or not all(_is_number(x) and abs(x) <= MAX_POS for x in pos):
             return False
     if "state" in n:
         state = n["state"]
@@ -169,6 +192,12 @@ def _conforms(doc) -> bool:
             return False
     if "editor" in doc and type(doc["editor"]) is not dict:
         return False
+    if "arrays" in doc:
+        arrays = doc["arrays"]
+        if (type(arrays) is not dict or arrays.keys() != {"file", "sha256"} or type(arrays["file"]) is not str
+                or len(arrays["file"]) > 255 or not NPZ_NAME_RE.fullmatch(arrays["file"])
+                or type(arrays["sha256"]) is not str or not _SHA256_RE.fullmatch(arrays["sha256"])):
+            return False
     if "subgraphs" in doc and (type(doc["subgraphs"]) is not list
                                or not all(type(d) is dict for d in doc["subgraphs"])):
         return False
@@ -189,33 +218,84 @@ def _short(text: str, limit: int = 200) -> str:
 
 # ---------------------------------------------------------------------------- arrays
 def arrays_path(graph_path: str | Path) -> Path:
-    """The sibling file holding a graph's large arrays: ``<stem>.arrays.npz``."""
+    """The sibling ``.npz`` of graph files written before content-named pairs: ``<stem>.arrays.npz``."""
     p = Path(graph_path)
     return p.with_name(p.stem + ".arrays.npz")
 
 
-class NpzArrays:
-    """The large arrays of a graph file, read on first use (never unpickled)."""
+def _npz_prefix(graph_path: Path) -> str:
+    return graph_path.stem + ".arrays."
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._data: dict[str, np.ndarray] | None = None
+
+_NPZ_HASH_RE = re.compile(r"[0-9a-f]{16}\.npz")
+
+
+def npz_files_of(graph_path: str | Path, temporary: bool = False) -> list[Path]:
+    """The sibling ``.npz`` files a save of this graph may have written (content-named, and the
+    older name); with ``temporary``, the temporary files a killed save of it left instead."""
+    p = Path(graph_path)
+    prefix = _npz_prefix(p)
+    try:
+        names = os.listdir(p.parent)
+    except OSError:
+        return []
+    if temporary:  # write_atomic's and write_hashed's names: ".<name>.<random>.tmp"
+        return sorted(p.parent / n for n in names if n.endswith(".tmp")
+                      and (n.startswith(f".{p.name}.") or n.startswith(f".{prefix}")))
+    found = [p.parent / n for n in names if n.startswith(prefix) and _NPZ_HASH_RE.fullmatch(n[len(prefix):])]
+    legacy = arrays_path(p)
+    return sorted(found) + ([legacy] if legacy.name in names else [])
+
+
+class NpzArrays:
+    """The sibling ``.npz`` of a graph file: opened when the document is read (so a save that
+    replaces it meanwhile cannot pull it away), its SHA-256 checked against the document's
+    before the first array is read, each array read on first use only (``NpzReader``:
+    declared shapes and decompressed sizes checked against ``limits`` first; never unpickled)."""
+
+    def __init__(self, path: Path, sha256: str | None = None, limits: Limits = DEFAULT_LIMITS):
+        self.path, self.sha256, self.limits = Path(path), sha256, limits
+        self._reader: NpzReader | None = None
+        self._data: dict[str, np.ndarray] = {}
+        try:
+            self._fh = open(self.path, "rb")
+        except OSError:
+            self._fh = None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _open(self, key: str) -> NpzReader:
+        if self._fh is None:
+            raise GraphFormatError(f"{self.path}: the graph's array file is missing (needed for array {key!r})")
+        if self.sha256 is not None:
+            digest = hashlib.sha256()
+            for chunk in iter(lambda: self._fh.read(1 << 20), b""):
+                digest.update(chunk)
+            if digest.hexdigest() != self.sha256:
+                raise GraphFormatError(f"{self.path}: the array file does not match the graph (its SHA-256 "
+                                       f"differs from the one the graph records): it belongs to another save")
+            self._fh.seek(0)
+        try:
+            return NpzReader(self._fh, self.limits, where=str(self.path))
+        except ArrayFileError as exc:
+            raise GraphFormatError(str(exc)) from None
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if self._data is None:
-            try:
-                with np.load(self.path, allow_pickle=False) as z:
-                    self._data = {k: z[k] for k in z.files}
-            except FileNotFoundError:
-                raise GraphFormatError(f"{self.path}: the graph's array file is missing "
-                                       f"(needed for array {key!r})") from None
-            except (OSError, ValueError, EOFError) as exc:
-                raise GraphFormatError(f"{self.path}: not a readable .npz of plain arrays ({exc})") from None
-        try:
+        if key in self._data:
             return self._data[key]
-        except KeyError:
-            raise GraphFormatError(f"{self.path}: no array {key!r} (arrays: "
-                                   f"{', '.join(self._data) or 'none'})") from None
+        if self._reader is None:
+            self._reader = self._open(key)
+        try:
+            arr = self._reader.read(key)
+        except ArrayFileError as exc:
+            raise GraphFormatError(str(exc)) from None
+        self._data[key] = arr
+        return arr
 
 
 def encode_value(value, key: str, arrays: dict | None, inline_limit: int):
@@ -242,9 +322,13 @@ def decode_value(raw, where: str, arrays) -> Any:
                 raise GraphFormatError(f"{where}: refers to array {raw['npz']!r} of a .npz file, "
                                        f"but the document was not read from a file")
             return arrays[raw["npz"]]
+        shape = raw["shape"]
+        if len(shape) > 32 or array_bytes([d for d in shape if d], 8) >= 2**62:
+            raise GraphFormatError(f"{where}: \"shape\" {_short(str(shape), 80)} is not the shape of an array "
+                                   f"(at most 32 axes; the sizes other than 0 multiply to less than 2**59)")
         try:
             arr = _exact_array(raw["array"], np.dtype(raw["dtype"]))
-        except (ValueError, TypeError, OverflowError) as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise GraphFormatError(f"{where}: not a {raw['dtype']} array ({_short(str(exc), 120)})") from None
         if list(arr.shape) != list(raw["shape"]):
             if arr.size == 0 and math.prod(raw["shape"]) == 0:
@@ -258,8 +342,13 @@ def decode_value(raw, where: str, arrays) -> Any:
 
 def _exact_array(data, dtype: np.dtype) -> np.ndarray:
     """``data`` as an array of ``dtype``, refusing values the dtype would change (1.5 as an
-    int64, 2 as a bool, 300 as a uint8): a file never loads other numbers than it holds."""
-    arr = np.array(data, dtype=dtype)
+    int64, 2 as a bool, 300 as a uint8, 1e300 as a float32, which would become infinity): a
+    file never loads other numbers than it holds (floats are rounded to the dtype's precision)."""
+    with np.errstate(over="ignore"):
+        arr = np.array(data, dtype=dtype)
+    if dtype.kind == "f" and arr.size and not np.isfinite(arr).all():
+        if np.isfinite(np.array(data, dtype=np.float64)[~np.isfinite(arr)]).any():
+            raise ValueError(f"values beyond the range of {dtype.name}")
     if dtype.kind in "biu" and arr.size:
         exact = np.array(data)
         if exact.dtype.kind not in "biuf" or not np.array_equal(arr.astype(np.float64), exact.astype(np.float64)):
@@ -267,27 +356,80 @@ def _exact_array(data, dtype: np.dtype) -> np.ndarray:
     return arr
 
 
-def read_document(path: str | Path) -> tuple[Any, "NpzArrays"]:
-    """The JSON document of a graph file (not yet checked) and its arrays (read on first use).
+def loads(text: str | bytes, source: str = "document") -> Any:
+    """Parse JSON strictly: ``NaN``, ``Infinity`` and numbers beyond the float range, and
+    nesting deeper than ``MAX_DEPTH``, are refused (GraphFormatError): a value that loads
+    can always be saved back."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GraphFormatError(f"{source}: not a text (UTF-8) JSON file") from None
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise GraphFormatError(f"{source}: JSON nested too deeply ({depth} levels; at most {MAX_DEPTH})")
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_bounded_int)
+    except json.JSONDecodeError as exc:
+        raise GraphFormatError(f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except _NotJson as exc:
+        raise GraphFormatError(f"{source}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise GraphFormatError(f"{source}: JSON nested too deeply") from None
 
-    GraphFormatError on anything that is not readable UTF-8 JSON; nothing is executed.
-    """
+
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str):
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(f"the number {_short(text, 40)} is beyond the float range")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 300:
+        raise _NotJson(f"an integer of {len(text)} digits")
+    return int(text)
+
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON ``text`` (strings skipped), at C speed."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    bare = np.frombuffer(_STRINGS.sub("", text).encode("utf-8", "replace"), np.uint8)
+    steps = (bare == ord("[")).astype(np.int32) + (bare == ord("{")) - (bare == ord("]")) - (bare == ord("}"))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def read_document(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Any, "NpzArrays"]:
+    """The JSON document of a graph file (not yet checked) and its sibling ``.npz`` (opened
+    now, read on first use). GraphFormatError on anything that is not readable UTF-8 JSON,
+    or that names its ``.npz`` outside the graph's folder; nothing is executed."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise GraphFormatError(f"{path}: no such graph file") from None
+    except IsADirectoryError:
+        raise GraphFormatError(f"{path}: is a folder, not a graph file") from None
     except OSError as exc:
         raise GraphFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise GraphFormatError(f"{path}: not a text (UTF-8) JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise GraphFormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except RecursionError:
-        raise GraphFormatError(f"{path}: JSON nested too deeply") from None
-    return doc, NpzArrays(arrays_path(path))
+    doc = loads(data, str(path))
+    ref = doc.get("arrays") if isinstance(doc, dict) else None
+    if isinstance(ref, dict) and isinstance(ref.get("file"), str) and NPZ_NAME_RE.fullmatch(ref["file"]) \
+            and isinstance(ref.get("sha256"), str):
+        return doc, NpzArrays(path.with_name(ref["file"]), ref["sha256"], limits)
+    return doc, NpzArrays(arrays_path(path), None, limits)  # older files (check_document refuses a bad "arrays")
 
 
 def dumps(doc: Any) -> str:
@@ -313,9 +455,53 @@ def dumps(doc: Any) -> str:
 
 
 def write_document(path: str | Path, doc: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write a graph document to ``path`` atomically; ``arrays`` into ``<stem>.arrays.npz``."""
+    """Write a graph document to ``path`` and ``arrays`` to its content-named sibling ``.npz``,
+    as a pair that is never mixed (see the module docstring): ``.npz`` first, then the JSON
+    naming it and its SHA-256, then the sibling ``.npz`` files of older saves are removed.
+    The whole save holds the folder's lock."""
     path = Path(path)
-    text = dumps(doc)
-    if arrays:
-        write_atomic(arrays_path(path), lambda fh: np.savez(fh, **arrays))
-    write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+    doc = {k: v for k, v in doc.items() if k != "arrays"}
+    with folder_lock(path.parent):
+        mode = _mode_of(path)
+        new = None
+        if arrays:
+            new, sha = write_hashed(path.parent, _npz_prefix(path), ".npz", lambda fh: np.savez(fh, **arrays), mode)
+            doc = {"format": doc.get("format"), "version": doc.get("version"),
+                   "arrays": {"file": new.name, "sha256": sha}, **doc}
+        try:
+            text = dumps(doc)
+            write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
+        except BaseException:
+            if new is not None and new not in _referenced(path):
+                _remove(new)
+            raise
+        for old in npz_files_of(path) + npz_files_of(path, temporary=True):
+            if old != new:  # older saves' .npz, and what killed saves left (the lock is ours)
+                _remove(old)
+        fsync_folder(path.parent)
+
+
+def _mode_of(path: Path) -> int | None:
+    """The mode a new sibling ``.npz`` gets: the graph file's, when it exists (the pair shares it)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return None
+
+
+def _referenced(path: Path) -> list[Path]:
+    """The ``.npz`` the graph file on disk names now (read from its first lines)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return []
+    m = re.search(r'"arrays": \{"file": ("(?:[^"\\]|\\.)*")', head)
+    return [path.with_name(json.loads(m.group(1)))] if m else []
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

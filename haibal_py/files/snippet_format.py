@@ -5,6 +5,11 @@ A snippet document is ``{"format": "haibal-snippet", "version": 1, "name", "desc
 written to ``NAME.snippet.json`` and, byte for byte, into the ``iTXt`` chunk
 ``haibal-snippet`` of ``NAME.png`` (``png_chunks``). This module checks a document's
 envelope and moves its text to and from files; the graph layer turns it into a template.
+
+The two files are a pair: saving writes each atomically (unique temporary file, fsync,
+rename) while holding the folder's lock, so concurrent saves never mix; reading one of
+them checks the other when it is there, and a pair holding different snippets (a save
+killed between its two renames, a file edited by hand) is refused, naming both files.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .atomic import write_bytes_atomic
+from .atomic import folder_lock, write_bytes_atomic
 from .png_chunks import NO_SNIPPET, SnippetError, embed_snippet, encode_png, extract_snippet
 
 __all__ = ["FORMAT", "VERSION", "JSON_SUFFIX", "PNG_SUFFIX", "check_envelope", "check_name", "file_stem",
@@ -67,9 +72,33 @@ def is_snippet_path(path: str | Path) -> bool:
     return name.endswith(JSON_SUFFIX) or name.endswith(PNG_SUFFIX)
 
 
-def read_snippet_text(path: str | Path) -> str:
-    """The snippet JSON text of a ``.snippet.json`` or ``.png`` file (not yet checked)."""
+def read_snippet_text(path: str | Path, check_pair: bool = True) -> str:
+    """The snippet JSON text of a ``.snippet.json`` or ``.png`` file (not yet checked). With
+    ``check_pair``, the other file of the pair, when present, must hold the same text."""
     path = Path(path)
+    text = _read_one(path)
+    other = _pair_of(path)
+    if check_pair and other is not None and other.is_file():
+        try:
+            other_text = _read_one(other)
+        except SnippetError:
+            other_text = None
+        if other_text != text:
+            raise SnippetError(f"{path.name} and {other.name} hold different snippets (a save was interrupted, "
+                               f"or one was edited); keep the one you want and delete the other")
+    return text
+
+
+def _pair_of(path: Path) -> Path | None:
+    low = path.name.lower()
+    if low.endswith(JSON_SUFFIX):
+        return path.with_name(path.name[:-len(JSON_SUFFIX)] + PNG_SUFFIX)
+    if low.endswith(PNG_SUFFIX):
+        return path.with_name(path.name[:-len(PNG_SUFFIX)] + JSON_SUFFIX)
+    return None
+
+
+def _read_one(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -101,14 +130,16 @@ def snippet_paths(folder: str | Path) -> list[Path]:
 
 
 def write_snippet_files(folder: str | Path, name: str, text: str, picture: bytes) -> tuple[Path, Path]:
-    """Write ``NAME.snippet.json`` and ``NAME.png`` (``picture`` with ``text`` embedded), each atomically."""
+    """Write ``NAME.snippet.json`` and ``NAME.png`` (``picture`` with ``text`` embedded), each
+    atomically, holding the folder's lock (concurrent saves of one snippet never mix)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     png = embed_snippet(picture, text)
     stem = file_stem(name)
     json_path, png_path = folder / f"{stem}{JSON_SUFFIX}", folder / f"{stem}{PNG_SUFFIX}"
-    write_bytes_atomic(json_path, text.encode("utf-8"))
-    write_bytes_atomic(png_path, png)
+    with folder_lock(folder):
+        write_bytes_atomic(json_path, text.encode("utf-8"))
+        write_bytes_atomic(png_path, png)
     return json_path, png_path
 
 

@@ -13,10 +13,13 @@ The template's graph is any ``Graph``; this module only reads it (``nodes``, ter
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Mapping
 
 from ..files.graph_format import dumps
+from ..files.limits import LimitError, Limits
+from ..files.policy import FileUse
 from ..files.png_chunks import SnippetError
 from ..files.snippet_format import file_stem, placeholder_png, write_snippet_files
 from ..node.base import REQUIRED, HelpText, Instance, Node, Param, Port
@@ -24,7 +27,7 @@ from ..node.types import PortType
 from .document import template_to_document
 from .parts import ExposedParam, TemplateParts
 
-__all__ = ["CompositeNode", "SnippetError", "Template", "template_node_class"]
+__all__ = ["CompositeNode", "SnippetError", "Template", "expanded_size", "hooked_nodes", "template_node_class"]
 
 
 class Template:
@@ -132,6 +135,65 @@ class CompositeNode(Node):
     def inner_graph(cls):
         """The template graph this class runs (shared: copy it before changing it)."""
         return cls.template.graph
+
+    def inner_nodes(self):
+        """(inner node id, node) for the nodes of the template graph that declare files or
+        limits, as this node would run them: its exposed parameter values applied (on copies)."""
+        exposed: dict[str, dict[str, Any]] = {}
+        for p in self.template.params:
+            exposed.setdefault(p.node, {})[p.param] = self.values[p.name]
+        for gid, node in hooked_nodes(self.template):
+            if gid in exposed:
+                node = copy.copy(node)
+                node.values = {**node.values, **exposed[gid]}
+            yield gid, node
+
+    def files(self) -> list[FileUse]:
+        """The files the inner graph's nodes would read or write (``via`` names them)."""
+        return [use.inside(gid) for gid, node in self.inner_nodes() for use in node.files()]
+
+    def check_limits(self, limits: Limits) -> None:
+        for gid, node in self.inner_nodes():
+            try:
+                node.check_limits(limits)
+            except LimitError as exc:
+                raise LimitError(f"inside subgraph {self.template.name!r}, node {gid!r}: {exc}") from None
+
+
+def _hooked(cls) -> bool:
+    return cls.files is not Node.files or cls.check_limits is not Node.check_limits
+
+
+def hooked_nodes(template: Template) -> list[tuple[str, Node]]:
+    """The nodes of a template graph that declare files or limits (kept until the graph changes)."""
+    key = ("hooked", template.graph.revision)
+    cached = template.cache.get("hooked")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    found = [(gid, gn.node) for gid, gn in template.graph.nodes.items()
+             if gn.node is not None and _hooked(type(gn.node))
+             and not (isinstance(gn.node, CompositeNode) and not hooked_nodes(gn.node.template))]
+    template.cache["hooked"] = (key, found)
+    return found
+
+
+def expanded_size(graph, memo: dict | None = None) -> tuple[int, int]:
+    """(nodes, nesting depth) of ``graph`` with every composite node replaced by its inner
+    graph, recursively: counted per template once, never expanded (a file nesting 30
+    levels of two subgraphs each counts 2**30 nodes at the cost of 30)."""
+    memo = {} if memo is None else memo
+    nodes, depth = 0, 0
+    for gn in graph.nodes.values():
+        nodes += 1
+        if isinstance(gn.node, CompositeNode):
+            template = gn.node.template
+            if id(template) not in memo:
+                memo[id(template)] = None  # a template met inside itself counts once
+                memo[id(template)] = expanded_size(template.graph, memo)
+            inner = memo[id(template)] or (0, 0)
+            nodes += inner[0]
+            depth = max(depth, inner[1] + 1)
+    return nodes, depth
 
 
 

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from ..errors import HaibalError
 from ..files import graph_format as fmt
 from ..files import snippet_format
+from ..files.limits import DEFAULT_LIMITS, Limits
 from ..files.png_chunks import SnippetError
 from .parts import Connection, ExposedParam, GraphParts, NodeSpec, TemplateParts
 
@@ -117,7 +118,11 @@ def save_parts(parts: GraphParts, path: str | Path) -> None:
     fmt.write_document(path, doc, arrays)
 
 
-def load_parts(path: str | Path) -> GraphParts:
-    """Read a graph file (GraphFormatError on anything that is not a readable graph)."""
-    doc, arrays = fmt.read_document(path)
-    return graph_from_document(doc, arrays=arrays, source=str(path))
+def load_parts(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> GraphParts:
+    """Read a graph file (GraphFormatError on anything that is not a readable graph); the
+    arrays of its sibling ``.npz`` are read as the document names them, within ``limits``."""
+    doc, arrays = fmt.read_document(path, limits)
+    try:
+        return graph_from_document(doc, arrays=arrays, source=str(path))
+    finally:
+        arrays.close()

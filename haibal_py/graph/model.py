@@ -35,19 +35,22 @@ This module holds the data and its editing; ``algorithms``, ``typecheck`` and
 
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from ..errors import HaibalError, HaibalValueError, ParameterError, PortTypeError, UnknownNodeTypeError
-from ..files.graph_format import NODE_ID_RE, GraphFormatError
+from ..files.graph_format import MAX_POS, NODE_ID_RE, GraphFormatError
+from ..files.limits import DEFAULT_LIMITS, Limits
+from ..files.policy import FilePolicy
 from ..files.png_chunks import SnippetError
 from ..node.base import AUTOMATIC, Node
 from ..node.registry import CATALOG
 from ..node.types import PortType
-from . import algorithms, document, typecheck, validation
-from .composite import CompositeNode, Template, template_node_class
+from . import algorithms, document, resources, typecheck, validation
+from .composite import CompositeNode, Template, expanded_size, template_node_class
 from .parts import (Connection, GraphError, GraphParts, GraphValidationError, NodeSpec, Problem,
                     TemplateParts)
 from .terminals import INPUT_TYPE_ID, OUTPUT_TYPE_ID, Terminal
@@ -503,15 +506,26 @@ class Graph:
         """Static port types propagated through the graph (see ``typecheck.TypeInfo``)."""
         return typecheck.port_types(self)
 
-    def validate(self) -> list[Problem]:
-        """Every reason the graph cannot run, in a stable order; [] when it can run."""
-        return validation.validate(self)
+    def validate(self, policy: FilePolicy | None = None, limits: Limits | None = None) -> list[Problem]:
+        """Every reason the graph cannot run, in a stable order; [] when it can run. Files
+        are checked against ``policy`` (default: the graph's folder and below) and sizes
+        against ``limits`` (default: ``Limits()``), as the runtime will."""
+        return validation.validate(self, policy, limits)
 
-    def check(self) -> None:
+    def check(self, policy: FilePolicy | None = None, limits: Limits | None = None) -> None:
         """Raise GraphValidationError listing every problem, if there is any."""
-        problems = self.validate()
+        problems = self.validate(policy, limits)
         if problems:
             raise GraphValidationError(problems)
+
+    def files(self, policy: FilePolicy | None = None) -> list[resources.FileAccess]:
+        """Every file the graph would read or write (inside composite nodes too), each with
+        where it leads or why ``policy`` refuses it."""
+        return resources.file_accesses(self, policy)
+
+    def expanded_size(self) -> tuple[int, int]:
+        """(nodes, nesting depth) with every composite node counted with its inner graph."""
+        return expanded_size(self)
 
     # ------------------------------------------------------------------ parts and files
     def to_parts(self) -> GraphParts:
@@ -621,20 +635,31 @@ class Graph:
             raise GraphFormatError(f"{source}: {exc}" if source else str(exc)) from None
 
     def save(self, path: str | Path) -> None:
-        """Write the graph atomically (temp file + rename); large arrays in ``<stem>.arrays.npz`` beside it."""
+        """Write the graph atomically, large arrays and node state in a content-named ``.npz``
+        beside it: the pair is never mixed, even by a save killed midway or concurrent saves."""
         path = Path(path)
         document.save_parts(self.to_parts(), path)
         self.base_dir = path.parent
         self.path = path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Graph":
-        """Read a saved graph (never runs code, never unpickles; GraphFormatError on a bad file)."""
+    def load(cls, path: str | Path, limits: Limits | None = None) -> "Graph":
+        """Read a saved graph (never runs code, never unpickles; GraphFormatError on a bad
+        file); its sibling ``.npz`` is read within ``limits`` (LimitError beyond them)."""
         path = Path(path)
-        graph = cls._from_file_parts(document.load_parts(path), path.parent, str(path))
+        graph = cls._from_file_parts(document.load_parts(path, limits or DEFAULT_LIMITS), path.parent, str(path))
         graph.path = path
         return graph
 
 
 def _pos(pos: Iterable[float] | None) -> tuple[float, float] | None:
-    return tuple(float(v) for v in pos) if pos is not None else None
+    """A canvas position: two finite numbers within +-MAX_POS (what the file format keeps)."""
+    if pos is None:
+        return None
+    try:
+        xy = tuple(float(v) for v in pos)
+    except (TypeError, ValueError, OverflowError):
+        xy = ()
+    if len(xy) != 2 or not all(math.isfinite(v) and abs(v) <= MAX_POS for v in xy):
+        raise HaibalValueError(f"a node position is two finite numbers within +-{MAX_POS:g}, got {pos!r}")
+    return xy

@@ -34,7 +34,8 @@ class Problem:
     message: str
     code: str = "invalid"  # unknown-type, unknown-node, unknown-port, fed-twice, unwired, cycle,
     #                  type-mismatch, no-instance, bad-param, bad-default, bad-instance, duplicate-terminal,
-    #                  inner (a problem inside a composite node), too-large
+    #                  inner (a problem inside a composite node), too-large (beyond the Limits),
+    #                  file-refused (outside the FilePolicy's folders)
 
     def __str__(self) -> str:
         where = ""

@@ -25,13 +25,13 @@ become code when dropped on a diagram. A haibal snippet is the same idea for a `
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..errors import HaibalError
+from ..files.graph_format import GraphFormatError, loads
 from ..files.png_chunks import NO_SNIPPET, SnippetError
 from ..files.snippet_format import (JSON_SUFFIX, PNG_SUFFIX, check_name, file_stem, is_snippet_path,
                                     read_snippet_text, snippet_paths)
@@ -136,9 +136,9 @@ class Snippet(Template):
     @classmethod
     def from_json(cls, text: str, source: str = "snippet") -> "Snippet":
         try:
-            doc = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise SnippetError(f"{source}: the snippet is not valid JSON ({exc})") from None
+            doc = loads(text, source)
+        except GraphFormatError as exc:
+            raise SnippetError(f"the snippet is not valid JSON: {exc}") from None
         return cls.from_dict(doc, source)
 
 

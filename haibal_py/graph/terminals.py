@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HaibalValueError
+from ..files.limits import Limits
 from ..node.base import HelpText, Instance, Node, Param, Port
 from ..node.registry import register
 from ..node.types import ANY, Batches, PortType
@@ -150,3 +151,8 @@ class Constant(Node):
         dtype = self.values.get("dtype", "auto")
         if self.values.get("value") is not None and dtype != "auto":
             self.values["value"] = np.asarray(self.values["value"]).astype(dtype)
+
+    def check_limits(self, limits: Limits) -> None:
+        """Its value's size, within ``max_value_bytes`` (a constant read from a file is one)."""
+        value = np.asarray(self.values["value"])
+        limits.check_value(value.shape, value.itemsize, f"{self.label}: a value of shape {value.shape}")

@@ -3,7 +3,9 @@
 ``validate(graph)`` checks node types, parameters, instances, terminal names, wires
 (unknown ends, inputs fed twice, required inputs left unwired), cycles, static types
 (``typecheck``) and, inside each composite node, its template's own graph (problems
-there are reported on the composite node, naming the inner node).
+there are reported on the composite node, naming the inner node); then what the graph
+would touch outside itself (``resources``): files its file policy refuses, and sizes
+beyond its limits (expanded node count, nesting, each node's ``check_limits``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from ..errors import HaibalError, UnknownNodeTypeError
 from ..files.png_chunks import SnippetError
 from ..node.base import AUTOMATIC
 from ..node.types import PortType
-from . import algorithms, typecheck
+from ..files.limits import Limits
+from ..files.policy import FilePolicy
+from . import algorithms, resources, typecheck
 from .composite import CompositeNode
 from .parts import Connection, Problem
 from .terminals import as_declared
@@ -23,9 +27,16 @@ __all__ = ["check_template", "validate"]
 STRUCTURAL = ("unknown-node", "unknown-port", "fed-twice", "duplicate-terminal", "bad-instance")
 
 
-def validate(graph) -> list[Problem]:
-    """Every reason ``graph`` cannot run, in a stable order; [] when it can run."""
+def validate(graph, policy: FilePolicy | None = None, limits: Limits | None = None,
+             outside: bool = True) -> list[Problem]:
+    """Every reason ``graph`` cannot run, in a stable order; [] when it can run. ``outside``:
+    also check files against ``policy`` and sizes against ``limits`` (defaults: the
+    graph's folder, ``Limits()``); inner graphs are checked through their composite node."""
     problems: list[Problem] = []
+    if outside:
+        too_large = resources.resource_problems(graph, policy, limits)
+        if any(p.code == "too-large" and p.node is None for p in too_large):
+            return too_large  # nesting or expanded size: looking further would be what the limit prevents
     problems += _node_problems(graph)
     fed, wire_problems = _wire_problems(graph)
     problems += wire_problems
@@ -42,6 +53,8 @@ def validate(graph) -> list[Problem]:
                                 + " (a dataflow graph cannot feed a node its own output)", "cycle"))
     problems.extend(typecheck.port_types(graph).problems)
     problems.extend(_inner_problems(graph))
+    if outside:
+        problems.extend(too_large)
     return problems
 
 
@@ -133,7 +146,7 @@ def template_problems(template) -> list[Problem]:
     cached = template.cache.get("problems")
     if cached is not None and cached[0] == key:
         return cached[1]
-    problems = validate(template.graph)
+    problems = validate(template.graph, outside=False)
     template.cache["problems"] = (key, problems)
     return problems
 
@@ -150,7 +163,7 @@ def check_template(template, source: str) -> None:
     bad = [f"{gid}.{p} ({msg})" for gid, gn in graph.nodes.items() for p, (_, msg) in gn.bad_params.items()]
     if bad:
         raise SnippetError(f"{source}: snippet {template.name!r} has bad parameter values: {'; '.join(bad)}")
-    broken = [str(p) for p in validate(graph) if p.code in STRUCTURAL]
+    broken = [str(p) for p in validate(graph, outside=False) if p.code in STRUCTURAL]
     if broken:
         raise SnippetError(f"{source}: snippet {template.name!r} is malformed: {'; '.join(broken)}")
     try:

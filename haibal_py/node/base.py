@@ -23,8 +23,13 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 - ``stateful`` + ``state``: arrays that persist across runs and are saved with the graph
   (a model's weights, an optimizer's slots); ``get_state`` / ``set_state``;
 - ``replaces``: type ids this class had before a rename, so old graph files still load;
+- ``files()``: the files the node would read or write (``FileUse`` s), from its parameters
+  alone: validation lists them and the runtime checks them against its file policy
+  before anything runs;
+- ``check_limits(limits)``: refuse, from the parameters alone, what would exceed the
+  resource limits (a source's output size), before anything runs;
 - ``context``: the ``RunContext`` of the run computing the node (progress, live values,
-  stop requests, the graph's folder and file policy), set by the runtime.
+  stop requests, the graph's folder, file policy and limits), set by the runtime.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from typing import Any, Callable, ClassVar, Mapping
 import numpy as np
 
 from ..errors import HaibalError, ParameterError, PortTypeError
+from ..files.limits import DEFAULT_LIMITS, Limits
+from ..files.policy import FilePolicy, FileUse
 from .types import ANY, PortType
 
 AUTOMATIC = "automatic"
@@ -218,6 +225,10 @@ class RunContext:
 
     #: the folder relative file paths start from (the graph file's folder), if any
     base_dir: Path | None = None
+    #: the resource limits of the run (sizes a node checks before allocating, loop counts)
+    limits: Limits = DEFAULT_LIMITS
+    #: the folders the run may read and write besides the graph's (None: unchecked, a direct call)
+    policy: FilePolicy | None = None
 
     def progress(self, done: int, total: int) -> None:
         """Report progress of a long computation (batches done of total)."""
@@ -230,8 +241,10 @@ class RunContext:
         return False
 
     def resolve_path(self, raw: str, write: bool = False) -> Path:
-        """A node's file parameter as a path: relative to ``base_dir``, unchecked here
-        (the runtime's context enforces its file policy)."""
+        """A node's file parameter as a path, relative to ``base_dir``: checked against
+        ``policy`` when there is one (``FileAccessError``), as the runtime's contexts do."""
+        if self.policy is not None:
+            return self.policy.resolve(raw, self.base_dir, "write" if write else "read")
         path = Path(raw).expanduser()
         if not path.is_absolute() and self.base_dir is not None:
             path = Path(self.base_dir) / path
@@ -325,6 +338,15 @@ class Node:
         return tuple(i.name for i in cls.instances)
 
     # -- hooks (defaults)
+    def files(self) -> list[FileUse]:
+        """The files this node would read or write, from its parameters alone (paths as
+        written); checked against the run's file policy before anything runs."""
+        return []
+
+    def check_limits(self, limits: Limits) -> None:
+        """Raise ``LimitError`` when this node's parameters alone ask for more than
+        ``limits`` allow (a source's output size); called before anything runs."""
+
     def cache_token(self) -> Any:
         """For ``volatile`` nodes: a value that changes when what the node reads changes."""
         return None

@@ -25,7 +25,16 @@ inside runs again.
 
 Each node computes with a ``NodeContext``: progress and live values (a training curve)
 go to the observers, ``Runtime.stop()`` is seen by ``should_stop()``, relative file paths
-start at the graph's folder. A node that raises stops the run with a ``NodeRunError``
+start at the graph's folder.
+
+The trust boundary: ``Runtime(graph, policy=FilePolicy(...), limits=Limits(...))``. By
+default a graph reads and writes only inside its own folder and below, within the
+default ``Limits``. Validation refuses files outside the policy and sizes beyond the
+limits; before each run, the nodes about to run are checked again (their parameters may
+have changed since), so a refused file or size stops the run BEFORE any node runs
+(``FileAccessError``, ``LimitError``); and each node's context resolves its paths through
+the policy once more when it opens them. Composite nodes run their inner graphs with the
+same policy and limits. A node that raises stops the run with a ``NodeRunError``
 naming the node id, name, type and the underlying message; ``error.result`` (and
 ``runtime.last_result``) keep the values of the nodes that ran.
 """
@@ -41,9 +50,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import HaibalError, HaibalValueError
+from ..files.limits import DEFAULT_LIMITS, Limits
+from ..files.policy import DEFAULT_POLICY, FilePolicy
 from ..graph.composite import CompositeNode
 from ..graph.model import Graph
 from ..graph.parts import GraphValidationError
+from ..graph.resources import check_nodes
 from ..graph.terminals import VALUE, GraphInput, GraphOutput, as_declared
 from ..node.base import Node, RunContext, install_inner_runner
 from ..node.types import Batches, PortType
@@ -155,6 +167,9 @@ class _Plan:
         self.input_ids = [gid for gid in order if isinstance(nodes[gid], GraphInput)]
         self.output_ids = [gid for gid in order if isinstance(nodes[gid], GraphOutput)]
         self.volatile = [gid for gid in order if nodes[gid].volatile]
+        #: nodes declaring files or limits (checked before each run)
+        self.hooked = {gid for gid in order if type(nodes[gid]).files is not Node.files
+                       or type(nodes[gid]).check_limits is not Node.check_limits}
         self.volatile_set = set(self.volatile)
         self.output_set = set(self.output_ids)
 
@@ -166,6 +181,8 @@ class NodeContext(RunContext):
         self.runtime = runtime
         self.node_id = node_id
         self.base_dir = runtime.graph.base_dir
+        self.policy = runtime.policy
+        self.limits = runtime.limits
 
     def progress(self, done: int, total: int) -> None:
         report = self.runtime._hooks.progress
@@ -183,10 +200,15 @@ class NodeContext(RunContext):
 
 
 class Runtime:
-    """Runs ``graph`` and keeps node outputs between runs (see the module docstring)."""
+    """Runs ``graph`` and keeps node outputs between runs (see the module docstring).
 
-    def __init__(self, graph: Graph):
+    ``policy``: the folders the graph may read and write besides its own (default: none);
+    ``limits``: the resource limits (default: ``Limits()``)."""
+
+    def __init__(self, graph: Graph, policy: FilePolicy | None = None, limits: Limits | None = None):
         self.graph = graph
+        self.policy = policy or DEFAULT_POLICY
+        self.limits = limits or DEFAULT_LIMITS
         self.last_result: RunResult | None = None
         self._plan: _Plan | None = None
         self._mark = 0
@@ -232,7 +254,7 @@ class Runtime:
         """Read the graph's change log: re-validate on structural changes, note dirty nodes."""
         mark, changed, structural = self.graph.changes_since(self._mark)
         if self._plan is None or structural:
-            problems = self.graph.validate()
+            problems = self.graph.validate(self.policy, self.limits)
             if problems:
                 raise GraphValidationError(problems)
             self._plan = _Plan(self.graph)
@@ -277,6 +299,11 @@ class Runtime:
             values[gid] = value
         return values
 
+    def prepare(self) -> None:
+        """Validate the graph now, against this runtime's policy and limits, as ``run`` would
+        (``GraphValidationError`` listing every problem); the next ``run`` reuses the result."""
+        self._sync()
+
     def run(self, inputs: Mapping[str, Any] | None = None, observer: Any = None) -> RunResult:
         """Run what is needed; return a ``RunResult``.
 
@@ -308,6 +335,9 @@ class Runtime:
                     dirty.add(nxt)
                     todo.append(nxt)
         to_run = sorted(dirty, key=plan.index.__getitem__)
+        nodes = graph.nodes
+        check_nodes(((gid, nodes[gid].node) for gid in to_run if gid in plan.hooked), graph.base_dir,
+                    self.policy, self.limits)  # before anything runs
         self._pending = set()  # from here on, the values being computed reflect every change
 
         hook = self._hooks = _Hooks(observer)
@@ -410,6 +440,7 @@ class Runtime:
         if context is None:
             context = self._contexts[gid] = NodeContext(self, gid)
         context.base_dir = self.graph.base_dir
+        context.policy, context.limits = self.policy, self.limits
         return context
 
     def _token(self, gid: str, node: Node):
@@ -429,7 +460,7 @@ class Runtime:
         if kept is None or kept[0] is not template:
             inner = template.graph.copy()
             inner.base_dir = self.graph.base_dir
-            kept = self._inner[gid] = (template, Runtime(inner))
+            kept = self._inner[gid] = (template, Runtime(inner, self.policy, self.limits))
         sub = kept[1]
         for p in template.params:  # exposed parameters: set where they changed, so the rest stays cached
             if not _same(sub.graph.nodes[p.node].node.values[p.param], node.values[p.name]):
