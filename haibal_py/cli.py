@@ -447,8 +447,8 @@ def cmd_onnx_import(args) -> int:
         raise UsageError(f"the node catalog's {LOAD_ONNX_TYPE} gives no graph_from_file")
     graph = hook(model_path, name=out.stem)
     graph.save(out)
-    print(f"wrote {out} ({len(graph.nodes)} nodes; inputs {', '.join(graph.inputs) or 'none'}; outputs "
-          f"{', '.join(graph.outputs) or 'none'})")
+    print(printable(f"wrote {out} ({len(graph.nodes)} nodes; inputs {', '.join(graph.inputs) or 'none'}; "
+                    f"outputs {', '.join(graph.outputs) or 'none'})"))
     return EXIT_OK
 
 
@@ -479,7 +479,8 @@ def cmd_onnx_export(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".onnx":
         raise UsageError(f"-o {args.output!r}: the model is written as a .onnx file")
-    graph = _load(args.graph)
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
     candidates = _model_nodes(graph)
     if args.node:
         chosen = [gid for gid in candidates if gid == args.node or graph.nodes[gid].name == args.node]
@@ -496,18 +497,19 @@ def cmd_onnx_export(args) -> int:
     keep = _ancestors(sub, node_id)
     for gid in [g for g in sub.nodes if g not in keep]:
         sub.remove_node(gid)
-    problems = sub.validate()
+    problems = sub.validate(policy, limits)
     if problems:
         _print_problems(args.graph, problems, sys.stderr)
         return EXIT_INVALID
     try:
-        result = Runtime(sub).run({})
+        result = Runtime(sub, policy=policy, limits=limits).run({})
     except NodeRunError as exc:
         print(f"haibal: {exc}", file=sys.stderr)
         return EXIT_FAILED
     model = next((v for v in result.values.get(node_id, {}).values() if v is not None), None)
     save_onnx(model, out, opset=args.opset)
-    print(f"wrote {out} (model {getattr(model, 'name', '?')!r} of node {node_id!r})")
+    print(f"wrote {printable(str(out))} (model {printable(getattr(model, 'name', '?'))!r} of node "
+          f"{printable(node_id)!r})")
     return EXIT_OK
 
 
@@ -553,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="the ONNX file")
     exp.add_argument("--node", metavar="NODE", help="the node giving the model (id or name), when several do")
     exp.add_argument("--opset", type=int, default=None, help="the ONNX opset (default 17)")
+    _trust_options(exp)
     exp.set_defaults(func=cmd_onnx_export)
     return parser
 
