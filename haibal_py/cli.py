@@ -487,7 +487,12 @@ def cmd_onnx_export(args) -> int:
         if not chosen:
             raise UsageError(f"--node {args.node!r}: no node giving a model (choices: {', '.join(candidates)})")
     else:
-        chosen = candidates
+        # the last model of the graph: a node giving a model that no other such node depends on
+        # (a trained model after the untrained one; a model passed on by a summary is the same model)
+        upstream = set()
+        for gid in candidates:
+            upstream |= _ancestors(graph, gid) - {gid}
+        chosen = [gid for gid in candidates if gid not in upstream]
     if len(chosen) != 1:
         what = "no node gives a built model (wire the layers into a Model node)" if not chosen else \
             f"several nodes give a model ({', '.join(chosen)}): choose one with --node"
@@ -553,7 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
     exp = onnx_sub.add_parser("export", help="write the model a graph builds (its Model node) as ONNX")
     exp.add_argument("graph", metavar="GRAPH")
     exp.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="the ONNX file")
-    exp.add_argument("--node", metavar="NODE", help="the node giving the model (id or name), when several do")
+    exp.add_argument("--node", metavar="NODE", help="the node giving the model (id or name); default: the last "
+                     "one (no other node giving a model depends on it)")
     exp.add_argument("--opset", type=int, default=None, help="the ONNX opset (default 17)")
     _trust_options(exp)
     exp.set_defaults(func=cmd_onnx_export)

@@ -140,3 +140,15 @@ def test_cli_refusals(tmp_path, capsys):
     g.save(tmp_path / "empty.json")
     assert main(["onnx", "export", str(tmp_path / "empty.json"), "-o", str(tmp_path / "m.onnx")]) == 2
     assert "no node gives a built model" in capsys.readouterr().err
+
+
+def test_the_example_cnn_exports_with_the_same_numbers(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    example = Path(__file__).resolve().parents[1] / "examples" / "model_cnn.json"
+    out = tmp_path / "cnn.onnx"
+    assert main(["onnx", "export", str(example), "-o", str(out)]) == 0
+    graph = Graph.load(example)
+    model = Runtime(graph).run({}).values["cnn"]["model"]
+    x = np.random.default_rng(0).random((5, 28, 28, 1)).astype("float32")
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], model.predict(x), atol=1e-5)
