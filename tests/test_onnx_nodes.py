@@ -63,6 +63,7 @@ def test_pytorch_cnn_graph_reads_left_to_right():
 
 
 def test_load_save_and_runtime_nodes(tmp_path):
+    pytest.importorskip("onnxruntime")
     data = _data("keras_mlp")
     shutil.copy(FIXTURES / "keras_mlp.onnx", tmp_path / "mlp.onnx")  # files inside the graph's folder
     g = Graph(name="nodes")
@@ -87,6 +88,7 @@ def test_load_save_and_runtime_nodes(tmp_path):
 
 
 def test_runtime_node_errors_name_the_problem(tmp_path):
+    pytest.importorskip("onnxruntime")
     node = CATALOG.get("haibal.model.ONNXRuntime")(path=str(tmp_path / "missing.onnx"))
     with pytest.raises(ValueError, match="no ONNX file"):
         node(x=np.zeros((1, 12), "float32"))
