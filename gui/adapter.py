@@ -204,7 +204,7 @@ class HaibalNodeItem(NodeItem):
 
     def __init__(self, name="node", parent=None):
         super().__init__(name, parent)
-        self._hold = 0
+        self._hold = 1  # nothing is drawn before the node is in a scene (``post_init`` draws it)
         self._dirty = False
         self.badge = QtWidgets.QGraphicsEllipseItem(0, 0, 9, 9, self)
         self.badge.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
@@ -227,6 +227,10 @@ class HaibalNodeItem(NodeItem):
             if not self._hold and self._dirty:
                 self._dirty = False
                 self.draw_node()
+
+    def post_init(self, viewer=None, pos=None):
+        self._hold, self._dirty = 0, False
+        super().post_init(viewer, pos)
 
     def draw_node(self) -> None:
         if self._hold:
@@ -271,7 +275,6 @@ class HaibalNodeItem(NodeItem):
         self.badge.setVisible(color is not None)
         if color is not None:
             self.badge.setBrush(QtGui.QColor(*color))
-            self.badge.setToolTip(STATE_WORDS[state])
 
     def set_value_text(self, text: str | None, color=DARK.text) -> None:
         self.value_line.setVisible(bool(text))
@@ -342,7 +345,6 @@ class HaibalNode(BaseNode):
             self.set_color(*(SUBGRAPH_COLOR if getattr(cls, "template", None) is not None
                              else category_color(cls.category)))
             self.model.text_color = (*DARK.node_text, 255)
-        self.view.setToolTip(self.hover_text())
 
     # -- construction
     def _add_port(self, side: str, name: str, ptype, tooltip: str) -> None:

@@ -30,6 +30,20 @@ def _overlaps(box: Box, boxes: np.ndarray, gap: float) -> bool:
     return bool(np.any((x < bx + bw + gap) & (bx < x + w + gap) & (y < by + bh + gap) & (by < y + h + gap)))
 
 
+def overlapping(boxes: Mapping[str, Box], gap: float = 0.0) -> list[tuple[str, str]]:
+    """The pairs of boxes closer than ``gap`` (overlapping when ``gap`` is 0)."""
+    keys = list(boxes)
+    arr = np.array([tuple(boxes[k]) for k in keys], dtype=float).reshape(-1, 4)
+    pairs = []
+    for i, key in enumerate(keys[:-1]):
+        rest = arr[i + 1:]
+        x, y, w, h = arr[i]
+        bx, by, bw, bh = rest.T
+        hit = (x < bx + bw + gap) & (bx < x + w + gap) & (y < by + bh + gap) & (by < y + h + gap)
+        pairs += [(key, keys[i + 1 + j]) for j in np.flatnonzero(hit)]
+    return pairs
+
+
 def free_spot(x: float, y: float, w: float, h: float, occupied: Iterable[Box], gap: float = 20.0,
               step: float = 30.0, rings: int = 60) -> tuple[float, float]:
     """The free top-left position nearest to ``(x, y)`` for a ``w`` x ``h`` box."""

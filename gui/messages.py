@@ -20,6 +20,14 @@ def display_names(graph) -> dict[str, str]:
             for gid, gn in graph.nodes.items()}
 
 
+def plain_names(graph) -> dict[str, str]:
+    """node id -> its name without quotes, for a column or a title (``mean (scc2)`` when shared)."""
+    count: dict[str, int] = {}
+    for gn in graph.nodes.values():
+        count[gn.name] = count.get(gn.name, 0) + 1
+    return {gid: gn.name if count[gn.name] == 1 else f"{gn.name} ({gid})" for gid, gn in graph.nodes.items()}
+
+
 def by_name(text: str, graph) -> str:
     """``text`` with the graph's node ids (and the labels around them) replaced by node names."""
     if not text or graph is None or not graph.nodes:

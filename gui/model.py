@@ -33,7 +33,6 @@ from haibal_py.graph.templates import Snippet, insert_snippet
 from haibal_py.node import AUTOMATIC
 from haibal_py.runtime import Runtime
 
-CLIPBOARD_MIME = "application/x-haibal-graph"
 UNDO_LIMIT = 200  # steps kept (each holds two snapshots of the graph's parts; arrays are shared, not copied)
 
 

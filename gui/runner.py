@@ -125,12 +125,22 @@ class RunWorker(QtCore.QThread):
     """
 
     done = QtCore.Signal(object, str, float)
+    #: workers whose window closed while their job still ran: kept until they finish
+    detached: set = set()
 
     def __init__(self, job: Callable[[RunEvents], object], parent=None):
         super().__init__(parent)
         self.job: Callable[[RunEvents], object] | None = job
         self.events = RunEvents()
         self.finished.connect(self.deleteLater)  # (delivered on the UI thread, after run())
+
+    def detach(self) -> None:
+        """Let the thread outlive its window (a node that does not stop when asked): a QThread
+        destroyed with its parent while it runs would abort the process."""
+        self.done.disconnect()
+        self.setParent(None)
+        RunWorker.detached.add(self)
+        self.finished.connect(lambda: RunWorker.detached.discard(self))
 
     def run(self) -> None:  # worker thread
         start = time.perf_counter()

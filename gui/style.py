@@ -13,6 +13,7 @@ from __future__ import annotations
 import colorsys
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from haibal_py.node.types import PortType
 
@@ -75,6 +76,11 @@ def _kind_base(kind: str) -> tuple[int, int, int]:
     return tuple(round(c * 255) for c in colorsys.hls_to_rgb(hue, 0.55, 0.6))
 
 
+@lru_cache(maxsize=None)
+def _kind_color(kind: str, canvas: tuple) -> tuple[int, int, int]:
+    return with_contrast(_kind_base(kind), canvas, WIRE_CONTRAST)
+
+
 @dataclass(frozen=True)
 class Theme:
     """Every colour a window draws with."""
@@ -93,7 +99,7 @@ class Theme:
 
     def kind_color(self, kind: str) -> tuple[int, int, int]:
         """The wire/port colour of a kind on this theme's canvas (3:1 at least)."""
-        return with_contrast(_kind_base(kind), self.canvas, WIRE_CONTRAST)
+        return _kind_color(kind, self.canvas)
 
 
 DARK = Theme("dark", canvas=(32, 33, 36), grid=(44, 45, 50), window=(45, 46, 50), base=(30, 31, 34),

@@ -210,7 +210,7 @@ class ProbePanel(QtWidgets.QWidget):
 
     def show_wire(self, wire, text: str, value, known: bool) -> None:
         """``wire``: the Connection; ``text``: how to name it (by node names)."""
-        self.wire = wire
+        self.wire, self.text, self.stale = wire, text, False
         self.title.setText(f"Probe: {text}")
         if known:
             self.view.show_value(value)
@@ -218,3 +218,18 @@ class ProbePanel(QtWidgets.QWidget):
             self.view.value = None
             self.view.label.setText("(no value yet: run the graph, Ctrl+R)")
             self.view.stack.hide()
+
+    def set_stale(self, stale: bool) -> None:
+        """The value shown is from before an edit or a failed run."""
+        if self.wire is not None and stale != getattr(self, "stale", False):
+            self.stale = stale
+            self.title.setText(f"Probe: {self.text}" + ("  — stale (run again to refresh)" if stale else ""))
+            self.view.setEnabled(not stale)
+
+    def clear(self, text: str) -> None:
+        self.wire, self.stale = None, False
+        self.title.setText(text)
+        self.view.value = None
+        self.view.label.setText("")
+        self.view.stack.hide()
+        self.view.setEnabled(True)

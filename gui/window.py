@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -30,8 +29,8 @@ from . import layout, runner, theme as themes
 from .canvas import Canvas
 from .errors_panel import ErrorList, Issue
 from .help_view import HelpDialog
-from .messages import by_name, display_names
-from .model import CLIPBOARD_MIME, EditorModel
+from .messages import by_name, plain_names
+from .model import EditorModel
 from .overview import Overview
 from .palette import TYPE_ROLE, Palette
 from .properties import PropertiesPanel
@@ -42,15 +41,35 @@ from .viewer_panel import ProbePanel, ViewerPanel
 
 APP_NAME = "haibal editor"
 AUTOSAVE_MS = 60_000
-EVENT_MS = 40  # how often the UI reads a running graph's events (25 times a second)
-#: During a run the interpreter hands the GIL over every 0.5 ms instead of every 5 ms, and
-#: the cyclic collector pauses: measured with bench/editor.py (2026-12), the UI thread's
-#: longest stall during a 100-node run was 52-95 ms without these and 12-20 ms with them
-#: (NodeGraphQt paints in Python; each paint call waits for the GIL up to one switch
-#: interval). Both are process-wide, so they are set only while this window runs a graph
-#: and put back when the run ends or the window closes.
-RUN_SWITCH_INTERVAL = 0.0005
+EVENT_MS = 100  # how often the UI reads a running graph's events (10 times a second: each look costs a repaint)
 RECOVERED_KEY = "recovered_from"
+
+
+class _CollectorPause:
+    """Python's cyclic collector paused while this window runs a graph, put back after.
+
+    Why: a full collection walks every object of the process; with the editor loaded that
+    is 120 000 - 150 000 objects (NumPy, Qt, pyqtgraph, the canvas) and takes 50-70 ms
+    (measured with 100- and 500-node graphs open, 2026-12), on its own more than the
+    50 ms the UI thread may be blocked during a run, and one falls in a run whenever the
+    run's allocations trigger it. This is the one process-wide setting a window changes:
+    only during its runs, restored when the run ends or the window closes (the GIL's
+    switch interval, which earlier versions also lowered, was measured to make no
+    difference and is left alone)."""
+
+    def __init__(self):
+        self.was_enabled = None
+
+    def pause(self) -> None:
+        if self.was_enabled is None:
+            self.was_enabled = gc.isenabled()
+            gc.disable()
+
+    def restore(self) -> None:
+        if self.was_enabled is not None:
+            if self.was_enabled:
+                gc.enable()
+            self.was_enabled = None
 
 
 def default_recovery_path() -> Path:
@@ -72,31 +91,13 @@ def _broken_icon(base: QtGui.QIcon) -> QtGui.QIcon:
     return QtGui.QIcon(pix)
 
 
-class _ProcessSettings:
-    """The two interpreter settings a run changes (see ``RUN_SWITCH_INTERVAL``), put back once."""
-
-    def __init__(self):
-        self.saved = None
-
-    def for_run(self) -> None:
-        if self.saved is None:
-            self.saved = (sys.getswitchinterval(), gc.isenabled())
-            sys.setswitchinterval(RUN_SWITCH_INTERVAL)
-            gc.disable()
-
-    def restore(self) -> None:
-        if self.saved is not None:
-            interval, enabled = self.saved
-            self.saved = None
-            sys.setswitchinterval(interval)
-            if enabled:
-                gc.enable()
-
-
 class EditorWindow(QtWidgets.QMainWindow):
-    """The main window. ``run_finished(ok)`` fires on the UI thread after each run."""
+    """The main window. ``run_finished(ok)`` fires on the UI thread after each run;
+    ``live_values(events)`` with each batch of live values a running graph streamed,
+    ``[(node id, kind, payload), ...]`` in order (a display of one's own connects to it)."""
 
     run_finished = QtCore.Signal(bool)
+    live_values = QtCore.Signal(list)
 
     def __init__(self, recovery_path: Path | None = None, autosave_ms: int = AUTOSAVE_MS,
                  settings_path: Path | None = None):
@@ -118,8 +119,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.menus: dict[str, QtWidgets.QMenu] = {}
         self.context_actions: list[QtGui.QAction | None] = []
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
-        self._process = _ProcessSettings()
         self._run_started = 0.0
+        self._progress_shown = 0.0
+        self._collector = _CollectorPause()
         self.recovery_path = Path(recovery_path) if recovery_path else default_recovery_path()
         self.settings = EditorSettings(settings_path or self.recovery_path.with_name("editor.json"))
         self.theme = THEMES[self.settings.theme]
@@ -393,11 +395,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         if not gids:
             self.show_status("select the nodes to copy first")
             return False
-        text = self.model.copy_text(gids)
-        mime = QtCore.QMimeData()
-        mime.setData(CLIPBOARD_MIME, QtCore.QByteArray(text.encode()))
-        mime.setText(text)
-        QtWidgets.QApplication.clipboard().setMimeData(mime)
+        # as text (a graph document): the clipboard owns its copy, other windows and programs
+        # read it, and no Python-made QMimeData is left for the clipboard to free at exit
+        QtWidgets.QApplication.clipboard().setText(self.model.copy_text(gids))
         self.show_status(f"copied {len(gids)} node(s)")
         return True
 
@@ -406,11 +406,10 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.delete_selection("cut")
 
     def paste(self) -> list[str]:
-        mime = QtWidgets.QApplication.clipboard().mimeData()
-        if mime is None or not (mime.hasFormat(CLIPBOARD_MIME) or mime.hasText()):
+        text = QtWidgets.QApplication.clipboard().text()
+        if '"haibal-graph"' not in text:
             self.show_status("the clipboard holds no nodes", "error")
             return []
-        text = bytes(mime.data(CLIPBOARD_MIME)).decode() if mime.hasFormat(CLIPBOARD_MIME) else mime.text()
         at = self._free_spot_for(text)
         made = self._edit(lambda: self.model.paste_text(text, at))
         if not made:
@@ -542,6 +541,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.mark_stale(self.stale)
         if change.reset:
             self.viewers.sync(graph)
+        wire = self.probe.wire
+        # the type check and the error list: at once on small graphs, after edits settle on big ones
+        self.check_timer.setInterval(0 if len(graph.nodes) <= 150 else 250)
+        if wire is not None and (change.wires_removed or change.removed or change.reset):
+            if wire not in graph.connections:
+                self.probe.clear("The probed wire is gone. Click a wire to probe it.")
+        elif wire is not None and wire.src in self.stale:
+            self.probe.set_stale(True)
         self.check_timer.start()
         self._update_title()
 
@@ -567,19 +574,19 @@ class EditorWindow(QtWidgets.QMainWindow):
             info, problems = None, []
             issues.append(Issue("error", None, "", by_name(str(exc), graph)))
         self.canvas.restyle(info)
-        names = display_names(graph)
+        names = plain_names(graph)
         for p in problems:
             text = by_name(p.message, graph)
             if p.port and repr(p.port) not in text and p.port not in text:
                 text = f"{p.port}: {text}"
             issues.append(Issue("error", p.node if p.node in graph.nodes else None,
-                                names.get(p.node, "").strip("'") if p.node else "", text))
+                                names.get(p.node, "") if p.node else "", text))
         for gid, gn in graph.nodes.items():  # a graph input the run would have no value for
             if gn.is_input and gn.params.get("default") is None and gn.name not in self.run_inputs:
                 issues.append(Issue("error", gid, gn.name, f"graph input {gn.name!r} has no value: give it a default "
                                     "in the Properties panel"))
         for c, reason in self.canvas.lossy_wires().items():
-            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst).strip("'"),
+            issues.append(Issue("warning", c.dst, names.get(c.dst, c.dst),
                                 f"input {c.dst_port!r}: {by_name(reason, graph)}"))
         self.check_issues = issues
         self.issues = issues + self.run_issues
@@ -595,8 +602,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         else:
             self.act_run.setIcon(self.icon_run)
             self.act_run.setToolTip("Run (Ctrl+R)")
-        self.docks["errors"].setWindowTitle(f"Error List ({len(self.errors.errors())} errors, "
-                                            f"{len(self.errors.warnings())} warnings)" if self.issues else "Error List")
+        n_err, n_warn = len(self.errors.errors()), len(self.errors.warnings())
+        self.docks["errors"].setWindowTitle(
+            f"Error List ({n_err} error{'s' * (n_err != 1)}, {n_warn} warning{'s' * (n_warn != 1)})"
+            if self.issues else "Error List")
 
     def run_is_broken(self) -> bool:
         return any(i.severity == "error" for i in self.check_issues)
@@ -622,11 +631,12 @@ class EditorWindow(QtWidgets.QMainWindow):
     def probe_wire(self, conn) -> None:
         """Show in the probe panel the value that flowed through wire ``conn`` in the last run."""
         graph = self.model.graph
-        names = display_names(graph)
-        text = (f"{names.get(conn.src, conn.src).strip(chr(39))}.{conn.src_port} → "
-                f"{names.get(conn.dst, conn.dst).strip(chr(39))}.{conn.dst_port}")
+        names = plain_names(graph)
+        text = (f"{names.get(conn.src, conn.src)}.{conn.src_port} → "
+                f"{names.get(conn.dst, conn.dst)}.{conn.dst_port}")
         values = self.outputs.get(conn.src, {})
         self.probe.show_wire(conn, text, values.get(conn.src_port), conn.src_port in values)
+        self.probe.set_stale(conn.src in self.stale and conn.src_port in values)
         self.docks["probe"].raise_()
 
     @property
@@ -688,10 +698,12 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.model.undo_stack.resetClean()
         self.viewers.sync(graph)
         self.probe.wire = None
+        self.check_timer.stop()
         self.refresh_checks()
         self._update_title()
         self.fit_view()
-        QtCore.QTimer.singleShot(0, self.fit_view)  # again once the window has its final size
+        if not self.isVisible():  # fit again once the window is shown with its final size
+            QtCore.QTimer.singleShot(0, self.fit_view)
         return [f"node {gid!r}: unknown type {graph.nodes[gid].type_id!r} (kept in the file, not shown)"
                 for gid in self.canvas.hidden]
 
@@ -792,6 +804,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                 return
         if self.maybe_save():
             self.stop_run(wait=True)
+            self._collector.restore()
             self.remove_recovery()
             self.autosave_timer.stop()
             event.accept()
@@ -852,8 +865,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         """Start a run on a worker thread; False (and the reason) if it cannot start."""
         if self.worker is not None:
             return False
-        self.check_timer.stop()
-        self.refresh_checks()
+        if self.check_timer.isActive():  # edits not checked yet: check them now
+            self.check_timer.stop()
+            self.refresh_checks()
         if self.run_is_broken():
             errors = [i for i in self.issues if i.severity == "error"]
             self.show_status(f"cannot run: {errors[0].text}" if len(errors) == 1 else
@@ -864,6 +878,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.progress.setRange(0, max(1, len(self.canvas.items)))
         self.progress.setValue(0)
         self.progress.show()
+        self._progress_shown = time.perf_counter()
         self.show_status("running… (Ctrl+. stops)")
         self._run_started = time.perf_counter()
         runtime, inputs = self.model.runtime, dict(self.run_inputs) or None
@@ -872,7 +887,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.viewers.entries[live].view.clear()
         self.worker = runner.RunWorker(lambda events: runner.run(runtime, events, inputs), self)
         self.worker.done.connect(self._on_run_done)
-        self._process.for_run()
+        self._collector.pause()
         self.act_stop.setEnabled(True)
         self.act_run.setEnabled(False)
         self.worker.start()
@@ -888,8 +903,13 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.model.runtime.stop()
         self.show_status("stopping…")
         if wait:
-            self.worker.wait(10_000)
-            QtCore.QCoreApplication.sendPostedEvents(self, 0)
+            if not self.worker.wait(10_000):  # a node that does not stop: let its thread finish alone
+                self.worker.detach()
+                self.worker = None
+                self.model.set_locked(False)
+                self.event_timer.stop()
+                self._collector.restore()
+                return True
             if self.worker is not None:  # the done signal is queued: handle it now
                 QtWidgets.QApplication.processEvents()
         return True
@@ -916,12 +936,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             for gid, kind, payload in live:
                 self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
             self.viewers.redraw_live()
-        if progress is not None:
+            self.live_values.emit(live)
+        if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
+            self._progress_shown = time.perf_counter()  # a progress bar repaint costs ~3 ms: 4 a second
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
 
     def _on_run_done(self, payload, error: str, seconds: float) -> None:
-        self._process.restore()
+        self._collector.restore()
         self.event_timer.stop()
         self._apply_run_events()
         dropped = self.worker.events.dropped if self.worker is not None else 0

@@ -184,4 +184,24 @@ def test_run_states_colour_the_frame_and_badge(canvas):
         assert canvas.states[gid] == state
         assert canvas.item(gid).view.badge.isVisible() == (state != "idle")
     canvas.set_state(gid, "failed", "label 5 out of range")
-    assert "label 5" in canvas.item(gid).view.toolTip()
+    assert "label 5" in canvas.node_tip(gid) and "failed" in canvas.node_tip(gid)
+
+
+def test_renaming_on_the_title_and_cutting_wires_are_model_edits(canvas):
+    m = canvas.model
+    a = m.add_node("haibal.io.GraphInput", name="x", params={"type": "float[1]", "default": [0.5]})
+    b = m.add_node("haibal.activations.ELU")
+    m.connect(a, "value", b, "x")
+    canvas.viewer.node_name_changed.emit(canvas.item(b).id, "my elu")  # a title edited on the canvas
+    assert m.graph.nodes[b].name == "my elu" and canvas.item(b).name() == "my elu"
+    pipe = canvas.pipe_item(Connection(a, "value", b, "x"))
+    canvas.viewer.connection_sliced.emit([[pipe.input_port, pipe.output_port]])  # Alt+Shift stroke
+    assert m.graph.connections == [] and canvas.wires() == []
+    m.undo()
+    assert m.graph.connections == [Connection(a, "value", b, "x")] == canvas.wires()
+    # a terminal name the graph refuses (two inputs of one name) is drawn back
+    c = m.add_node("haibal.io.GraphInput", name="z")
+    refused = []
+    canvas.refused.connect(refused.append)
+    canvas.viewer.node_name_changed.emit(canvas.item(c).id, "x")
+    assert m.graph.nodes[c].name == "z" and canvas.item(c).name() == "z" and "'x'" in refused[0]

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore, QtWidgets  # noqa: E402
+from Qt import QtCore  # noqa: E402
 
 from haibal_py.graph import Connection  # noqa: E402
 from haibal_py.gui.editor import new_window  # noqa: E402
@@ -84,7 +84,7 @@ def test_failing_node_turns_red_with_its_message(window, qtbot):
     run_and_wait(window, qtbot, ok=False)
     assert window.canvas.state_color(loss) == FAILED_NODE_COLOR
     item = window.canvas.item(loss)
-    assert "label 5" in item.view.toolTip() and "label 5" in window.status.text()
+    assert "label 5" in window.canvas.node_tip(loss) and "label 5" in window.status.text()
     assert window.canvas.state_color(yt) != FAILED_NODE_COLOR
     set_in_properties(window, yt, "default", "[1, 2]")
     run_and_wait(window, qtbot)
@@ -143,7 +143,7 @@ def test_close_with_unsaved_changes_asks(window, qtbot):
 
 def test_help_f1_and_hover(window, qtbot):
     loss = from_palette(window, SCCE)
-    assert "crossentropy" in window.canvas.item(loss).view.toolTip().lower()
+    assert "crossentropy" in window.canvas.node_tip(loss).lower()
     window.canvas.select([loss])
     window.act_help.trigger()
     page = window.help_dialog.browser.toPlainText()

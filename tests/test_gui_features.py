@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore, QtGui  # noqa: E402
+from Qt import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from haibal_py.graph import Connection, Graph  # noqa: E402
 from haibal_py.gui import layout  # noqa: E402
@@ -116,8 +116,7 @@ def test_align_distribute_and_clean_up_are_undoable_moves(window):
     window.clean_up()
     xs = [window.canvas.box(g)[0] for g in ids]
     assert xs[0] < xs[1] < xs[2]
-    boxes = [window.canvas.box(g) for g in ids]
-    assert not any(layout._overlaps(boxes[i], np.array([boxes[j]]), 0.0) for i in range(3) for j in range(3) if i != j)
+    assert layout.overlapping({g: window.canvas.box(g) for g in ids}) == []
 
 
 def test_comments_are_backdrops_saved_in_the_graph_file(window, tmp_path):
@@ -154,8 +153,9 @@ def test_free_spot_finds_the_nearest_free_place():
     taken = [(0, 0, 100, 50)]
     assert layout.free_spot(500, 500, 100, 50, taken) == (500, 500)
     x, y = layout.free_spot(0, 0, 100, 50, taken)
-    assert not layout._overlaps((x, y, 100, 50), np.array(taken, dtype=float), 20.0)
+    assert layout.overlapping({"new": (x, y, 100, 50), "old": taken[0]}, gap=19.0) == []
     assert abs(x) + abs(y) <= 200
+    assert layout.overlapping({"a": (0, 0, 10, 10), "b": (5, 5, 10, 10), "c": (50, 0, 5, 5)}) == [("a", "b")]
 
 
 # ---------------------------------------------------------------------------- search
@@ -172,10 +172,20 @@ def test_the_tab_search_shows_descriptions_and_finds_initials(window, qtbot):
 def test_wires_and_outputs_show_their_last_values(window, qtbot):
     yt, yp, loss, plot, out = build_scce(window)
     pipe = window.canvas.pipe_item(Connection(loss, "result", plot, "value"))
-    assert "last value" not in pipe.toolTip()
+    assert "last value" not in window.canvas.wire_tip(pipe)
     run_and_wait(window, qtbot)
-    tip = pipe.toolTip()
+    tip = window.canvas.wire_tip(pipe)  # what hovering the wire shows
     assert tip.startswith("float[1]") and "last value" in tip and "shape (2,)" in tip and "max 2.30259" in tip
+    window.fit_view()
+    viewer = window.canvas.viewer
+    at = viewer.mapFromScene(pipe.path().pointAtPercent(0.5))
+    QtWidgets.QApplication.sendEvent(viewer.viewport(), QtGui.QHelpEvent(QtCore.QEvent.ToolTip, at,
+                                                                          viewer.viewport().mapToGlobal(at)))
+    assert QtWidgets.QToolTip.text() == tip  # a real hover event shows it
+    node_at = viewer.mapFromScene(window.canvas.item(loss).view.sceneBoundingRect().topLeft() + QtCore.QPointF(30, 8))
+    QtWidgets.QApplication.sendEvent(viewer.viewport(), QtGui.QHelpEvent(QtCore.QEvent.ToolTip, node_at,
+                                                                          viewer.viewport().mapToGlobal(node_at)))
+    assert "ran in the last run" in QtWidgets.QToolTip.text()
     line = window.canvas.item(out).view.value_line
     assert line.isVisible() and line.text() == "= [0.05129, 2.303]"
     states = {window.canvas.states[g] for g in (yt, yp, loss, plot, out)}
@@ -247,3 +257,26 @@ def test_deleting_and_undoing_brings_back_names_params_wires_and_ids(window):
         sorted(json.dumps(n, sort_keys=True) for n in before["nodes"])
     assert sorted(map(str, after["connections"])) == sorted(map(str, before["connections"]))
     assert sorted(window.canvas.wires(), key=str) == sorted(window.model.graph.connections, key=str)
+
+
+def test_stale_values_are_marked_on_outputs_and_in_the_probe(window, qtbot):
+    yt, yp, loss, plot, out = build_scce(window)
+    run_and_wait(window, qtbot)
+    conn = Connection(loss, "result", plot, "value")
+    window.canvas.select([])
+    window.canvas.pipe_item(conn).setSelected(True)
+    assert window.probe.wire == conn and "stale" not in window.probe.title.text()
+    line = window.canvas.item(out).view.value_line
+    assert line.brush().color().getRgb()[:3] == window.theme.text
+    window.model.set_param(loss, "from_logits", True)
+    assert "stale" in window.probe.title.text() and not window.probe.view.isEnabled()
+    assert line.brush().color().getRgb()[:3] == window.theme.mid
+    window.canvas.select([loss, plot])
+    from haibal_py.gui import subgraphs as gsub
+    gsub.collapse_selection(window, "Gone")
+    assert window.probe.wire is None and "gone" in window.probe.title.text()
+
+
+def test_an_empty_canvas_is_shown_one_to_one(window):
+    window.fit_view()
+    assert window.canvas.scale() == pytest.approx(1.0, abs=0.03)  # (Qt keeps a 2-pixel margin when fitting)

@@ -18,7 +18,6 @@ from Qt import QtCore  # noqa: E402
 
 from haibal_py.graph import Connection  # noqa: E402
 from haibal_py.gui.style import DARK, LIGHT, WIRE_CONTRAST, contrast, wire_width  # noqa: E402
-from haibal_py.gui.window import RUN_SWITCH_INTERVAL  # noqa: E402
 from haibal_py.node import HelpText, Instance, Node, Param, Port  # noqa: E402
 from haibal_py.node.types import KINDS, PortType, register_kind  # noqa: E402
 from gui_helpers import key, run_and_wait  # noqa: E402
@@ -78,7 +77,10 @@ def emitter_graph(window, steps, delay):
 
 def test_live_values_reach_a_live_plot_one_series_per_name(window, qtbot):
     em, elu, out = emitter_graph(window, steps=40, delay=0.0)
+    received = []
+    window.live_values.connect(received.extend)  # any display of one's own can listen too
     run_and_wait(window, qtbot)
+    assert [e[2] for e in received if e[1] == "lr"] == [0.01] * 40 and {e[0] for e in received} == {em}
     plot = window.viewers.entries[("live", em)].view
     assert set(plot.series) == {"loss", "accuracy", "lr"}
     xs, ys = plot.series["loss"]
@@ -138,20 +140,22 @@ def test_edits_wait_for_the_run_but_moving_does_not(window, qtbot):
         window.stop_run()
 
 
-def test_a_run_puts_the_interpreter_settings_back(window, qtbot):
-    before = sys.getswitchinterval()
+def test_the_collector_pauses_during_a_run_only(window, qtbot):
+    """The one process-wide setting a window touches (see ``window._CollectorPause``): the
+    collector is paused during its runs and put back after, also when the window closes."""
+    import gc
+    interval = sys.getswitchinterval()
+    assert gc.isenabled()
     em, elu, out = emitter_graph(window, steps=10_000_000, delay=0.001)
     assert window.run_graph()
-    assert sys.getswitchinterval() == pytest.approx(RUN_SWITCH_INTERVAL)
+    assert not gc.isenabled() and sys.getswitchinterval() == interval
     with qtbot.waitSignal(window.run_finished, timeout=10_000):
         window.stop_run()
-    assert sys.getswitchinterval() == pytest.approx(before)
-    import gc
     assert gc.isenabled()
-    # closing a window while it runs puts them back too
     assert window.run_graph()
-    assert window.close()
-    assert sys.getswitchinterval() == pytest.approx(before) and gc.isenabled()
+    assert not gc.isenabled()
+    assert window.close()  # closing a running window stops the run and puts the collector back
+    assert not window.is_running() and gc.isenabled() and sys.getswitchinterval() == interval
 
 
 def test_every_kind_has_its_own_wire_colour_with_contrast():
