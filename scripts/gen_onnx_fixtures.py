@@ -173,7 +173,8 @@ def main() -> None:
         np.savez(OUT / f"{name}.npz", x=fw["x"], y=y, framework_y=fw["framework_y"])
         (OUT / f"{name}.framework.npz").unlink()
         diff = float(np.abs(y - fw["framework_y"]).max())
-        summary[name] = {"input": sess.get_inputs()[0].name, "input_shape": [str(d) for d in sess.get_inputs()[0].shape],
+        first = sess.get_inputs()[0]
+        summary[name] = {"input": first.name, "input_shape": [str(d) for d in first.shape],
                          "output": sess.get_outputs()[0].name, "nodes": len(model.graph.node),
                          "onnxruntime_vs_framework": diff}
         print(f"{name}: {len(model.graph.node)} nodes, onnxruntime vs framework {diff:.2e}")

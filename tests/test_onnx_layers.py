@@ -269,7 +269,8 @@ def test_configs_rebuild_the_layer(layer):
     json.dumps(config)  # configs are plain JSON (graph files hold them)
 
 
-@pytest.mark.parametrize("eq, shapes", [("bij,jk->bik", [(2, 3, 4), (4, 5)]), ("bthk,bshk->bhts", [(2, 3, 2, 4), (2, 5, 2, 4)]),
+@pytest.mark.parametrize("eq, shapes", [("bij,jk->bik", [(2, 3, 4), (4, 5)]),
+                                        ("bthk,bshk->bhts", [(2, 3, 2, 4), (2, 5, 2, 4)]),
                                         ("ij,jk->i", [(3, 4), (4, 2)]), ("bi,bi->b", [(2, 5), (1, 5)])])
 def test_einsum_values_and_gradients(eq, shapes):
     with float64_layers():

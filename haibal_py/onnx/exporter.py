@@ -132,7 +132,8 @@ def to_onnx(model: Model, opset: int | None = None):
         outputs.append(_value_info(onnx, final, t.dtype if np.dtype(t.dtype).kind == "f" else model.dtype, t.shape))
     g.simplify(set(out_names))
     graph = onnx.helper.make_graph(g.nodes, model.name, inputs, outputs, g.initializers)
-    proto = onnx.helper.make_model(graph, producer_name="haibal-py", opset_imports=[onnx.helper.make_opsetid("", opset)])
+    proto = onnx.helper.make_model(graph, producer_name="haibal-py",
+                                   opset_imports=[onnx.helper.make_opsetid("", opset)])
     proto.ir_version = min(proto.ir_version, _max_ir(onnx, opset))
     try:
         onnx.checker.check_model(proto, full_check=True)
