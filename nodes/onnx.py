@@ -53,7 +53,8 @@ ONNX_USE = "Models imported from ONNX (PyTorch, Keras): operators without a Kera
 # ---------------------------------------------------------------------------- ONNX operator layers
 DECLARATIONS = [
     LayerDecl(
-        name="OnnxElementwise", layer=L.OnnxElementwise, ports="variadic", ranks=(0, None), display_name="ONNX Elementwise",
+        name="OnnxElementwise", layer=L.OnnxElementwise, ports="variadic", ranks=(0, None),
+        display_name="ONNX Elementwise",
         args=(("op", "onnx_elementwise_op"), "operands", "constant_shapes"),
         defaults={"op": "add", "operands": "x, x", "constant_shapes": "{}"},
         description="An element-wise ONNX operator with NumPy broadcasting (Add, Sub, Mul, Div, Pow, Max, Min, "
