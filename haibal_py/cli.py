@@ -36,7 +36,7 @@ from .files.snippet_format import is_snippet_path
 from .graph import Graph, GraphValidationError
 from .graph.templates import load_runnable
 from .node.registry import CATALOG
-from .node.types import Batches
+from .node.types import Batches, PortType
 from .runtime import GraphInputError, NodeRunError, Runtime
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -463,6 +463,95 @@ def cmd_nodes(args) -> int:
 
 
 # ---------------------------------------------------------------------------- entry point
+# ---------------------------------------------------------------------------- haibal onnx
+LOAD_ONNX_TYPE = "haibal.model.LoadONNX"
+MODEL_TYPE = PortType("model", 0, 0)
+
+
+def cmd_onnx_import(args) -> int:
+    """An ONNX file as a graph of layer nodes (the catalog's Load ONNX node knows how)."""
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise UsageError(f"{args.model!r}: no such file")
+    out = Path(args.output) if args.output else model_path.with_suffix(".json")
+    if out.suffix.lower() != ".json":
+        raise UsageError(f"-o {str(out)!r}: a graph is written as a .json file")
+    hook = getattr(CATALOG.get(LOAD_ONNX_TYPE), "graph_from_file", None)
+    if hook is None:
+        raise UsageError(f"the node catalog's {LOAD_ONNX_TYPE} gives no graph_from_file")
+    graph = hook(model_path, name=out.stem)
+    graph.save(out)
+    print(printable(f"wrote {out} ({len(graph.nodes)} nodes; inputs {', '.join(graph.inputs) or 'none'}; "
+                    f"outputs {', '.join(graph.outputs) or 'none'})"))
+    return EXIT_OK
+
+
+def _model_nodes(graph: Graph) -> list[str]:
+    """Ids of the nodes whose output is a built model (model[0]: Model, Load ONNX ...)."""
+    found = []
+    for gid, gn in graph.nodes.items():
+        node = gn.node
+        if node is not None and any(p.type == MODEL_TYPE for p in type(node).outputs):
+            found.append(gid)
+    return found
+
+
+def _ancestors(graph: Graph, node_id: str) -> set[str]:
+    keep, stack = set(), [node_id]
+    while stack:
+        gid = stack.pop()
+        if gid in keep:
+            continue
+        keep.add(gid)
+        stack.extend(c.src for c in graph.incoming(gid))
+    return keep
+
+
+def cmd_onnx_export(args) -> int:
+    """The model a graph builds, written as ONNX: the graph's nodes up to its Model node run."""
+    from .onnx import save as save_onnx
+    out = Path(args.output)
+    if out.suffix.lower() != ".onnx":
+        raise UsageError(f"-o {args.output!r}: the model is written as a .onnx file")
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    candidates = _model_nodes(graph)
+    if args.node:
+        chosen = [gid for gid in candidates if gid == args.node or graph.nodes[gid].name == args.node]
+        if not chosen:
+            raise UsageError(f"--node {args.node!r}: no node giving a model (choices: {', '.join(candidates)})")
+    else:
+        # the last model of the graph: a node giving a model that no other such node depends on
+        # (a trained model after the untrained one; a model passed on by a summary is the same model)
+        upstream = set()
+        for gid in candidates:
+            upstream |= _ancestors(graph, gid) - {gid}
+        chosen = [gid for gid in candidates if gid not in upstream]
+    if len(chosen) != 1:
+        what = "no node gives a built model (wire the layers into a Model node)" if not chosen else \
+            f"several nodes give a model ({', '.join(chosen)}): choose one with --node"
+        raise UsageError(f"{args.graph}: {what}")
+    node_id = chosen[0]
+    sub = graph.copy()
+    keep = _ancestors(sub, node_id)
+    for gid in [g for g in sub.nodes if g not in keep]:
+        sub.remove_node(gid)
+    problems = sub.validate(policy, limits)
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = Runtime(sub, policy=policy, limits=limits).run({})
+    except NodeRunError as exc:
+        print(f"haibal: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    model = next((v for v in result.values.get(node_id, {}).values() if v is not None), None)
+    save_onnx(model, out, opset=args.opset)
+    print(f"wrote {printable(str(out))} (model {printable(getattr(model, 'name', '?'))!r} of node "
+          f"{printable(node_id)!r})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haibal", description="Run and inspect haibal-py graphs.")
     parser.add_argument("--version", action="version", version=f"haibal-py {__version__}")
@@ -495,6 +584,20 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("graph", metavar="GRAPH")
     _trust_options(info)
     info.set_defaults(func=cmd_info)
+    onnx = sub.add_parser("onnx", help="ONNX models: import as a graph of layer nodes, export a graph's model")
+    onnx_sub = onnx.add_subparsers(dest="onnx_command", metavar="COMMAND", required=True)
+    imp = onnx_sub.add_parser("import", help="write an ONNX file as a graph of layer nodes (with its weights)")
+    imp.add_argument("model", metavar="MODEL.onnx")
+    imp.add_argument("-o", "--output", metavar="GRAPH.json", help="the graph file (default: MODEL.json)")
+    imp.set_defaults(func=cmd_onnx_import)
+    exp = onnx_sub.add_parser("export", help="write the model a graph builds (its Model node) as ONNX")
+    exp.add_argument("graph", metavar="GRAPH")
+    exp.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="the ONNX file")
+    exp.add_argument("--node", metavar="NODE", help="the node giving the model (id or name); default: the last "
+                     "one (no other node giving a model depends on it)")
+    exp.add_argument("--opset", type=int, default=None, help="the ONNX opset (default 17)")
+    _trust_options(exp)
+    exp.set_defaults(func=cmd_onnx_export)
     return parser
 
 
