@@ -230,11 +230,13 @@ class Graph:
         return any(node_id in g.nodes for g in self.root.graphs())
 
     def structure(self, node_id: str) -> Structure:
-        """The editor of structure ``node_id`` (terminals, cases, conditional terminal, diagrams)."""
-        gn = self.node(node_id)
+        """The editor of structure ``node_id``, in this graph or a diagram inside it (terminals,
+        cases, conditional terminal, diagrams)."""
+        holder = self.locate(node_id)
+        gn = holder.nodes[node_id]
         if not isinstance(gn.node, StructureNode):
             raise StructureError(f"node {gn.label} is not a structure (For Loop, While Loop, Case Structure)")
-        return Structure(self, node_id)
+        return Structure(holder, node_id)
 
     def new_diagram(self, node_id: str, values=(), default: bool = False, parts: GraphParts | None = None) -> Diagram:
         """A diagram for structure ``node_id`` (empty, or built from ``parts``), owned by this graph;
@@ -479,17 +481,25 @@ class Graph:
         list of them); ``default=True`` adds a Default case after them, an index makes that
         case the Default too (LabVIEW's ``0, Default``). Returns its id."""
         specs = [tuple(c) if isinstance(c, (list, tuple)) else (c,) for c in cases]
+        if not specs and default is not True:
+            raise StructureError("a Case Structure needs at least one case")
         with self.transaction():
             node_id = self.add_node(CASE_TYPE_ID, name, pos=pos, id=id)
+            node = self.nodes[node_id].node
+            node.diagrams = node.diagrams[:1]  # its first case, re-labelled below
+            node.diagrams[0].values = ()
             st = self.structure(node_id)
             for k, values in enumerate(specs):
-                is_default = default is not True and default is not False and k == default
+                is_default = not isinstance(default, bool) and k == default
                 if k == 0:
                     st.set_case(0, values, default=is_default)
                 else:
                     st.add_case(values, default=is_default)
             if default is True:
-                st.add_case((), default=True)
+                if specs:
+                    st.add_case((), default=True)
+                else:
+                    st.set_case(0, (), default=True)
             if size is not None:
                 st.set_size(size)
         return node_id

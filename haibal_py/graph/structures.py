@@ -47,6 +47,7 @@ import numpy as np
 
 from ..errors import HaibalError, HaibalValueError
 from ..files.graph_format import NODE_ID_RE
+from ..files.limits import LimitError
 from ..node.base import AUTOMATIC, REQUIRED, HelpText, Instance, Port
 from ..node.registry import register
 from ..node.types import ANY, Batches, PortType
@@ -423,6 +424,9 @@ class StructureNode(CompositeNode):
             a.outputs[s.name] = init if not init.is_any else right
         for c in CONDITIONS:
             t = sinks.get(c)
+            if c in sinks and t is None:
+                a.own.append(Problem(None, c, f"the conditional terminal {c!r} is not wired: wire a boolean to it "
+                                     f"inside the loop", "unwired"))
             if t is not None and not (t.is_any or (t.kind in ("bool", "any") and t.min_rank == 0
                                                    and not t.sequence)):
                 a.own.append(Problem(None, c, f"the conditional terminal {c!r} takes a boolean (bool[0]), but gets "
@@ -462,8 +466,9 @@ class StructureNode(CompositeNode):
             if i and context.should_stop():
                 break
             if count is None and i >= limits.max_loop_iterations:
-                limits.check("max_loop_iterations", i + 1, f"{self.label}, which has not stopped after "
-                             f"{i:,} iterations,")
+                raise LimitError(f"{self.label} did not stop within {i:,} iterations, the limit "
+                                 f"max_loop_iterations; raise it on purpose if this graph is trusted (haibal run "
+                                 f"--limit max_loop_iterations=N, or Limits(...).raised(max_loop_iterations=N))")
             inputs = {name: seq[i] for name, seq in indexed}
             if with_i:
                 inputs[ITERATION] = i
@@ -1065,7 +1070,7 @@ class Structure:
     def wire_in(self, src: str, src_port: str, name: str | None = None, indexing: bool = False) -> str:
         """A new input tunnel fed by ``src.src_port`` outside; returns its name
         (``terminal_node(name, k)``: its node in diagram k, to wire from)."""
-        base = self.graph.nodes[src].name if self.graph.node(src).is_input else src_port
+        base = _tunnel_name(self.graph, src, src_port)
         with self.graph.transaction():
             name = self.add_tunnel(name if name is not None else self._name(None, base), "in", indexing)
             self.graph.connect(src, src_port, self.id, name)
@@ -1088,6 +1093,13 @@ def typecheck_id(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- nodes across borders
+def _tunnel_name(graph, src: str, port: str) -> str:
+    """A name for a tunnel carrying ``src.port``: a graph input's name, a node's name for
+    its one ``value`` output (a Constant), else the port's name."""
+    gn = graph.nodes[src]
+    return gn.name if gn.is_input or (port == VALUE and not gn.is_terminal) else port
+
+
 def _chain(graph) -> list:
     """``graph``, the graph holding it, and so on up to the outermost."""
     out = [graph]
@@ -1128,8 +1140,7 @@ def connect_across(graph, src: str, src_port: str, dst: str, dst_port: str, repl
             name = next((t.name for t in st.node.tunnels_in if not t.indexing
                          and any(c.src == node and c.src_port == port for c in parent.feeding(sid, t.name))), None)
             if name is None:
-                base = parent.nodes[node].name if parent.nodes[node].is_input else port
-                name = st.add_tunnel(st._name(None, base), "in", False)
+                name = st.add_tunnel(st._name(None, _tunnel_name(parent, node, port)), "in", False)
                 made.append(parent.connect(node, port, sid, name))
             node, port = h.inputs[name], VALUE
         made.append(gd.connect(node, port, dst, dst_port, replace=replace_wire))
@@ -1152,9 +1163,11 @@ def _bbox(graph, ids) -> tuple[float, float, float, float] | None:
 def move_nodes(graph, node_ids: Iterable[str], target) -> list:
     """Move nodes into another diagram (``target``: a graph: ``graph`` itself or one of its
     structures' diagrams), keeping their ids; every wire they had is made again across
-    the borders (``connect_across``). A wire from a tunnel's or shift register's node to a
-    node moved out of that structure has no value outside: it is dropped. Returns the
-    dropped wires. One transaction."""
+    the borders (``connect_across``). Moving nodes out of a structure, a wire from one of
+    its input tunnels comes from what feeds that tunnel outside, and a wire into one of its
+    output tunnels goes where that tunnel went (the tunnel, left unused, is removed); a
+    wire from ``i``, a shift register or an indexing tunnel has no value outside and is
+    dropped. Returns the dropped wires. One transaction."""
     root = graph.root
     ids = list(dict.fromkeys(node_ids))
     if not ids:
@@ -1172,9 +1185,9 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
             raise StructureError(f"node {gn.label} cannot go inside itself")
     if target is source:
         return []
+    leaving = source.owner is not None and not any(target is g for g in source.graphs())
     chosen = set(ids)
-    wires = [c for gid in ids for c in source.incoming(gid) + source.outgoing(gid)]
-    wires = list(dict.fromkeys(wires))
+    wires = list(dict.fromkeys(c for gid in ids for c in source.incoming(gid) + source.outgoing(gid)))
     parts = source.to_parts()
     specs = [spec for spec in parts.nodes if spec.id in chosen]
     inner = [c for c in wires if c.src in chosen and c.dst in chosen]
@@ -1183,19 +1196,44 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
         for gid in ids:
             source.remove_node(gid)
         target.add_parts(type(parts)(nodes=specs, connections=inner))
+        emptied = set()
         for c in wires:
             if c in inner:
                 continue
-            src, src_port = c.src, c.src_port
-            if source.owner is not None and src not in chosen and source.nodes[src].is_input \
-                    and c.dst in chosen:
-                outer = _outer_source(source, source.nodes[src].name)
-                if outer is None:
-                    dropped.append(c)
-                    continue
-                src, src_port = outer
-            connect_across(root, src, src_port, c.dst, c.dst_port)
+            ends = [(c.src, c.src_port, c.dst, c.dst_port)]
+            if leaving and c.src not in chosen and source.nodes[c.src].is_input:
+                outer = _outer_source(source, source.nodes[c.src].name)
+                ends = [(*outer, c.dst, c.dst_port)] if outer is not None else []
+            elif leaving and c.dst not in chosen and source.nodes[c.dst].is_output:
+                name = source.nodes[c.dst].name
+                ends = _outer_sinks(source, name, c.src, c.src_port)
+                if ends:
+                    emptied.add(name)
+            if not ends:
+                dropped.append(c)
+            for src, src_port, dst, dst_port in ends:
+                connect_across(root, src, src_port, dst, dst_port, replace_wire=True)
+        if emptied:
+            parent, sid = source.owner
+            st = Structure(parent, sid)
+            for name in emptied:
+                if st.node.has_terminal(name):
+                    st.remove_terminal(name)
     return dropped
+
+
+def _outer_sinks(diagram, name: str, src: str, src_port: str) -> list[tuple[str, str, str, str]]:
+    """The wires (src, src_port -> each node outside that output tunnel ``name`` of
+    ``diagram``'s structure feeds): [] when it is a shift register, an indexing tunnel, a
+    Case Structure's tunnel (other cases feed it too) or feeds nothing."""
+    parent, sid = diagram.owner
+    node = parent.nodes[sid].node
+    if not node.has_terminal(name) or not node.loop:
+        return []
+    t = node.terminal(name)
+    if t.kind != "tunnel" or t.indexing:
+        return []
+    return [(src, src_port, c.dst, c.dst_port) for c in parent.outgoing(sid) if c.src_port == name]
 
 
 def _outer_source(diagram, name: str) -> tuple[str, str] | None:

@@ -140,7 +140,7 @@ def _inner_problems(graph, info) -> list[Problem]:
             continue
         for template, p in gn.node.inner_problems(info.wired.get(gid, {}), template_problems):
             if template is None:  # the node's own (a structure's terminals, its cases)
-                problems.append(p)
+                problems.append(Problem(gid, p.port, p.message, p.code))
             else:
                 problems.append(Problem(gid, None, f"inside {gn.node.where(template)}: {p}", "inner", inner=p))
     return problems
