@@ -661,7 +661,7 @@ class CaseStructure(StructureNode):
             if t.kind == "shift" or t.indexing:
                 a.own.append(Problem(None, t.name, f"terminal {t.name!r}: a Case Structure has no shift registers "
                                      f"and no indexing tunnels", "structure"))
-        self._case_problems(wired.get(SELECTOR, ANY), a)
+        self._case_problems(a)
         sources = {t.name: wired.get(t.name, ANY) for t in self.tunnels_in}
         per_case: dict[str, list[tuple[Diagram, PortType]]] = {t.name: [] for t in self.tunnels_out}
         for d in self.diagrams:
@@ -682,16 +682,12 @@ class CaseStructure(StructureNode):
                     break
         return a
 
-    def _case_problems(self, selector: PortType, a: _Analysis) -> None:
+    def _case_problems(self, a: _Analysis) -> None:
         kinds = {_case_kind(v) for d in self.diagrams for v in d.values}
         if None in kinds or len(kinds) > 1:
             a.own.append(Problem(None, SELECTOR, "the cases' values must all be booleans, all integers or all "
                                  f"strings, got {', '.join(sorted(str(k) for k in kinds))}", "case-selector"))
-        kind = kinds.pop() if len(kinds) == 1 else None
-        if kind is not None and not selector.is_any and not (
-                selector.min_rank == 0 and not selector.sequence and selector.kind in (kind, "any")):
-            a.own.append(Problem(None, SELECTOR, f"the selector gets {selector}, but the cases are {kind} values "
-                                 f"(wire a {kind}[0])", "case-selector"))
+        kind = kinds.pop() if len(kinds) == 1 else None  # the selector port takes kind[0]: a wire of another is broken
         seen: dict = {}
         defaults = [d for d in self.diagrams if d.default]
         for d in self.diagrams:
@@ -760,8 +756,16 @@ class Structure:
     terminals (a tunnel's in every case), named like the terminal."""
 
     def __init__(self, graph, node_id: str):
-        self.graph = graph
+        self._root = graph.root
+        self._holder = graph
         self.id = node_id
+
+    @property
+    def graph(self):
+        """The graph holding the structure (found again if the structure moved into another diagram)."""
+        if self.id not in self._holder.nodes:
+            self._holder = self._root.locate(self.id)
+        return self._holder
 
     def __repr__(self) -> str:
         return f"<Structure {self.id!r}: {self.node.display_name}, {len(self.node.diagrams)} diagram(s)>"

@@ -40,6 +40,7 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import textwrap
@@ -546,7 +547,15 @@ class Node:
 
 
 def _renamed(exc: HaibalError, message: str) -> HaibalError:
-    """The same kind of error with a new message (keeping extra attributes where it can)."""
+    """The same kind of error with a new message, keeping its attributes (a ``NodeRunError``'s
+    node id and cause) where it can."""
+    try:
+        new = copy.copy(exc)
+        new.args = (message,) + tuple(exc.args[1:])
+        if str(new) == message:
+            return new
+    except Exception:  # an error type that cannot be copied so
+        pass
     try:
         new = type(exc)(message)
     except TypeError:  # an error type whose constructor takes more than a message
