@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from haibal_py import activations
 from haibal_py.files.graph_format import GraphFormatError
 from haibal_py.files.limits import LimitError, Limits
 from haibal_py.graph import Graph, GraphValidationError
@@ -18,8 +20,10 @@ from haibal_py.graph.structures import (CaseStructure, ForLoop, StructureError, 
                                         move_nodes)
 from haibal_py.node import HelpText, Instance, Node, Param, Port
 from haibal_py.node.types import ANY, PortType
+from haibal_py.numeric.kernels.sparse_categorical import sparse_categorical_crossentropy
 from haibal_py.runtime import NodeRunError, Runtime
 
+ROOT = Path(__file__).resolve().parent.parent
 F0 = PortType("float", 0, 0)
 CONST = "haibal.io.Constant"
 
@@ -627,3 +631,33 @@ def test_structure_classes_are_catalog_nodes():
     from haibal_py.testing import check_node_class
     for cls in (ForLoop, WhileLoop, CaseStructure):
         check_node_class(cls, check_imports=False)
+
+
+# ---------------------------------------------------------------------------- examples
+def test_loop_batches_example_gives_each_batchs_metric_as_computed_directly():
+    g = Graph.load(ROOT / "examples" / "loop_batches.json")
+    assert g.validate() == []
+    res = Runtime(g).run()
+    values = res.values
+    labels = values[_const_named(g, "labels")]["value"]
+    logits = values[_const_named(g, "logits")]["value"]
+    assert len(labels) == len(logits) == 8
+    loss = [float(np.mean(sparse_categorical_crossentropy(y, p, from_logits=True))) for y, p in zip(labels, logits)]
+    acc = [float(np.mean(np.argmax(p, -1) == y)) for y, p in zip(labels, logits)]
+    np.testing.assert_allclose(res.outputs["loss_per_batch"], loss, rtol=1e-6)
+    np.testing.assert_allclose(res.outputs["accuracy_per_batch"], acc)
+    assert res.outputs["correct"] == sum(int(np.sum(np.argmax(p, -1) == y)) for y, p in zip(labels, logits))
+
+
+def test_case_from_logits_example_takes_either_path_to_the_same_loss():
+    g = Graph.load(ROOT / "examples" / "case_from_logits.json")
+    rt = Runtime(g)
+    y_pred = g.nodes["y_pred"].params["default"]
+    y_true = g.nodes["y_true"].params["default"]
+    logits = rt.run().outputs
+    np.testing.assert_allclose(logits["loss"], sparse_categorical_crossentropy(y_true, y_pred, from_logits=True))
+    probs = activations.softmax(y_pred)
+    np.testing.assert_allclose(logits["probs"], probs)
+    from_probs = rt.run(inputs={"from_logits": np.array(False), "y_pred": probs}).outputs
+    np.testing.assert_allclose(from_probs["loss"], logits["loss"], rtol=1e-6)
+    assert from_probs["probs"] is not None and np.allclose(from_probs["probs"], probs)

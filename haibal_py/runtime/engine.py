@@ -240,6 +240,7 @@ class Runtime:
         self._diagrams: dict[tuple[str, int], DiagramRun] = {}  # (structure id, diagram index) -> its runner
         self._watch: set[tuple[str, str]] = set()  # (inner node id, output port) whose values iterations report
         self._contexts: dict[str, NodeContext] = {}
+        self._settings: tuple = ()  # (base_dir, policy, limits) the contexts hold
         self._stop = threading.Event()
         self._hooks = _Hooks(None)
 
@@ -357,6 +358,7 @@ class Runtime:
         start = time.perf_counter()
         plan = self._sync()
         graph = self.graph
+        self._refresh_contexts()
         given = self._input_values(plan, dict(inputs or {}))
         self._stop.clear()
 
@@ -447,7 +449,11 @@ class Runtime:
         and non-None defaults take part in the selection); the selection is made again only
         when the node changed or the kinds and ranks of its values did.
         """
-        ports = _input_defaults(node)
+        cls = type(node)
+        info = _CLASS_INFO.get(cls)
+        if info is None or cls.dynamic_ports:
+            info = _port_info(node)
+        ports = info[0]
         if len(args) < len(ports):
             values = dict(args)
             for name, default in ports:
@@ -466,9 +472,9 @@ class Runtime:
             inst = node.select(wired).instance
             self._selected[gid] = (key, inst)
         self._instances[gid] = inst.name
-        node.context = self._context(gid)
+        node.context = self._contexts.get(gid) or self._context(gid)
         try:
-            return _checked(node.compute(inst, values), _output_names(node))
+            return _checked(node.compute(inst, values), info[1])
         finally:
             del node.context  # back to the class's no-op context
 
@@ -476,9 +482,15 @@ class Runtime:
         context = self._contexts.get(gid)
         if context is None:
             context = self._contexts[gid] = NodeContext(self, gid)
-        context.base_dir = self.graph.base_dir
-        context.policy, context.limits = self.policy, self.limits
         return context
+
+    def _refresh_contexts(self) -> None:
+        """Give the node contexts this runtime's folder, policy and limits, if they changed."""
+        settings = (self.graph.base_dir, self.policy, self.limits)
+        if settings != self._settings:
+            self._settings = settings
+            for context in self._contexts.values():
+                context.base_dir, context.policy, context.limits = settings
 
     def _token(self, gid: str, node: Node):
         """A volatile node's ``cache_token()``, read in its run context (its files resolve the same)."""
@@ -545,14 +557,6 @@ def _port_info(node: Node) -> tuple:
     return info
 
 
-def _input_defaults(node: Node) -> tuple:
-    return _port_info(node)[0]
-
-
-def _output_names(node: Node) -> tuple:
-    return _port_info(node)[1]
-
-
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype \
@@ -608,6 +612,7 @@ class DiagramRun:
         parent, sub = self.parent, self.sub
         sub.policy, sub.limits, sub._hooks = parent.policy, parent.limits, parent._hooks
         plan = sub._sync()
+        sub._refresh_contexts()
         graph, values = sub.graph, sub._values
         if self._key is None or self._key[0] is not plan or self._key[1] != varying:
             self._inputs = {graph.nodes[gid].name: gid for gid in plan.input_ids}
