@@ -1,59 +1,46 @@
-"""One NodeGraphQt node class per catalog node class, generated from its declarations.
+"""One NodeGraphQt node class per node class, generated from its declarations.
 
 Nothing about a node is written twice: the ports, their types (as colours and
-tooltips), the parameters (as widgets on the node and in the properties panel) and the
-polymorphic instance selector all come from the headless ``Node`` subclass.
+tooltips), the parameters (as widgets on the node; every parameter is also in the
+Properties panel) and the polymorphic instance selector come from the headless ``Node``
+subclass. A canvas node is a *view* of one graph node (``gid``): what a user types in its
+widgets goes to ``on_edit`` (the canvas turns it into a model edit), and the canvas sets
+the widgets from the graph.
 
-Parameter widgets: ``bool`` -> checkbox, ``enum`` -> combo box, ``int``/``float``/``str``
--> line edit whose text is checked with ``Param.coerce`` (a bad value is refused and the
-old one restored), and ``instance`` -> LabVIEW's polymorphic selector with "automatic".
+Parameter widgets (ours, not NodeGraphQt's group boxes, so that a node redraw restyles
+nothing): ``bool`` -> checkbox, ``enum`` and the instance -> combo box, the others -> line
+edit (an array as JSON, a large one as a summary). A node embeds at most
+``MAX_EMBEDDED`` of them (a Random Source would be a tower otherwise); graphs of many
+nodes open with none (compact nodes: each embedded widget costs NodeGraphQt ~2 ms).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import weakref
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import numpy as np
-
 from NodeGraphQt import BaseNode
 from NodeGraphQt.base.model import NodeModel
-from NodeGraphQt.constants import NodePropWidgetEnum
-from Qt import QtCore, QtGui
+from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.widgets.node_widgets import NodeBaseWidget
+from Qt import QtCore, QtGui, QtWidgets
 
-from haibal_py.errors import HaibalError, ParameterError
+from haibal_py.errors import ParameterError
 from haibal_py.node import AUTOMATIC, Node, Param
 from haibal_py.node.registry import CATALOG
 
-from .style import kind_color
+from .search import first_sentence
+from .style import DARK, STATE_COLORS, STATE_WORDS, SUBGRAPH_COLOR, category_color
 
 INSTANCE_PROP = "instance"
-#: False while building nodes for a big graph: parameters then show in the Properties
-#: panel only (embedded widgets cost NodeGraphQt about 2 ms each to build)
-EMBED_WIDGETS = True
-
-
-def _title_align_once():
-    """NodeGraphQt restyles every embedded widget's frame on each node redraw
-    (``setStyleSheet``, about 0.6 ms each); restyle only when the result would change."""
-    from NodeGraphQt.widgets.node_widgets import _NodeGroupBox
-
-    if getattr(_NodeGroupBox, "_haibal_patched", False):
-        return
-    original = _NodeGroupBox.setTitleAlign
-
-    def set_title_align(self, align="center"):
-        key = (align, bool(self.title()))
-        if getattr(self, "_haibal_title_key", None) != key:
-            self._haibal_title_key = key
-            original(self, align)
-
-    _NodeGroupBox.setTitleAlign = set_title_align
-    _NodeGroupBox._haibal_patched = True
-
-
-_title_align_once()
+MAX_EMBEDDED = 4
+#: arrays with more elements show as a summary in their field
+ARRAY_TEXT_LIMIT = 64
 _RESERVED = set(NodeModel().properties) | {"id", "type_", INSTANCE_PROP}
 
 
@@ -69,71 +56,236 @@ def ngqt_type(type_id: str) -> tuple[str, str]:
     return (ident or "haibal"), (name if name.isidentifier() else f"N_{name}")
 
 
-#: arrays with more elements are not spelled out in the widget (see ``HaibalNode.arrays``)
-ARRAY_TEXT_LIMIT = 64
-
-
-_SHOWN_ARRAYS: dict[str, np.ndarray] = {}  # summary text -> array, for copy/paste and undo
-
-
 def array_summary(arr: np.ndarray) -> str:
-    text = f"<array {arr.dtype} {tuple(arr.shape)}>"
-    known = _SHOWN_ARRAYS.get(text)
-    if known is not None and known is not arr and not np.array_equal(known, arr):
-        text = f"<array {arr.dtype} {tuple(arr.shape)} #{len(_SHOWN_ARRAYS)}>"
-    return text
+    return f"<array {arr.dtype} {tuple(arr.shape)}>"
 
 
-def param_to_text(param: Param, value, arrays: dict | None = None) -> Any:
-    """The property value shown by the widget for a parameter value.
-
-    Small arrays are written as JSON; larger ones as a summary, the array itself kept
-    in ``arrays`` (the node's side store) under that summary.
-    """
-    if param.kind in ("bool",):
+def param_to_text(param: Param, value) -> Any:
+    """What a widget shows for a parameter value (a large array: its summary)."""
+    if param.kind == "bool":
         return bool(value)
     if param.kind == "enum":
         return str(value)
     if param.kind == "array" and value is not None:
         arr = np.asarray(value)
-        if arr.size <= ARRAY_TEXT_LIMIT or arrays is None:
-            return json.dumps(arr.tolist())
-        text = array_summary(arr)
-        arrays[text] = _SHOWN_ARRAYS[text] = arr
-        return text
+        return json.dumps(arr.tolist()) if arr.size <= ARRAY_TEXT_LIMIT else array_summary(arr)
     return "" if value is None else repr(value) if param.kind == "float" else str(value)
 
 
-def text_to_param(param: Param, text, owner: str = "", arrays: dict | None = None) -> Any:
-    """The parameter value for a widget's text; ``ParameterError`` when it is not one."""
+def text_to_param(param: Param, text, owner: str = "") -> Any:
+    """The parameter value for a widget's text; ``ParameterError`` (naming ``owner``) when it is not one."""
     if param.kind in ("bool", "enum"):
         return param.coerce(text, owner)
-    if param.kind == "array" and isinstance(text, str) and text.startswith("<array "):
-        if arrays and text in arrays:
-            return arrays[text]
-        if text in _SHOWN_ARRAYS:  # a pasted node, or an undone edit
-            if arrays is not None:
-                arrays[text] = _SHOWN_ARRAYS[text]
-            return _SHOWN_ARRAYS[text]
     if isinstance(text, str):
         stripped = text.strip()
         if stripped == "" and param.kind != "str":
             return param.coerce(None, owner)
+        where = f"{owner}: " if owner else ""
         if param.kind == "int":
             try:
                 text = int(stripped)
             except ValueError:
-                raise ParameterError(f"{owner}: parameter {param.name!r} must be an int, got {text!r}") from None
+                raise ParameterError(f"{where}parameter {param.name!r} must be an int, got {text!r}") from None
         elif param.kind == "float":
             try:
                 text = float(stripped)
             except ValueError:
-                raise ParameterError(f"{owner}: parameter {param.name!r} must be a float, got {text!r}") from None
+                raise ParameterError(f"{where}parameter {param.name!r} must be a float, got {text!r}") from None
     return param.coerce(text, owner)
 
 
+# ---------------------------------------------------------------------------------- widgets
+_FIELD_STYLE = """
+QWidget#haibalParam { background: transparent; }
+QLabel { color: rgb(225, 225, 225); background: transparent; }
+QLineEdit, QComboBox { background: rgb(24, 25, 28); color: rgb(235, 235, 235); border: 1px solid rgb(90, 92, 98);
+                       border-radius: 3px; padding: 1px 3px; min-height: 18px; }
+QLineEdit:focus { border: 1px solid rgb(120, 160, 230); }
+QCheckBox { color: rgb(225, 225, 225); background: transparent; }
+QCheckBox::indicator { width: 13px; height: 13px; border: 1px solid rgb(150, 152, 160); border-radius: 2px;
+                       background: rgb(24, 25, 28); }
+QCheckBox::indicator:checked { background: rgb(95, 150, 235); border: 1px solid rgb(170, 200, 250); }
+"""
+FIELD_WIDTH = 104  # a field on a node: its value's start shows, the rest in the Properties panel
+NODE_FONT_PT = 10  # title, port names and fields: legible at the zoom that fits a small graph
+
+
+class _ParamRow(QtWidgets.QWidget):
+    """A label and its field, in one row: what a node shows for one parameter."""
+
+    def __init__(self, label: str, editor: QtWidgets.QWidget):
+        super().__init__()
+        self.setObjectName("haibalParam")
+        self.setAttribute(QtCore.Qt.WA_TranslucentBackground)
+        self.setStyleSheet(_FIELD_STYLE)
+        self.editor = editor
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(4, 1, 4, 1)
+        lay.setSpacing(6)
+        self.label = QtWidgets.QLabel(label)
+        lay.addWidget(self.label)
+        lay.addWidget(editor, 1)
+
+    def setTitleAlign(self, align="center") -> None:
+        """NodeGraphQt aligns its widgets' titles on every redraw; a row has nothing to align."""
+
+
+class ParamWidget(NodeBaseWidget):
+    """A parameter field on a node: checkbox, combo box or line edit."""
+
+    def __init__(self, parent, name: str, label: str, kind: str, items=(), tooltip: str = "", placeholder: str = ""):
+        super().__init__(parent, name, label)
+        self.kind = kind
+        if kind == "bool":
+            editor = QtWidgets.QCheckBox()
+            editor.toggled.connect(self.on_value_changed)
+        elif kind == "combo":
+            editor = QtWidgets.QComboBox()
+            editor.addItems([str(i) for i in items])
+            editor.setMaximumWidth(FIELD_WIDTH)
+            editor.activated.connect(self.on_value_changed)
+        else:
+            editor = QtWidgets.QLineEdit()
+            editor.setPlaceholderText(placeholder)
+            editor.setFixedWidth(FIELD_WIDTH)
+            editor.editingFinished.connect(self._on_edited)
+        editor.setToolTip(tooltip)
+        self.setWidget(_ParamRow(label, editor))
+        font = self.font()  # a proxy gives its widget its own font
+        font.setPointSizeF(NODE_FONT_PT - 0.5)
+        self.setFont(font)
+        self.resize(self.widget().sizeHint())  # else the proxy keeps a default 200 px width
+
+    def _on_edited(self) -> None:
+        editor = self.get_custom_widget()
+        if editor.isModified():
+            editor.setModified(False)
+            self.on_value_changed()
+
+    @property
+    def type_(self) -> str:
+        return {"bool": "CheckboxNodeWidget", "combo": "ComboNodeWidget"}.get(self.kind, "LineEditNodeWidget")
+
+    def get_custom_widget(self):
+        return self.widget().editor
+
+    def get_value(self):
+        editor = self.get_custom_widget()
+        if self.kind == "bool":
+            return editor.isChecked()
+        if self.kind == "combo":
+            return editor.currentText()
+        return editor.text()
+
+    def set_value(self, value) -> None:
+        editor = self.get_custom_widget()
+        blocked = editor.blockSignals(True)
+        try:
+            if self.kind == "bool":
+                editor.setChecked(bool(value))
+            elif self.kind == "combo":
+                editor.setCurrentIndex(max(0, editor.findText(str(value))))
+            else:
+                editor.setText(str(value))
+                editor.setCursorPosition(0)  # the start of a long value shows, not its end
+                editor.setModified(False)
+        finally:
+            editor.blockSignals(blocked)
+
+    def all_items(self) -> list[str]:
+        editor = self.get_custom_widget()
+        return [editor.itemText(i) for i in range(editor.count())] if self.kind == "combo" else []
+
+
+# ---------------------------------------------------------------------------------- the node item
+class HaibalNodeItem(NodeItem):
+    """NodeGraphQt's node item, drawn once per batch of changes, with a run-state badge
+    (a dot in the title bar) and, for graph outputs, a line showing the last value."""
+
+    def __init__(self, name="node", parent=None):
+        super().__init__(name, parent)
+        self._hold = 1  # nothing is drawn before the node is in a scene (``post_init`` draws it)
+        self._dirty = False
+        self.badge = QtWidgets.QGraphicsEllipseItem(0, 0, 9, 9, self)
+        self.badge.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
+        self.badge.setVisible(False)
+        self.value_line = QtWidgets.QGraphicsSimpleTextItem(self)
+        self.value_line.setBrush(QtGui.QColor(*DARK.text))
+        font = self.value_line.font()
+        font.setPointSizeF(9)
+        self.value_line.setFont(font)
+        self.value_line.setVisible(False)
+
+    @contextmanager
+    def held(self):
+        """Draw once after the block, however many changes it makes."""
+        self._hold += 1
+        try:
+            yield
+        finally:
+            self._hold -= 1
+            if not self._hold and self._dirty:
+                self._dirty = False
+                self.draw_node()
+
+    def post_init(self, viewer=None, pos=None):
+        self._hold, self._dirty = 0, False
+        super().post_init(viewer, pos)
+
+    def draw_node(self) -> None:
+        if self._hold:
+            self._dirty = True
+            return
+        super().draw_node()
+        rect = self.boundingRect()
+        self.badge.setPos(rect.right() - 15, rect.top() + 6)
+        self.value_line.setPos(rect.left() + 2, rect.bottom() + 3)
+
+    # -- layout: ports in two columns under the title, the fields below them (a node as wide as
+    #    its title or its port names, not as both side by side with the fields in between)
+    def _port_column_height(self) -> float:
+        heights = [sum(p.boundingRect().height() + 1 for p in ports if p.isVisible())
+                   for ports in (self.inputs, self.outputs)]
+        return max(heights)
+
+    def calc_size(self, add_w=0.0, add_h=0.0):
+        title = self.text_item.boundingRect()
+        ins = [p for p in self.inputs if p.isVisible()]
+        outs = [p for p in self.outputs if p.isVisible()]
+        port_w = (ins or outs)[0].boundingRect().width() if (ins or outs) else 0.0
+        in_w = max((self.get_input_text_item(p).boundingRect().width() for p in ins), default=0.0)
+        out_w = max((self.get_output_text_item(p).boundingRect().width() for p in outs), default=0.0)
+        fields = [w for w in self.widgets.values() if w.isVisible()]
+        field_w = max((w.boundingRect().width() for w in fields), default=0.0)
+        field_h = sum(w.boundingRect().height() for w in fields)
+        width = max(title.width() + 28.0, in_w + out_w + port_w + 24.0, field_w + 16.0)
+        height = max(title.height(), self._port_column_height() + (field_h + 6.0 if fields else 0.0))
+        return width + add_w, height + add_h + 4.0
+
+    def align_widgets(self, v_offset=0.0):
+        rect = self.boundingRect()
+        y = rect.y() + v_offset + self._port_column_height() + 2.0
+        for widget in self.widgets.values():
+            if widget.isVisible():
+                widget.setPos(rect.left() + 8.0, y)
+                y += widget.boundingRect().height()
+
+    def set_badge(self, state: str) -> None:
+        color = STATE_COLORS.get(state)
+        self.badge.setVisible(color is not None)
+        if color is not None:
+            self.badge.setBrush(QtGui.QColor(*color))
+
+    def set_value_text(self, text: str | None, color=DARK.text) -> None:
+        self.value_line.setVisible(bool(text))
+        if text:
+            self.value_line.setText(text)
+            self.value_line.setBrush(QtGui.QColor(*color))
+
+
 def _port_painter(state: dict) -> Callable:
-    """A port drawn in its type's colour; filled when wired; a coercion dot when converted."""
+    """A port drawn in its type's colour; filled when wired; a coercion dot when converted
+    (amber with a dark centre when the conversion can fail at run time)."""
 
     def paint(painter: QtGui.QPainter, rect: QtCore.QRectF, info: dict) -> None:
         painter.save()
@@ -145,9 +297,12 @@ def _port_painter(state: dict) -> Callable:
         painter.drawEllipse(rect)
         if state.get("coerced"):
             painter.setPen(QtCore.Qt.NoPen)
-            painter.setBrush(QtGui.QColor(230, 30, 30))
-            r = rect.width() / 3.2
+            painter.setBrush(QtGui.QColor(245, 170, 20) if state.get("lossy") else QtGui.QColor(230, 30, 30))
+            r = rect.width() / (2.6 if state.get("lossy") else 3.2)
             painter.drawEllipse(rect.center(), r, r)
+            if state.get("lossy"):
+                painter.setBrush(QtGui.QColor(20, 20, 20))
+                painter.drawEllipse(rect.center(), r / 2.5, r / 2.5)
         painter.restore()
 
     return paint
@@ -159,137 +314,133 @@ class HaibalNode(BaseNode):
     __identifier__ = "haibal"
     NODE_NAME = "HaibalNode"
     haibal_class: type[Node] = Node
-    #: called with (node, message) when a parameter widget gets a value it cannot take
-    invalid_value_hook: Callable[["HaibalNode", str], None] | None = None
 
     def __init__(self):
-        super().__init__()
-        cls = self.haibal_class
-        view = self.view
-        view.draw_node = lambda: None  # each add_* redraws the node: draw once at the end
-        try:
-            self._build(cls)
-        finally:
-            del view.draw_node
-        view.draw_node()
-
-    def _build(self, cls: type[Node]) -> None:
+        super().__init__(qgraphics_item=HaibalNodeItem)
+        #: the graph node this canvas node shows (set by the canvas)
+        self.gid: str = ""
+        #: ``on_edit(node, param name or "instance" or "name", value)``: a user's edit (set by the canvas)
+        self.on_edit: Callable[["HaibalNode", str, Any], None] | None = None
         self.port_states: dict[tuple[str, str], dict] = {}
-        self.arrays: dict[str, np.ndarray] = {}  # large array parameters, by their summary text
-        for port in cls.inputs:
-            self._add_port("in", port.name, port.type, f"{port.name} : {cls.port_types_text(port.name)}\n{port.doc}"
-                           + ("" if port.required else f"\n(optional, default {port.default!r})"))
-        for port in cls.outputs:
-            self._add_port("out", port.name, port.type, f"{port.name} : {port.type}\n{port.doc}")
-        for param in cls.params:
-            self._add_param_widget(param)
-        if len(cls.instances) > 1:
-            items = [AUTOMATIC, *cls.instance_names()]
-            tip = "polymorphic instance: 'automatic' picks it from what is wired"
-            if EMBED_WIDGETS:
-                self.add_combo_menu(INSTANCE_PROP, "instance", items=items, tooltip=tip)
-            else:
-                self.create_property(INSTANCE_PROP, AUTOMATIC, items=items,
-                                     widget_type=NodePropWidgetEnum.QCOMBO_BOX.value, widget_tooltip=tip)
-        self.view.setToolTip(self.hover_text())
-        self.set_color(*_title_color(cls.category))
+        self.state = "idle"
+        cls = self.haibal_class
+        with self.view.held():
+            for port in cls.inputs:
+                tip = f"{port.name} : {cls.port_types_text(port.name)}\n{port.doc}" + (
+                    "" if port.required else f"\n(optional, default {port.default!r})")
+                self._add_port("in", port.name, port.type, tip)
+            for port in cls.outputs:
+                self._add_port("out", port.name, port.type, f"{port.name} : {port.type}\n{port.doc}")
+            font = self.view.text_item.font()
+            font.setPointSizeF(NODE_FONT_PT)
+            font.setBold(True)
+            self.view.text_item.setFont(font)
+            port_font = QtGui.QFont(font)
+            port_font.setBold(False)
+            port_font.setPointSizeF(NODE_FONT_PT - 0.5)
+            for port in self.input_ports() + self.output_ports():
+                text = (self.view.get_input_text_item(port.view) if port.type_() == "in"
+                        else self.view.get_output_text_item(port.view))
+                text.setFont(port_font)
+            self.set_color(*(SUBGRAPH_COLOR if getattr(cls, "template", None) is not None
+                             else category_color(cls.category)))
+            self.model.text_color = (*DARK.node_text, 255)
 
     # -- construction
     def _add_port(self, side: str, name: str, ptype, tooltip: str) -> None:
-        state = {"color": kind_color(ptype), "coerced": False, "type": ptype}
+        state = {"color": DARK.kind_color(ptype.kind), "coerced": False, "lossy": False, "type": ptype}
         add = self.add_input if side == "in" else self.add_output
         kwargs = {"multi_input": False} if side == "in" else {"multi_output": True}
         port = add(name, display_name=True, painter_func=_port_painter(state), **kwargs)
         port.view.setToolTip(tooltip)
         self.port_states[(side, name)] = state
 
-    def _add_param_widget(self, param: Param) -> None:
-        name, tip = prop_name(param.name), f"{param.name} ({param.kind}): {param.doc}"
-        if not EMBED_WIDGETS:  # compact node: the parameter lives in the Properties panel only
-            items, kind = None, NodePropWidgetEnum.QLINE_EDIT.value
-            value = param_to_text(param, param.default, self.arrays)
-            if param.kind == "bool":
-                kind = NodePropWidgetEnum.QCHECK_BOX.value
-            elif param.kind == "enum":
-                items, kind = [str(c) for c in param.choices], NodePropWidgetEnum.QCOMBO_BOX.value
-            self.create_property(name, value, items=items, widget_type=kind, widget_tooltip=tip)
-            return
+    def build_widgets(self, values: dict[str, Any], instance: str, embed: bool = True) -> None:
+        """The parameter fields on the node (at most ``MAX_EMBEDDED``; none when not ``embed``)."""
+        cls = self.haibal_class
+        with self.view.held():
+            if embed:
+                for param in cls.params[:MAX_EMBEDDED]:
+                    self._add_param_widget(param, values.get(param.name, param.default))
+                if len(cls.instances) > 1:
+                    widget = ParamWidget(self.view, INSTANCE_PROP, "instance", "combo", [AUTOMATIC, *cls.instance_names()],
+                                         "polymorphic instance: 'automatic' picks it from what is wired")
+                    self.add_custom_widget(widget)
+                    widget.set_value(instance)
+                    self.model.set_property(INSTANCE_PROP, instance)
+
+    def _add_param_widget(self, param: Param, value) -> None:
+        tip = f"{param.name} ({param.kind}): {param.doc}"
         if param.kind == "bool":
-            self.add_checkbox(name, param.name, text="", state=bool(param.default), tooltip=tip)
+            widget = ParamWidget(self.view, prop_name(param.name), param.name, "bool", tooltip=tip)
         elif param.kind == "enum":
-            self.add_combo_menu(name, param.name, items=[str(c) for c in param.choices], tooltip=tip)
-            self.set_property(name, str(param.default), push_undo=False)
+            widget = ParamWidget(self.view, prop_name(param.name), param.name, "combo", param.choices, tip)
         else:
-            placeholder = "none" if param.optional else param.kind
-            self.add_text_input(name, param.name, text=param_to_text(param, param.default, self.arrays),
-                                placeholder_text=placeholder, tooltip=tip)
+            widget = ParamWidget(self.view, prop_name(param.name), param.name, "text", tooltip=tip,
+                                 placeholder="none" if param.optional else "" if param.kind == "str" else param.kind)
+        self.add_custom_widget(widget)
+        text = param_to_text(param, value)
+        widget.set_value(text)
+        self.model.set_property(widget.get_name(), text)
 
     def release(self) -> None:
         """Disconnect the parameter widgets from this node. NodeGraphQt wires each widget to
         a lambda holding the node; through Qt that cycle is invisible to Python's collector,
         so a cleared canvas would stay in memory for good."""
+        self.on_edit = None
         for widget in self.view.widgets.values():
             try:
                 widget.value_changed.disconnect()
             except (RuntimeError, TypeError):  # nothing connected / already deleted
                 pass
 
-    # -- the headless view of this node
-    def hover_text(self) -> str:
-        cls = self.haibal_class
-        first = cls.help.description.split(". ")[0].rstrip(".") + "." if cls.help.description else ""
-        return f"{cls.display_name or cls.__name__}\n{first}\n(F1: full help)"
-
-    def param_values(self) -> dict[str, Any]:
-        """The parameter values, checked and converted (``ParameterError`` if one is bad)."""
-        out = {}
+    # -- shown values
+    def show_values(self, values: dict[str, Any], instance: str) -> None:
+        """Set the fields from the graph node's values (no edit is reported)."""
+        widgets = self.view.widgets
         for param in self.haibal_class.params:
-            out[param.name] = text_to_param(param, self.get_property(prop_name(param.name)), self.name(), self.arrays)
-        return out
+            widget = widgets.get(prop_name(param.name))
+            if widget is not None:
+                text = param_to_text(param, values.get(param.name))
+                widget.set_value(text)
+                self.model.set_property(widget.get_name(), text)
+        widget = widgets.get(INSTANCE_PROP)
+        if widget is not None:
+            widget.set_value(instance)
+            self.model.set_property(INSTANCE_PROP, instance)
 
-    def instance_name(self) -> str:
-        return self.get_property(INSTANCE_PROP) if self.has_property(INSTANCE_PROP) else AUTOMATIC
+    def hover_text(self, state: str | None = None, message: str = "") -> str:
+        cls = self.haibal_class
+        lines = [f"{self.name()} — {cls.display_name or cls.__name__}", first_sentence(cls.help.description)]
+        state = state or self.state
+        if state != "idle":
+            lines.append(f"state: {STATE_WORDS[state]}")
+        if message:
+            lines.append(f"FAILED: {message}")
+        lines.append("(F1: full help)")
+        return "\n".join(line for line in lines if line)
 
-    def set_param(self, name: str, value, push_undo: bool = True) -> None:
-        """Set a parameter from a Python value (as the widget would)."""
-        param = self.haibal_class.param(name)
-        self.set_property(prop_name(name), param_to_text(param, value, self.arrays), push_undo=push_undo)
-
-    def set_instance(self, name: str, push_undo: bool = True) -> None:
-        if name != AUTOMATIC and name not in self.haibal_class.instance_names():
-            raise ParameterError(f"{self.name()}: unknown instance {name!r}")
-        if self.has_property(INSTANCE_PROP):
-            self.set_property(INSTANCE_PROP, name, push_undo=push_undo)
-
-    def _param_for_prop(self, prop: str) -> Param | None:
+    # -- what a user does in the node's fields
+    def param_for_prop(self, prop: str) -> Param | None:
         for param in self.haibal_class.params:
             if prop_name(param.name) == prop:
                 return param
         return None
 
     def set_property(self, name, value, push_undo=True):
-        """Refuse parameter values the headless node would refuse; keep the old one."""
-        param = self._param_for_prop(name)
-        if param is not None and self.has_property(name):
-            try:
-                text_to_param(param, value, self.name(), self.arrays)
-            except HaibalError as exc:
-                old = self.get_property(name)
-                widget = self.view.widgets.get(name)
-                if widget is not None and widget.get_value() != old:
-                    QtCore.QTimer.singleShot(0, lambda: widget.set_value(old))
-                hook = type(self).invalid_value_hook or HaibalNode.invalid_value_hook
-                if hook is not None:
-                    hook(self, str(exc))
-                return
+        """A field or the title changed by the user: reported to ``on_edit`` (the canvas asks
+        the model, then shows what the graph holds); every other property as NodeGraphQt does."""
+        if self.on_edit is not None and (name == "name" or name == INSTANCE_PROP or self.param_for_prop(name)):
+            if self.get_property(name) != value:
+                param = self.param_for_prop(name)
+                self.on_edit(self, param.name if param is not None else name, value)
+            return
         super().set_property(name, value, push_undo=push_undo)
 
-
-_CATEGORY_COLORS = [(60, 45, 25), (25, 45, 70), (30, 60, 40), (60, 30, 55), (55, 55, 30), (35, 50, 60)]
-
-
-def _title_color(category: str) -> tuple[int, int, int]:
-    return _CATEGORY_COLORS[sum(map(ord, category or "x")) % len(_CATEGORY_COLORS)]
+    def show_name(self, name: str) -> None:
+        """Show the graph node's name (no edit is reported)."""
+        if self.name() != name:
+            super().set_property("name", name, push_undo=False)
 
 
 _GENERATED: dict[str, type[HaibalNode]] = {}
@@ -316,43 +467,38 @@ def node_class_for(cls: type[Node]) -> type[HaibalNode]:
     return gen
 
 
-_LOCAL: dict[type[Node], type[HaibalNode]] = {}
+#: a graph's own classes (collapsed subgraphs) -> their NodeGraphQt class; weak: a
+#: definition nobody uses any more takes its class with it
+_LOCAL: "weakref.WeakKeyDictionary[type, type[HaibalNode]]" = weakref.WeakKeyDictionary()
+_LOCAL_COUNT = itertools.count(1)
 
 
 def local_class_for(cls: type[Node]) -> type[HaibalNode]:
     """The NodeGraphQt class of a graph's own node class (a collapsed subgraph). Each
-    definition gets its own NodeGraphQt type: a redefined subgraph has other ports, and the
-    nodes of the old definition (kept by the undo stack) must still be rebuilt as they were."""
+    definition gets its own NodeGraphQt type: a redefined subgraph has other ports."""
     gen = _LOCAL.get(cls)
     if gen is None:
-        gen = _generate(cls, "haibal.subgraph", f"Subgraph{len(_LOCAL) + 1}")
+        gen = _generate(cls, "haibal.subgraph", f"Subgraph{next(_LOCAL_COUNT)}")
         _LOCAL[cls] = gen
     return gen
 
 
-def register_local(graph, classes) -> dict[str, str]:
-    """Register a graph's own node classes on ``graph``; returns type id -> NodeGraphQt type."""
-    return _register(graph, classes, local_class_for)
+def register(ngraph, cls: type[Node], local: bool) -> str:
+    """The NodeGraphQt type of ``cls`` on ``ngraph`` (registered there the first time)."""
+    gen = local_class_for(cls) if local else node_class_for(cls)
+    if gen.type_ not in ngraph.registered_nodes():
+        ngraph.register_node(gen)
+    return gen.type_
 
 
-def register_all_local(graph) -> None:
-    """Register every subgraph class any window made, so a subgraph node copied in one
-    window pastes into another (the class carries its definition)."""
-    register_local(graph, list(_LOCAL))
-
-
-def register_catalog(graph) -> dict[str, str]:
-    """Register every catalog class on ``graph``; returns catalog type id -> NodeGraphQt type."""
-    return _register(graph, CATALOG, node_class_for)
-
-
-def _register(graph, classes, generated) -> dict[str, str]:
-    """Register ``generated(cls)`` for each class (once per graph); type id -> NodeGraphQt type."""
-    known = set(graph.registered_nodes())
+def register_catalog(ngraph) -> dict[str, str]:
+    """Register every catalog class on ``ngraph``; returns catalog type id -> NodeGraphQt type."""
+    known = set(ngraph.registered_nodes())
     mapping = {}
-    for cls in classes:
-        gen = generated(cls)
+    for cls in CATALOG:
+        gen = node_class_for(cls)
         if gen.type_ not in known:
-            graph.register_node(gen)
+            ngraph.register_node(gen)
+            known.add(gen.type_)
         mapping[cls.type_id] = gen.type_
     return mapping

@@ -18,12 +18,13 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("haibal editor")
+    app.setStyle("Fusion")  # the application's choice: one look on every desktop, themed by each window
     window = new_window()
     window.show()
     if not args.no_recovery:
         window.offer_recovery()
     if args.graph:
-        if not window._guarded(lambda: window.open(args.graph)):
+        if not window.guarded(lambda: window.open(args.graph)):
             return 2
     return app.exec()
 

@@ -1,7 +1,8 @@
-"""pyqtgraph displays of run-time values: text, table, line plot, image.
+"""pyqtgraph displays of run-time values: text, table, line plot, image, and live plots.
 
-Used by the viewer panels (one per viewer node) and by wire probes. ``summary`` is the
-one-line description of any value (shape, dtype, min/mean/max, first values).
+``ValueView`` shows one value (the viewer panels, one per viewer node, and the wire
+probe); ``LivePlot`` draws the points a running node streams (``RunContext.emit``:
+a training curve), one line per named series.
 """
 
 from __future__ import annotations
@@ -12,28 +13,9 @@ from Qt import QtCore, QtWidgets
 
 from haibal_py.node.types import Batches
 
+from .values import summary
+
 MODES = ("auto", "value", "table", "plot", "image")
-
-
-def summary(value) -> str:
-    """A readable one-paragraph description of a value."""
-    if value is None:
-        return "(no value)"
-    if isinstance(value, Batches):
-        return f"{len(value)} batches; first: {summary(value[0]) if value else '-'}"
-    if isinstance(value, str):
-        return repr(value)
-    arr = np.asarray(value)
-    if arr.ndim == 0:
-        return f"{arr.item()!r}  ({arr.dtype})"
-    text = f"shape {arr.shape}, {arr.dtype}"
-    if arr.size and arr.dtype.kind in "fiub":
-        data = arr.astype(np.float64)
-        text += f"\nmin {data.min():.6g}  mean {data.mean():.6g}  max {data.max():.6g}"
-    flat = arr.ravel()
-    text += "\n[" + ", ".join(f"{x:.6g}" if arr.dtype.kind == "f" else str(x) for x in flat[:6]) + \
-        (", …]" if flat.size > 6 else "]")
-    return text
 
 
 def _as_array(value):
@@ -128,7 +110,12 @@ class ValueView(QtWidgets.QWidget):
 
     def show_value(self, value) -> None:
         self.value = value
-        self.label.setText(summary(value))
+        text = summary(value)
+        self.label.setToolTip(text)
+        mode_now = auto_mode(value) if self.mode == "auto" else self.mode
+        # beside a plot, image or table, the numbers in one line (the whole summary in the tooltip)
+        self.label.setText(text if mode_now == "value" else text.split("\n")[0] + (
+            "   " + text.split("\n")[1] if text.count("\n") >= 1 else ""))
         mode = auto_mode(value) if self.mode == "auto" else self.mode
         arr = _as_array(value)
         if arr is None or (mode in ("plot", "image", "table") and arr.ndim == 0):
@@ -152,6 +139,82 @@ class ValueView(QtWidgets.QWidget):
                                symbol="o" if row.size < 50 else None, symbolSize=5)
             self._show_form("plot")
         else:
-            self.image.setImage(arr.astype(np.float64).T if arr.ndim == 2 else
-                                np.transpose(arr.astype(np.float64), (0, 2, 1)))
+            if arr.ndim == 2:
+                self.image.setImage(arr.astype(np.float64).T)
+            else:  # one image per index of the first axis: the slider counts frames 0, 1, 2 ...
+                self.image.setImage(np.transpose(arr.astype(np.float64), (0, 2, 1)),
+                                    xvals=np.arange(arr.shape[0], dtype=float))
             self._show_form("image")
+
+
+class LivePlot(QtWidgets.QWidget):
+    """Points streamed by a running node, one line per series.
+
+    ``add(kind, payload)`` takes one event: a number is the next point of series
+    ``kind``; a mapping gives several series at once (``{"loss": 0.3, "val_loss": 0.4}``),
+    its ``"step"`` or ``"epoch"`` entry (if any) as their x; a pair ``(x, y)`` is one point.
+    Anything else is shown as the last event's text. Points are kept as they come and
+    drawn when ``redraw`` is called (the window does it a few times a second)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.series: dict[str, tuple[list, list]] = {}
+        self.plot = pg.PlotWidget()
+        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot.addLegend(offset=(-10, 10))
+        self.plot.getPlotItem().setDownsampling(auto=True, mode="peak")
+        self.plot.getPlotItem().setClipToView(True)
+        self.label = QtWidgets.QLabel("(waiting for values)")
+        self.label.setWordWrap(True)
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._dirty = False
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(self.label)
+        lay.addWidget(self.plot, 1)
+
+    def _point(self, name: str, x, y) -> None:
+        xs, ys = self.series.setdefault(str(name), ([], []))
+        xs.append(float(len(xs)) if x is None else float(x))
+        ys.append(float(y))
+        self._dirty = True
+
+    def add(self, kind: str, payload) -> None:
+        if isinstance(payload, dict):
+            x = payload.get("step", payload.get("epoch"))
+            numbers = {k: v for k, v in payload.items() if k not in ("step", "epoch") and _is_number(v)}
+            for name, y in numbers.items():
+                self._point(name, x, y)
+            if not numbers:
+                self.label.setText(f"{kind}: {payload!r}"[:300])
+        elif _is_number(payload):
+            self._point(kind, None, payload)
+        elif isinstance(payload, (tuple, list)) and len(payload) == 2 and all(_is_number(v) for v in payload):
+            self._point(kind, payload[0], payload[1])
+        else:
+            self.label.setText(f"{kind}: {payload!r}"[:300])
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for i, (name, (xs, ys)) in enumerate(self.series.items()):
+            curve = self._curves.get(name)
+            if curve is None:
+                curve = self._curves[name] = self.plot.plot(
+                    pen=pg.mkPen(pg.intColor(i, max(len(self.series), 3)), width=2), name=name)
+            curve.setData(np.asarray(xs), np.asarray(ys))
+        last = ", ".join(f"{name} {ys[-1]:.5g}" for name, (xs, ys) in self.series.items() if ys)
+        self.label.setText(f"{sum(len(v[0]) for v in self.series.values())} points — last: {last}")
+
+    def clear(self) -> None:
+        self.series.clear()
+        for curve in self._curves.values():
+            self.plot.removeItem(curve)
+        self._curves.clear()
+        self._dirty = False
+        self.label.setText("(waiting for values)")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)

@@ -1,7 +1,9 @@
 """The editor assembled: a window with its features installed (one place lists them).
 
 ``EditorWindow`` is the canvas, panels and file and run actions; the features below add
-their panels, menu actions and handlers to it, so the window imports none of them.
+their panels, menu actions and handlers to it, so the window imports none of them. A
+window remembers its features (``window.features``): a subgraph window it opens gets the
+same ones.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ FEATURES = (
 def new_window(**kwargs) -> EditorWindow:
     """An editor window with every feature installed (``EditorWindow`` arguments)."""
     window = EditorWindow(**kwargs)
+    window.features = FEATURES
     for install in FEATURES:
         install(window)
     return window

@@ -1,6 +1,8 @@
 """Tab on the canvas: a quick search to add a node where the mouse is.
 
-(NodeGraphQt 0.6.44's own tab search never opens: its toggle hides a hidden menu.)
+Ranked like the palette (words, prefixes, abbreviations); each result shows its
+category and one-line description. (NodeGraphQt 0.6.44's own tab search never opens: its
+toggle hides a hidden menu.)
 """
 
 from __future__ import annotations
@@ -9,10 +11,7 @@ from Qt import QtCore, QtWidgets
 
 from haibal_py.node.registry import CATALOG
 
-
-def matches(words: list[str], cls) -> bool:
-    hay = f"{cls.display_name} {cls.type_id} {cls.category}".lower()
-    return all(w in hay for w in words)
+from .search import catalog_entries, rank
 
 
 class QuickSearch(QtWidgets.QFrame):
@@ -24,13 +23,14 @@ class QuickSearch(QtWidgets.QFrame):
         super().__init__(parent, QtCore.Qt.Popup)
         self.setFrameShape(QtWidgets.QFrame.StyledPanel)
         self.edit = QtWidgets.QLineEdit(self)
-        self.edit.setPlaceholderText("Add node…")
+        self.edit.setPlaceholderText("Add node: words or initials (scce, mse)…")
         self.list = QtWidgets.QListWidget(self)
+        self.list.setWordWrap(True)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(3, 3, 3, 3)
         lay.addWidget(self.edit)
         lay.addWidget(self.list)
-        self.resize(300, 320)
+        self.resize(380, 360)
         self.scene_pos = QtCore.QPointF()
         self.edit.textChanged.connect(self.refill)
         self.edit.returnPressed.connect(self.accept_current)
@@ -45,15 +45,16 @@ class QuickSearch(QtWidgets.QFrame):
         return super().eventFilter(obj, event)
 
     def refill(self, text: str = "") -> None:
-        words = text.lower().split()
         self.list.clear()
-        for cls in CATALOG:
-            if matches(words, cls):
-                item = QtWidgets.QListWidgetItem(f"{cls.display_name}   ({cls.category})")
-                item.setData(QtCore.Qt.UserRole, cls.type_id)
-                item.setToolTip(cls.help.description)
-                self.list.addItem(item)
+        for entry in rank(text, catalog_entries(CATALOG)):
+            item = QtWidgets.QListWidgetItem(f"{entry.name}   ({entry.category})\n    {entry.description}")
+            item.setData(QtCore.Qt.UserRole, entry.key)
+            item.setToolTip(entry.description)
+            self.list.addItem(item)
         self.list.setCurrentRow(0)
+
+    def found(self) -> list[str]:
+        return [self.list.item(i).data(QtCore.Qt.UserRole) for i in range(self.list.count())]
 
     def open_at(self, global_pos: QtCore.QPoint, scene_pos: QtCore.QPointF) -> None:
         self.scene_pos = scene_pos

@@ -114,16 +114,10 @@ class SnippetPanel(QtWidgets.QWidget):
         raise KeyError(f"no snippet named {name!r} in the panel")
 
 
-def _view_centre(window):
-    viewer = window.graph.viewer()
-    c = viewer.mapToScene(viewer.viewport().rect().center())
-    return (c.x(), c.y())
-
-
 def save_selection_dialog(window) -> Path | None:
     """Ask for a name (and description), save the selection to the user library."""
-    if not window.graph.selected_nodes():
-        window.show_status("select the nodes to put in the snippet first", error=True)
+    if not window.canvas.selected_ids():
+        window.show_status("select the nodes to put in the snippet first", "error")
         return None
     name, ok = QtWidgets.QInputDialog.getText(window, "Save as snippet", "Snippet name:")
     if not ok or not name.strip():
@@ -132,7 +126,7 @@ def save_selection_dialog(window) -> Path | None:
     try:
         _, png = gsnip.save_selection_as_snippet(window, user_dir(), name.strip(), desc.strip())
     except HaibalError as exc:
-        window.show_status(f"snippet not saved: {exc}", error=True)
+        window.show_status(f"snippet not saved: {exc}", "error")
         return None
     window.show_status(f"snippet saved: {png}")
     window.snippet_panel.refresh()
@@ -148,24 +142,17 @@ def install(window) -> SnippetPanel:
 
     def insert(path):
         try:
-            made = gsnip.insert_file(window, path, _view_centre(window))
+            made = gsnip.insert_file(window, path, window.canvas.view_centre())
             window.show_status(f"inserted snippet {Path(path).name} ({len(made)} nodes)")
         except HaibalError as exc:
-            window.show_status(f"{Path(path).name}: {exc}", error=True)
+            window.show_status(f"{Path(path).name}: {exc}", "error")
 
     panel.insert_requested.connect(insert)
-    dock = QtWidgets.QDockWidget("Snippets", window)
-    dock.setObjectName("Snippets")
-    dock.setWidget(panel)
-    window.addDockWidget(QtCore.Qt.LeftDockWidgetArea, dock)
+    window.add_dock("snippets", "Snippets", panel, QtCore.Qt.LeftDockWidgetArea, 210, tab_with="palette")
+    window.docks["palette"].raise_()
     act = QtGui.QAction("Save selection as &snippet…", window)
     act.setStatusTip("save the selected nodes as a reusable snippet (PNG + JSON)")
     act.triggered.connect(lambda *_: save_selection_dialog(window))
-    window.addAction(act)
-    window.act_save_snippet = act
-    for menu_action in window.menuBar().actions():
-        if menu_action.text().replace("&", "") == "Edit":
-            menu_action.menu().addSeparator()
-            menu_action.menu().addAction(act)
+    window.act_save_snippet = window.add_action("edit", act, context=True)
     gsnip.install_drop_handler(window)
     return panel

@@ -79,7 +79,9 @@ def summarize(value: Any, width: int = 6) -> str:
         return f"{len(value)} batches of shape {first.shape} {first.dtype}"
     if isinstance(value, (str, bool, int, float)) or value is None:
         return repr(value)
-    arr = np.asarray(value)
+    arr = _as_array(value)
+    if arr is None:  # an object a node passes on (a model): its own description
+        return repr(value)
     if arr.ndim == 0:
         return f"{_num(arr) if arr.dtype.kind in 'f' else arr.item()!r}".strip("'") + f"  ({arr.dtype})"
     flat = arr.reshape(-1)
@@ -88,13 +90,24 @@ def summarize(value: Any, width: int = 6) -> str:
     return f"shape {arr.shape} {arr.dtype}  {_stats(arr)}  [{shown}{more}]".replace("  [", "  values [")
 
 
+def _as_array(value) -> np.ndarray | None:
+    """``value`` as an array, or None for an object that is not array-like (a model)."""
+    try:
+        arr = np.asarray(value)
+    except Exception:  # objects refusing conversion (a symbolic tensor has no values)
+        return None
+    return None if arr.dtype.kind == "O" else arr
+
+
 def to_json_value(value: Any, limit: int = 100_000) -> Any:
     """A JSON description of a value: shape, dtype, statistics and (if not huge) the values."""
     if isinstance(value, Batches):
         return {"batches": [to_json_value(v, limit) for v in value]}
     if isinstance(value, (str, bool)) or value is None:
         return value
-    arr = np.asarray(value)
+    arr = _as_array(value)
+    if arr is None:
+        return {"object": type(value).__name__, "repr": repr(value)}
     out: dict[str, Any] = {"shape": list(arr.shape), "dtype": str(arr.dtype)}
     if arr.dtype.kind in "biuf" and arr.size:
         a = arr.astype(np.float64)
@@ -292,7 +305,11 @@ def cmd_run(args) -> int:
         names = {k: printable(k) for k in result.outputs}
         width = max((len(k) for k in names.values()), default=0)
         for name, value in result.outputs.items():
-            print(f"{names[name]:<{width}}  {printable(summarize(value))}")
+            if isinstance(value, str) and "\n" in value:  # a text block (a model summary): line by line
+                print(f"{names[name]}:")
+                print("\n".join(printable(line) for line in value.rstrip().splitlines()))
+            else:
+                print(f"{names[name]:<{width}}  {printable(summarize(value))}")
         if args.output:
             print(f"wrote {len(result.outputs)} output(s) to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK

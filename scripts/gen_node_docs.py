@@ -130,6 +130,8 @@ README_ROWS = (
      "docs/catalog-losses.md"),
     (("Array", "Math"), "reshape, transpose, concatenate, stack, slice, one_hot, argmax, where, cast, clip; "
      "+ - * /, comparisons, sum/mean/min/max", "docs/catalog-array.md"),
+    (("Layers", "Model"), "one node per Keras layer (Input, Dense, convolutions, pooling, normalization, recurrent, "
+     "attention ...) on model wires; Model, Predict, Model Summary, Save/Load Weights", "docs/models.md"),
     (("I/O", "Graph", "Viewers"), "Constant, seeded Random Source, Read/Write File (.npy, .npz, .csv); graph inputs "
      "and outputs; viewer nodes for the editor", "docs/graph-format.md"),
     (("Structures",), "LabVIEW's For Loop, While Loop (tunnels, shift registers) and Case Structure",

@@ -31,15 +31,18 @@ SCCE_PARAMS = ("from_logits", "axis", "ignore_class")
 
 def _template(name: str, description: str, inputs, scce_params: dict, instance: str = "automatic",
               output: str = "loss", output_type: str = "float[1]", category: str = "Metrics") -> Snippet:
-    """inputs -> one SCCE node -> ``output``: the selection of an evaluation graph."""
+    """inputs -> one SCCE node -> ``output``: the selection of an evaluation graph.
+
+    Laid out for the editor's node sizes (a Graph Input about 180 x 135, the crossentropy
+    270 x 200, a Graph Output 165 x 110): three columns 60 apart, nothing overlapping."""
     g = Graph(name)
     ids = []
     for i, (tname, value, ptype, doc) in enumerate(inputs):
-        ids.append(g.add_input(tname, default=value, type=ptype, doc=doc, pos=(0.0, 240.0 * i)))
-    scc = g.add_node(SCCE, params=scce_params, instance=instance, pos=(320.0, 40.0))
+        ids.append(g.add_input(tname, default=value, type=ptype, doc=doc, pos=(0.0, 175.0 * i)))
+    scc = g.add_node(SCCE, params=scce_params, instance=instance, pos=(245.0, 40.0))
     g.connect(ids[0], "value", scc, "y_true")
     g.connect(ids[1], "value", scc, "y_pred")
-    g.connect(scc, "result", g.add_output(output, type=output_type, pos=(700.0, 60.0)), "value")
+    g.connect(scc, "result", g.add_output(output, type=output_type, pos=(580.0, 85.0)), "value")
     return Snippet.from_selection(g, list(g.nodes), name, description, category,
                                   expose={p: (scc, p) for p in SCCE_PARAMS})
 
@@ -92,18 +95,22 @@ def render_pictures(snippets: list[Snippet]) -> dict[str, bytes]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from Qt import QtWidgets
 
-    from haibal_py.gui.bridge import Document
     from haibal_py.gui.canvas import Canvas
+    from haibal_py.gui.layout import overlapping
     from haibal_py.gui.snippets import render_png
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+    app.setStyle("Fusion")
     pictures = {}
     for sn in snippets:
         canvas = Canvas()
-        Document().load_into(canvas, sn.graph.__class__.from_dict(sn.graph.to_dict()))
-        canvas.restyle_wires()
+        canvas.model.load(sn.graph.__class__.from_dict(sn.graph.to_dict()))
+        canvas.restyle()
         app.processEvents()
-        pictures[sn.name] = render_png(canvas, canvas.nodes())
+        crowded = overlapping({gid: canvas.box(gid) for gid in canvas.items}, gap=10.0)
+        if crowded:  # a picture where a node covers another (or a port) is a bad picture
+            raise SystemExit(f"{sn.name}: nodes {crowded} overlap in the editor; move them in _template")
+        pictures[sn.name] = render_png(canvas, list(canvas.items))
         canvas.graph.widget.deleteLater()
     return pictures
 

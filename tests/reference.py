@@ -21,9 +21,6 @@ def scce_from_logits(labels, logits) -> np.ndarray:
     return np.array(out)
 
 
-def canvas_input(canvas, name: str, default, type: str, pos):
-    """A Graph Input node on an editor canvas, with its default value and port type."""
-    node = canvas.add_node("haibal.io.GraphInput", name=name, pos=pos)
-    node.set_param("default", default)
-    node.set_param("type", type)
-    return node
+def canvas_input(model, name: str, default, type: str, pos) -> str:
+    """A Graph Input node added through an editor's model, with its default value and port type."""
+    return model.add_node("haibal.io.GraphInput", name=name, params={"type": type, "default": default}, pos=pos)

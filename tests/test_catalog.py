@@ -14,7 +14,8 @@ from haibal_py import CATALOG
 from haibal_py.testing import check_node_class
 
 #: HAIBAL's palette categories, plus the graph terminals', the viewers' and the structures' categories
-PALETTE = {"Losses", "Metrics", "Activations", "Array", "Math", "I/O", "Graph", "Viewers", "Structures"}
+PALETTE = {"Losses", "Metrics", "Activations", "Array", "Math", "I/O", "Graph", "Viewers", "Layers", "Model",
+           "Structures"}
 CLASSES = list(CATALOG)
 
 

@@ -36,4 +36,4 @@ def test_reopening_a_graph_keeps_one_canvas_of_nodes(open_editor, tmp_path):
     for _ in range(3):
         w.open(path)
     assert live_nodes() == baseline
-    assert w.last_run == {}
+    assert w.last_result is None

@@ -45,7 +45,7 @@ def test_a_finished_run_leaves_no_worker_and_frees_the_previous_document(window,
     path = small_graph(tmp_path / "g.json")
     window.open(path)
     run_and_wait(window, qtbot)
-    first_runtime = weakref.ref(window.doc.runtime)
+    first_runtime = weakref.ref(window.model.runtime)
     first_worker = weakref.ref(window.findChildren(RunWorker)[0]) if window.findChildren(RunWorker) else None
 
     window.open(path)  # a new document: the first one's runtime is not needed any more
@@ -54,7 +54,7 @@ def test_a_finished_run_leaves_no_worker_and_frees_the_previous_document(window,
     gc.collect()
     assert first_runtime() is None, gc.get_referrers(first_runtime())
     assert first_worker is None or first_worker() is None
-    assert window.last_run["ran"]  # the result of the run is still shown
+    assert window.last_result.ran  # the result of the run is still shown
 
 
 def test_a_worker_drops_its_job_when_done(qtbot):
@@ -63,6 +63,7 @@ def test_a_worker_drops_its_job_when_done(qtbot):
     def job(events):
         events.progress(1, 1)
         return "ok"
+
 
     worker = RunWorker(job)
     worker.done.connect(lambda result, error, _s: seen.append((result, error)))

@@ -32,32 +32,32 @@ def window(open_editor, tmp_path, monkeypatch):
 
 
 def build(window):
-    """logits, labels -> SCCE(from_logits) -> loss, on the canvas."""
-    c = window.canvas
-    lg = canvas_input(c, "logits", LOGITS, "float[2]", (0, 0))
-    yt = canvas_input(c, "labels", Y_TRUE, "int[1]", (0, 200))
-    sc = c.add_node(SCCE, pos=(300, 60))
-    sc.set_param("from_logits", True)
-    out = c.add_node("haibal.io.GraphOutput", name="loss", pos=(600, 60))
-    c.connect(lg, "value", sc, "y_pred")
-    c.connect(yt, "value", sc, "y_true")
-    c.connect(sc, "result", out, "value")
+    """logits, labels -> SCCE(from_logits) -> loss, through the model; returns node ids."""
+    m = window.model
+    lg = canvas_input(m, "logits", LOGITS, "float[2]", (0, 0))
+    yt = canvas_input(m, "labels", Y_TRUE, "int[1]", (0, 200))
+    sc = m.add_node(SCCE, pos=(300, 60), params={"from_logits": True})
+    out = m.add_node("haibal.io.GraphOutput", name="loss", pos=(600, 60))
+    m.connect(lg, "value", sc, "y_pred")
+    m.connect(yt, "value", sc, "y_true")
+    m.connect(sc, "result", out, "value")
     return lg, yt, sc, out
 
 
 def canvas_state(window):
-    c = window.canvas
-    return sorted((n.name(), n.haibal_class.type_id, tuple(n.pos())) for n in c.nodes()), sorted(c.wires())
+    g = window.model.graph
+    nodes = sorted((gn.name, gn.type_id, gn.pos) for gn in g.nodes.values())
+    drawn = sorted((n.name(), n.haibal_class.type_id, tuple(n.pos())) for n in window.canvas.nodes())
+    assert drawn == nodes  # the canvas shows the graph
+    return nodes, sorted(str(c) for c in g.connections)
 
 
 def test_save_selection_png_decodes_in_qt_and_json_bit_identical(window, tmp_path):
     lg, yt, sc, out = build(window)
-    window.graph.clear_selection()
-    sc.set_selected(True)
+    window.canvas.select([sc])
     jpath, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "scce logits",
                                                    "SCCE from logits", "Metrics",
-                                                   expose={"from_logits": (gsnip.canvas_graph(window)[1][sc.id],
-                                                                           "from_logits")})
+                                                   expose={"from_logits": (sc, "from_logits")})
     data = ppath.read_bytes()
     img = QtGui.QImage()
     assert img.loadFromData(data, "PNG")
@@ -76,7 +76,7 @@ def test_rendered_picture_shows_only_selection(window):
     one = gsnip.render_image(window.canvas, [sc])
     both = gsnip.render_image(window.canvas, [sc, out])
     assert one.width() < both.width()
-    assert lg.view.isVisible() and out.view.isVisible()  # hidden only while rendering
+    assert window.canvas.item(lg).view.isVisible() and window.canvas.item(out).view.isVisible()  # hidden while rendering
     # a headless-encoded PNG of a Qt-rendered image, with our chunk, is a PNG Qt decodes
     png = embed_snippet(gsnip.image_to_png(one), '{"a": 1}')
     back = QtGui.QImage()
@@ -87,47 +87,47 @@ def test_rendered_picture_shows_only_selection(window):
 def drop(window, paths, pos=(500, 400)):
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(p)) for p in paths])
-    window.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(*pos))
+    window.canvas.viewer.dropped.emit(mime, QtCore.QPointF(*pos))
 
 
 def test_drop_file_inserts_at_point_one_undo_step(window, tmp_path):
     build(window)
-    window.graph.select_all()
+    window.select_all()
     _, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
     before = canvas_state(window)
     n_before = len(window.canvas.nodes())
-    drop(window, [ppath], pos=(1000, 800))
-    nodes = window.canvas.nodes()
+    drop(window, [ppath], pos=(1000, 800))  # free space: it lands there
+    nodes = window.model.graph.nodes
     assert len(nodes) == 2 * n_before
-    new = [n for n in nodes if n.name() not in dict((b[0], 1) for b in before[0])]
-    assert min(n.pos()[0] for n in new) == pytest.approx(1000) and min(n.pos()[1] for n in new) == pytest.approx(800)
+    new = [gn for gn in nodes.values() if (gn.name, gn.type_id, gn.pos) not in before[0]]
+    assert min(gn.pos[0] for gn in new) == pytest.approx(1000) and min(gn.pos[1] for gn in new) == pytest.approx(800)
     assert len(window.canvas.wires()) == 2 * len(before[1])
-    window.graph.undo_stack().undo()
+    window.model.undo()
     assert canvas_state(window) == before
-    window.graph.undo_stack().redo()
+    window.model.redo()
     assert len(window.canvas.nodes()) == 2 * n_before
 
 
 def test_inserted_snippet_runs_same_results(window, tmp_path, qtbot):
     build(window)
-    window.graph.select_all()
+    window.select_all()
     jpath, _ = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
     fresh = new_window(recovery_path=tmp_path / "r2.json")
     fresh.ask_save_changes = lambda: "discard"
     qtbot.addWidget(fresh)
     gsnip.install_drop_handler(fresh)  # already installed by the window: no second handler
+    assert sum(h is fresh.snippet_drop_handler for h in fresh.canvas.drop_handlers) == 1
     drop(fresh, [jpath], pos=(0, 0))
     assert len(fresh.canvas.nodes()) == 4
-    graph, _ = gsnip.canvas_graph(fresh)
-    np.testing.assert_allclose(Runtime(graph).run().outputs["loss"], EXPECTED, rtol=1e-6)
+    np.testing.assert_allclose(Runtime(fresh.model.graph.copy()).run().outputs["loss"], EXPECTED, rtol=1e-6)
 
 
 def test_bad_snippets_leave_canvas_unchanged(window, tmp_path):
     build(window)
-    window.graph.select_all()
+    window.select_all()
     jpath, ppath = gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole")
     before = canvas_state(window)
-    steps = window.graph.undo_stack().count()
+    steps = window.model.undo_stack.count()
     doc = json.loads(jpath.read_text())
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -145,7 +145,7 @@ def test_bad_snippets_leave_canvas_unchanged(window, tmp_path):
                         ("corrupt.png", "corrupt PNG"), ("plain.png", "this image carries no haibal snippet")]:
         drop(window, [bad / name])
         assert canvas_state(window) == before, name
-        assert window.graph.undo_stack().count() == steps
+        assert window.model.undo_stack.count() == steps
         assert match in window.status.text(), (name, window.status.text())
     with pytest.raises(SnippetError, match="already has an input named 'labels'.* and an input named 'logits'.* and an output named 'loss'"):
         gsnip.insert_file(window, ppath, (0, 0), on_clash="error")
@@ -154,7 +154,7 @@ def test_bad_snippets_leave_canvas_unchanged(window, tmp_path):
 
 def test_panel_lists_libraries_and_drags_urls(window, tmp_path):
     build(window)
-    window.graph.select_all()
+    window.select_all()
     gsnip.save_selection_as_snippet(window, tmp_path / "lib", "whole", "all of it")
     (tmp_path / "lib" / "junk.png").write_bytes(b"not a png")
     panel = snippet_panel.SnippetPanel(folders=[("mine", tmp_path / "lib")])
@@ -167,7 +167,7 @@ def test_panel_lists_libraries_and_drags_urls(window, tmp_path):
     n = len(window.canvas.nodes())
     window.snippet_panel.folders = [("mine", tmp_path / "lib")]
     window.snippet_panel.refresh()
-    window.snippet_panel.list.itemDoubleClicked.emit(window.snippet_panel.item("whole"), )
+    window.snippet_panel.list.itemDoubleClicked.emit(window.snippet_panel.item("whole"))
     assert len(window.canvas.nodes()) == 2 * n
 
 
@@ -177,11 +177,9 @@ def test_builtin_panel_lists_examples(window):
 
 
 def test_palette_drop_still_works(window):
-    from NodeGraphQt.constants import MIME_TYPE, URN_SCHEME
-    mime = QtCore.QMimeData()
-    mime.setData(MIME_TYPE, QtCore.QByteArray((URN_SCHEME + f"node:{window.canvas.types[SCCE]}").encode()))
-    window.graph.viewer().data_dropped.emit(mime, QtCore.QPoint(10, 10))
-    assert [n.haibal_class.type_id for n in window.canvas.nodes()] == [SCCE]
+    mime = window.palette.tree.mimeData([window.palette.items[SCCE]])
+    window.canvas.viewer.dropped.emit(mime, QtCore.QPointF(10, 10))
+    assert [gn.type_id for gn in window.model.graph.nodes.values()] == [SCCE]
 
 
 def _qimage_rgba(img: QtGui.QImage) -> np.ndarray:
@@ -195,7 +193,7 @@ def test_headless_encoder_on_editor_image_decoded_by_qt(window):
     """An editor-rendered image re-encoded by the headless encoder: Qt decodes the same pixels
     and reads the chunk back bit-identically."""
     lg, yt, sc, out = build(window)
-    rendered = gsnip.render_image(window.canvas, [lg, sc])
+    rendered = gsnip.render_image(window.canvas, [lg, sc])  # node ids
     pixels = _qimage_rgba(rendered)
     text = '{"format": "haibal-snippet", "name": "\u00e9t\u00e9"}\n'
     from haibal_py.files.png_chunks import encode_png
@@ -209,11 +207,10 @@ def test_headless_encoder_on_editor_image_decoded_by_qt(window):
 
 def test_save_dialog_action(window, monkeypatch, tmp_path):
     build(window)
-    window.graph.select_all()
+    window.select_all()
     answers = iter([("from dialog", True), ("made by a test", True)])
     monkeypatch.setattr(snippet_panel.QtWidgets.QInputDialog, "getText", lambda *a, **k: next(answers))
-    edit = [a for a in window.menuBar().actions() if a.text().replace("&", "") == "Edit"][0]
-    assert window.act_save_snippet in edit.menu().actions()
+    assert window.act_save_snippet in window.menus["edit"].actions()
     window.act_save_snippet.trigger()
     png = tmp_path / "lib" / "from_dialog.png"
     assert load_snippet(png).description == "made by a test"

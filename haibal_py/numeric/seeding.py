@@ -8,11 +8,13 @@ given to an object gives it its own generator and never touches this one.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..errors import HaibalValueError
 
-__all__ = ["global_rng", "set_random_seed", "check_seed"]
+__all__ = ["global_rng", "set_random_seed", "seeded", "check_seed"]
 
 _STATE = {"rng": np.random.default_rng()}
 
@@ -25,6 +27,19 @@ def global_rng() -> np.random.Generator:
 def set_random_seed(seed: int) -> None:
     """Re-seed the generator of unseeded draws (as ``keras.utils.set_random_seed``)."""
     _STATE["rng"] = np.random.default_rng(check_seed(seed, "seed", allow_none=False))
+
+
+@contextmanager
+def seeded(seed: int):
+    """Unseeded draws inside the block come from a generator seeded with ``seed``; the
+    process-wide generator is put back afterwards, unchanged (a node building a model
+    gives the same initial weights on every run without re-seeding the process)."""
+    previous = _STATE["rng"]
+    _STATE["rng"] = np.random.default_rng(check_seed(seed, "seed", allow_none=False))
+    try:
+        yield _STATE["rng"]
+    finally:
+        _STATE["rng"] = previous
 
 
 def check_seed(seed, name: str = "seed", allow_none: bool = True):

@@ -126,6 +126,7 @@ class RunResult:
     - ``instances``: node id -> the instance it ran (or last ran) with;
     - ``timings``: node id -> seconds, for the nodes that ran; ``seconds``: the whole run;
     - ``failed`` / ``errors``: the node that failed and its message (None / {} on success);
+    - ``stopped``: ``Runtime.stop()`` ended the run early (the nodes after it did not run);
     - inside structures, ``values`` also holds the values of the diagrams' nodes (their last
       iteration's), by their ids (unique in the whole graph).
     """
@@ -137,6 +138,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     failed: str | None = None
+    stopped: bool = False
     seconds: float = 0.0
     order: list[str] = field(default_factory=list, repr=False)  # the dataflow order of the graph
 
@@ -246,8 +248,10 @@ class Runtime:
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
-        """Ask the running nodes to stop at their next step (``NodeContext.should_stop``);
-        safe from any thread. The next ``run`` clears the request."""
+        """Ask the run to stop: the running node sees it (``NodeContext.should_stop``) and may
+        end early, the nodes after it do not start (``RunResult.stopped``); the values computed
+        so far are kept, and the next ``run`` computes the rest (and the node that was
+        stopped) again. Safe from any thread; the next ``run`` clears the request."""
         self._stop.set()
         for _, sub in list(self._inner.values()):
             sub.stop()
@@ -395,8 +399,12 @@ class Runtime:
         instances, timings, ran = self._instances, result.timings, result.ran
         perf_counter, call, nodes, feeds = time.perf_counter, self._call, graph.nodes, plan.feeds
         volatile, output_set = plan.volatile_set, plan.output_set
+        stop = self._stop
         try:
             for gid in to_run:
+                if stop.is_set():  # asked to stop: what ran is kept, the rest runs next time
+                    result.stopped = True
+                    break
                 node = nodes[gid].node
                 if watched:
                     hook.node_started(gid)
@@ -416,6 +424,8 @@ class Runtime:
                     raise self._failure(gid, node, exc, perf_counter() - t0, result, plan, start) from exc
                 seconds = perf_counter() - t0
                 values[gid] = out
+                if stop.is_set():  # it may have ended early: computed again by the next run
+                    self._pending.add(gid)
                 if gid in volatile:
                     self._tokens[gid] = self._token(gid, node)
                 ran.append(gid)

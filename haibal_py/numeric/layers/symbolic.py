@@ -154,8 +154,12 @@ def _as_shapes(result, layer) -> tuple[list[tuple], bool]:
     return [one(tuple(result) if isinstance(result, tuple) else result)], True
 
 
-def call_symbolic(layer, inputs, training: bool | None = None, **kwargs) -> Any:
-    """Record ``layer(inputs)`` on symbolic tensors and return its symbolic output(s)."""
+def call_symbolic(layer, inputs, training: bool | None = None, build: bool = True, **kwargs) -> Any:
+    """Record ``layer(inputs)`` on symbolic tensors and return its symbolic output(s).
+
+    ``build=False`` records the call without building the layer (no weights are made): a
+    model *definition* that is cloned before it runs (the editor's layer nodes) spares the
+    initializers' work; the output shapes still come from ``compute_output_shape``."""
     flat = flatten_symbolic(inputs)
     if flat is None:
         raise LayerError(f"{layer.name}: call_symbolic needs symbolic tensors, got {type(inputs).__name__}")
@@ -174,7 +178,7 @@ def call_symbolic(layer, inputs, training: bool | None = None, **kwargs) -> Any:
         raise LayerError(f"{layer.name} ({type(layer).__name__}): unknown call argument(s) {', '.join(unknown)}")
     shapes = flat[0].shape if single_input else [t.shape for t in flat]
     try:
-        if not layer.built:
+        if build and not layer.built:
             layer.build(shapes)
             layer.built = True
         result = layer.compute_output_shape(shapes, **kwargs) if kwargs else layer.compute_output_shape(shapes)

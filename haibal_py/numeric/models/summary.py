@@ -234,8 +234,10 @@ def _table(header: list[str], justify: list[str], rows: list[list[str]], line_le
 
 
 def summary_text(model, line_length=None, positions=None, expand_nested=False, show_trainable=False,
-                 layer_range=None) -> str:
-    """The text ``model.summary()`` prints (ending with a newline)."""
+                 layer_range=None, columns: int | None = None) -> str:
+    """The text ``model.summary()`` prints (ending with a newline). ``columns`` is the
+    terminal width the table is laid out for (None: this process's terminal); a node
+    passes a fixed width so that its text does not depend on where it runs."""
     sequential_like = _is_sequential_like(model)
     if sequential_like:
         default_length, positions = 88, positions or [0.45, 0.80, 1.0]
@@ -250,7 +252,8 @@ def summary_text(model, line_length=None, positions=None, expand_nested=False, s
         positions = [p * 0.90 for p in positions] + [1.0]
         header.append("Trainable")
         justify.append("center")
-    columns = shutil.get_terminal_size().columns
+    if columns is None:
+        columns = shutil.get_terminal_size().columns
     default_length = min(default_length, columns - 4)
     line_length = line_length or default_length
 
