@@ -97,6 +97,9 @@ def render_node(cls) -> list[str]:
     lines += _table(["Instance", "Inputs", "Outputs", "Description"],
                     [[f"`{i.name}`", ", ".join(f"{k}: {t}" for k, t in i.input_types(None).items()) or "none",
                       _instance_outputs(cls, i), i.doc] for i in cls.instances])
+    if cls.help.terminals:
+        lines += ["", "**Terminals**", ""] + _table(["Terminal", "Description"],
+                                                    [[f"`{n}`", what] for n, what in cls.help.terminals])
     if cls.help.use_cases:
         lines += ["", "**Use cases**", ""] + [f"- {u}" for u in cls.help.use_cases]
     return lines + [""]

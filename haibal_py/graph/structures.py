@@ -518,6 +518,18 @@ class StructureNode(CompositeNode):
         return ANY
 
 
+_LOOP_TERMINALS = (
+    ("N", "the count (For Loop): the number of iterations, wired from outside"),
+    ("i", "the iteration inside, from 0"),
+    ("input tunnel", "a value entering the loop (a square on the left border): the same in every iteration or, "
+                     "indexing ([ ] on the square), one element per iteration"),
+    ("output tunnel", "a value leaving the loop (on the right border): the last iteration's or, indexing, every "
+                      "iteration's stacked"),
+    ("shift register", "a pair of arrows on the borders: the left one gives the value of the previous iteration "
+                       "(initialised from outside), the right one takes the next; outside, the last value"),
+)
+
+
 def _prefixed(exc: Exception, prefix: str) -> Exception:
     """The same error (type and attributes: a ``NodeRunError``'s node id and cause) with its
     message prefixed (which iteration or case it came from)."""
@@ -542,7 +554,9 @@ class ForLoop(StructureNode):
         "value in iteration 0; out, their value after the last. A conditional terminal ('stop' or "
         "'continue' inside) ends the loop early. Nodes that do not depend on the iteration compute once.",
         ("Compute a metric per batch of a stack of batches, giving an array of results.",
-         "Accumulate a sum in a shift register.", "Run a training step per batch."))
+         "Accumulate a sum in a shift register.", "Run a training step per batch."),
+        terminals=_LOOP_TERMINALS + (("stop / continue", "optional conditional terminal inside: a boolean ending the "
+                                      "loop early (stop if true, or continue if true)"),))
     inputs = (Port(COUNT, PortType("int", 0, 0), "the number of iterations (LabVIEW's count terminal); "
                    "unwired: the length of the shortest indexing input tunnel.", default=None),)
     outputs = ()
@@ -595,7 +609,9 @@ class WhileLoop(StructureNode):
         "iteration's value out or, with indexing, the values of every iteration stacked into an array. Shift "
         "registers carry a value from one iteration to the next. A While Loop runs at most "
         "max_loop_iterations times (a limit: raise it with --limit for a graph you trust).",
-        ("Train step by step until the validation loss stops improving.", "Iterate until convergence."))
+        ("Train step by step until the validation loss stops improving.", "Iterate until convergence."),
+        terminals=_LOOP_TERMINALS[1:] + (("stop / continue", "the conditional terminal inside: a boolean ending the "
+                                          "loop (stop if true, or continue if true); required"),))
     inputs = ()
     outputs = ()
     instances = (Instance("loop", {}, {}, _execute, "runs the diagram until the conditional terminal stops it"),)
@@ -640,7 +656,10 @@ class CaseStructure(StructureNode):
         "LabVIEW's Case Structure: one diagram per case; the selector's value (a boolean, an integer or a "
         "string) picks the case that runs, the Default case takes the values no case lists. Input tunnels "
         "bring values into every case; each case must give every output tunnel.",
-        ("Compute from probabilities or from logits, chosen by a boolean.", "Pick a computation by name."))
+        ("Compute from probabilities or from logits, chosen by a boolean.", "Pick a computation by name."),
+        terminals=(("selector", "the value picking the case (on the left border)"),
+                   ("input tunnel", "a value entering every case"),
+                   ("output tunnel", "a value leaving the structure: every case must give it")))
     inputs = (Port(SELECTOR, ANY, "the value that picks the case: a boolean, an integer or a string."),)
     outputs = ()
     instances = (Instance("case", {SELECTOR: ANY}, {}, _execute, "runs the case the selector picks"),)

@@ -211,11 +211,14 @@ class Instance:
 
 @dataclass(frozen=True)
 class HelpText:
-    """A function page in HAIBAL's form: description, terminals, use cases."""
+    """A function page in HAIBAL's form: description, terminals, use cases. ``terminals``:
+    (name, what it is) of the terminals a structure has on its border and inside, besides
+    its ports (LabVIEW's count, iteration and conditional terminals, tunnels, shift registers)."""
 
     description: str
     use_cases: tuple[str, ...] = ()
     see_also: tuple[str, ...] = ()
+    terminals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -541,6 +544,8 @@ class Node:
             for inst in cls.instances:
                 sig = ", ".join(f"{k}: {cls.input(k).type if callable(v) else v}" for k, v in inst.inputs.items())
                 lines.append(f" {inst.name} ({sig}) : {inst.doc}")
+        if cls.help.terminals:
+            lines += ["", "Terminals"] + [f" {name} : {what}" for name, what in cls.help.terminals]
         if cls.help.use_cases:
             lines += ["", "Use cases"] + [f" - {u}" for u in cls.help.use_cases]
         return "\n".join(lines).strip() + "\n"
