@@ -662,3 +662,43 @@ def test_case_from_logits_example_takes_either_path_to_the_same_loss():
     from_probs = rt.run(inputs={"from_logits": np.array(False), "y_pred": probs}).outputs
     np.testing.assert_allclose(from_probs["loss"], logits["loss"], rtol=1e-6)
     assert from_probs["probs"] is not None and np.allclose(from_probs["probs"], probs)
+
+
+# ---------------------------------------------------------------------------- snippets and subgraphs
+def test_snippets_carry_structures_and_insert_them_with_fresh_ids(tmp_path):
+    from haibal_py.snippets import Snippet, insert_snippet, load_snippet
+    g = new_graph()
+    x = g.add_input("x", default=np.arange(6.0).reshape(3, 2), type="float[2]")
+    fl = sum_rows_loop(g, x)
+    zero = _const_named(g, "zero")
+    sn = Snippet.from_selection(g, [zero, fl], "row sums", "sums of rows in a For Loop")
+    json_path, png_path = sn.save(tmp_path)
+    back = load_snippet(png_path)
+    assert back.to_dict() == sn.to_dict()
+    assert sorted(back.inputs) == ["x"] and sorted(back.outputs) == ["sums", "total"]
+    target = new_graph()
+    first = insert_snippet(target, back, at=(0, 0), on_clash="rename")
+    second = insert_snippet(target, back, at=(0, 500), on_clash="rename")
+    assert first[fl] == fl and second[fl] != fl  # the second copy's structure and inner nodes get new ids
+    inner_ids = [set(target.structure(s).body.nodes) for s in (first[fl], second[fl])]
+    assert not inner_ids[0] & inner_ids[1]
+    assert sorted(target.outputs) == ["sums", "sums_2", "total", "total_2"]
+    assert target.validate() == []
+    outs = Runtime(target).run().outputs
+    for name in ("sums", "sums_2"):
+        np.testing.assert_array_equal(outs[name], [1.0, 5.0, 9.0])
+
+
+def test_a_loop_collapsed_into_a_subgraph_and_expanded_computes_the_same():
+    from haibal_py.subgraphs import collapse, expand
+    g = new_graph()
+    x = g.add_input("x", default=np.arange(6.0).reshape(3, 2), type="float[2]")
+    fl = sum_rows_loop(g, x)
+    before = Runtime(g).run().outputs
+    sub = collapse(g, [_const_named(g, "zero"), fl], "rows")
+    assert fl not in g.nodes and g.validate() == []
+    during = Runtime(g).run().outputs
+    np.testing.assert_array_equal(during["sums"], before["sums"])
+    mapping = expand(g, sub)
+    assert mapping[fl] == fl and g.locate("row_sum") is g.structure(fl).body
+    np.testing.assert_array_equal(Runtime(g).run().outputs["sums"], before["sums"])

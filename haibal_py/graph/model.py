@@ -134,7 +134,8 @@ class GraphNode:
         return any(p.name == port for p in (self.node.outputs if output else self.node.inputs))
 
 
-def _initials(type_id: str) -> str:
+def initials(type_id: str) -> str:
+    """The stem of a new node's id: the capitals and digits of its class name (``scc``)."""
     last = type_id.rsplit(".", 1)[-1]
     caps = "".join(ch for ch in last if ch.isupper() or ch.isdigit())
     return (caps or last[:4] or "node").lower()
@@ -415,7 +416,7 @@ class Graph:
     def new_id(self, type_id: str) -> str:
         """A fresh stable id for a node of this type (``scc1``, ``scc2`` ...), unique in the
         whole graph (its structures' diagrams included)."""
-        stem = _initials(type_id)
+        stem = initials(type_id)
         root = self.root
         if not root._structure_ids and root is self:  # no diagrams: the common, fast case
             taken = self.nodes.__contains__
