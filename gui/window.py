@@ -521,8 +521,18 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status("select nodes to zoom to them")
 
     def go_to_node(self, gid: str) -> None:
-        """Select a node and bring it into view (a click in the error list)."""
-        if gid in self.canvas.items:
+        """Select a node and bring it into view (a click in the error list); a node in a case
+        not shown shows that case."""
+        graph = self.model.graph
+        if gid not in self.canvas.items and gid not in self.canvas.frames and graph.find(gid) is not None:
+            owner = self.canvas._owner_of(gid)
+            while owner is not None:  # the cases around it, shown
+                home = self.model.home(gid if graph.locate(gid).owner[1] == owner else owner)
+                if home and self.canvas._visible(home[0]) != home[1]:
+                    self.canvas.show_case(home[0], home[1])
+                gid_owner = owner
+                owner = self.canvas._owner_of(gid_owner)
+        if gid in self.canvas.items or gid in self.canvas.frames:
             self.canvas.select([gid])
             self.canvas.center_on([gid])
 
@@ -553,14 +563,19 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._update_title()
 
     def _downstream(self, gids) -> set[str]:
+        """What depends on ``gids``: the nodes they feed, and for a node inside a structure the
+        structure (and what it feeds), at every depth."""
         graph = self.model.graph
-        seen, todo = set(), [g for g in gids if g in graph.nodes]
+        seen, todo = set(), [g for g in gids if graph.find(g) is not None]
         while todo:
             gid = todo.pop()
             if gid in seen:
                 continue
             seen.add(gid)
-            todo.extend(graph.successors(gid))
+            holder = graph.locate(gid)
+            todo.extend(holder.successors(gid))
+            if holder.owner is not None:
+                todo.append(holder.owner[1])
         return seen
 
     def refresh_checks(self) -> None:
@@ -579,8 +594,11 @@ class EditorWindow(QtWidgets.QMainWindow):
             text = by_name(p.message, graph)
             if p.port and repr(p.port) not in text and p.port not in text:
                 text = f"{p.port}: {text}"
-            issues.append(Issue("error", p.node if p.node in graph.nodes else None,
-                                names.get(p.node, "") if p.node else "", text))
+            node = p.innermost().node  # inside a structure: the inner node at fault
+            if node is None or graph.find(node) is None:
+                node = p.node
+            issues.append(Issue("error", node if node is not None and graph.find(node) is not None else None,
+                                names.get(node, "") if node else "", text))
         for gid, gn in graph.nodes.items():  # a graph input the run would have no value for
             if gn.is_input and gn.params.get("default") is None and gn.name not in self.run_inputs:
                 issues.append(Issue("error", gid, gn.name, f"graph input {gn.name!r} has no value: give it a default "
@@ -646,7 +664,8 @@ class EditorWindow(QtWidgets.QMainWindow):
 
     def value(self, node: str, port: str = "value"):
         """A value of the last run, by node id or name."""
-        gid = node if node in self.model.graph.nodes else self.model.graph.resolve(node)
+        graph = self.model.graph
+        gid = node if graph.find(node) is not None else graph.resolve(node)
         return self.outputs[gid][port]
 
     # ------------------------------------------------------------------ title and status
@@ -689,9 +708,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.run_issues = []
         self.stale = set()
         self.model.load(graph)
-        moved = layout.spread({gid: self.canvas.box(gid) for gid in self.canvas.items})
+        boxes = {gid: self.canvas.box(gid) for gid in self.canvas.items}
+        moved = layout.spread(boxes)
         if moved:  # saved positions closer than our nodes are wide: spread, keeping the arrangement
-            self.model.move(moved, "spread")
+            frames = layout.spread_frames(boxes, moved, {sid: self.canvas.frame_rect(sid) for sid in self.canvas.frames})
+            with self.model.edit("spread", allow_locked=True):
+                self.model.move(moved, "spread")
+                for sid, (pos, size) in frames.items():
+                    self.model.set_frame(sid, pos=pos, size=size)
         self.model.undo_stack.clear()
         self.path, self.recovered = path, recovered
         if recovered:
@@ -934,7 +958,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         if live:
             graph = self.model.graph
             for gid, kind, payload in live:
-                self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
+                gn = graph.find(gid)
+                self.viewers.live(gid, gn.name if gn is not None else gid).add(kind, payload)
             self.viewers.redraw_live()
             self.live_values.emit(live)
         if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
@@ -960,9 +985,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.last_result = result
         values = result.values if result is not None else {}
         ran = set(result.ran) if result is not None else set()
+        n_ran = len(ran)
+        for sid in list(ran):  # a structure that ran: what is inside it ran with it
+            gn = graph.find(sid)
+            for d in getattr(gn.node, "diagrams", ()) if gn is not None else ():
+                ran.update(g for g, _ in d.graph.all_nodes())
         failed = payload.get("failed")
-        self.stale = {gid for gid in graph.nodes if gid not in values}
-        for gid in self.canvas.items:
+        self.stale = {gid for gid, _ in graph.all_nodes() if gid not in values}
+        for gid in list(self.canvas.items) + list(self.canvas.frames):
             if gid == failed:
                 continue  # drawn failed by its event
             elif gid in ran:
@@ -993,8 +1023,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status(f"stopped after {len(result.ran)} node(s); what ran is kept (Ctrl+R runs the rest)",
                              "warning")
         else:
-            n_cached = len([g for g in values if g not in ran])
-            self.show_status(f"ran {len(ran)} node(s) in {seconds * 1000:.0f} ms ({n_cached} from the cache)"
+            n_cached = len(result.cached)
+            self.show_status(f"ran {n_ran} node(s) in {seconds * 1000:.0f} ms ({n_cached} from the cache)"
                              + (f"; {dropped} live values dropped (they came faster than shown)" if dropped else ""))
         self.overview.update()
         self.run_finished.emit(not error)
@@ -1005,7 +1035,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         cls = getattr(node, "haibal_class", None)
         if cls is None:
             sel = self.canvas.selected_ids()
-            cls = self.model.graph.nodes[sel[0]].cls if sel else None
+            cls = self.model.graph.find(sel[0]).cls if sel else None
         if cls is None:
             item = self.palette.tree.currentItem()
             type_id = item.data(0, TYPE_ROLE) if item is not None else None

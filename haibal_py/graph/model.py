@@ -227,6 +227,22 @@ class Graph:
         self.node(node_id)  # the error, naming this graph's nodes
         raise AssertionError("unreachable")
 
+    def find(self, node_id: str) -> GraphNode | None:
+        """The node ``node_id`` in this graph or a diagram inside it (None when there is none)."""
+        gn = self.nodes.get(node_id)
+        if gn is not None or not self._structure_ids:
+            return gn
+        for g in self.diagrams():
+            gn = g.nodes.get(node_id)
+            if gn is not None:
+                return gn
+        return None
+
+    def all_nodes(self) -> Iterator[tuple[str, GraphNode]]:
+        """(id, node) of every node, this graph's then its structures' diagrams' (depth first)."""
+        for g in self.graphs():
+            yield from g.nodes.items()
+
     def _id_taken(self, node_id: str) -> bool:
         return any(node_id in g.nodes for g in self.root.graphs())
 
@@ -554,6 +570,10 @@ class Graph:
         del self._wires[c]
         self._in[c.dst].remove(c)
         self._out[c.src].remove(c)
+
+    def has_wire(self, conn: Connection) -> bool:
+        """Whether this graph has the wire ``conn``."""
+        return conn in self._wires
 
     def feeding(self, node_id: str, port: str) -> list[Connection]:
         """The wires into ``node_id.port`` (more than one only in a faulty file)."""

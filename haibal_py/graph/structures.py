@@ -40,6 +40,7 @@ new structure and ``connect_across`` wires nodes of different diagrams through t
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
@@ -56,7 +57,7 @@ from .composite import CompositeNode, Template
 from .parts import Connection, GraphError, Problem, TerminalSpec
 from .terminals import VALUE
 
-__all__ = ["CASE_TYPE_ID", "CONDITIONS", "CaseStructure", "Diagram", "FOR_TYPE_ID", "ForLoop", "ITERATION",
+__all__ = ["CASE_TYPE_ID", "CONDITIONS", "CaseStructure", "Diagram", "FOR_TYPE_ID", "ForLoop", "ITERATION", "Layout",
            "StructureError", "StructureNode", "Structure", "WHILE_TYPE_ID", "WhileLoop", "case_label"]
 
 FOR_TYPE_ID = "haibal.structure.ForLoop"
@@ -69,6 +70,17 @@ CONDITIONS = ("stop", "continue")  # the conditional terminal inside a loop: sto
 _ARRAY_KINDS = ("float", "int", "bool", "str", "any")
 INT0 = PortType("int", 0, 0)
 BOOL0 = PortType("bool", 0, 0)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a structure holds besides its diagrams' nodes and wires: its terminals, its cases
+    ((values, default) per diagram), its frame's size and its diagrams' editor data (JSON)."""
+
+    terminals: tuple = ()
+    cases: tuple = ()
+    size: tuple | None = None
+    editors: tuple = ()
 
 
 class StructureError(HaibalValueError):
@@ -1002,6 +1014,30 @@ class Structure:
         with self.graph.transaction():
             self.node.terminals = tuple(replace(x, indexing=bool(indexing)) if x is t else x
                                         for x in self.node.terminals)
+            self._changed()
+
+    def layout(self) -> "Layout":
+        """The structure's terminals, cases and frame (what ``set_layout`` restores)."""
+        node = self.node
+        return Layout(tuple(node.terminals), tuple((d.values, d.default) for d in node.diagrams), node.size,
+                      tuple(json.dumps(d.graph.editor, sort_keys=True) for d in node.diagrams))
+
+    def set_layout(self, layout: "Layout") -> None:
+        """Give the structure these terminals, cases and frame, keeping the diagrams it has
+        (the first ones: nodes are added and removed apart) and making empty ones as needed:
+        how an undo restores a structure. Terminal nodes are not made."""
+        node = self.node
+        with self.graph.transaction():
+            node.terminals = tuple(layout.terminals)
+            while len(node.diagrams) > len(layout.cases):
+                node.diagrams.pop()
+            while len(node.diagrams) < len(layout.cases):
+                node.diagrams.append(self.graph.new_diagram(self.id))
+            for d, (values, default) in zip(node.diagrams, layout.cases):
+                d.values, d.default = tuple(values), bool(default)
+            for d, editor in zip(node.diagrams, layout.editors):
+                d.graph.editor = json.loads(editor)
+            node.size = layout.size
             self._changed()
 
     def set_size(self, size: Iterable[float] | None) -> None:
