@@ -298,8 +298,8 @@ class Canvas(QtCore.QObject):
                             made.add(gid)
                 redo = {sid for sid in frames if sid not in self.frames or sid in change.structures
                         or sid in change.moved or sid in change.updated or sid in fresh}
-                redo |= {self._owner_of(g) for g in fresh | change.removed | change.replaced} & set(frames)
-                for sid in sorted(redo, key=self._depth):
+                redo |= {self.owner_of(g) for g in fresh | change.removed | change.replaced} & set(frames)
+                for sid in sorted(redo, key=self.depth_of):
                     self._draw_frame(sid)
                 for gid in change.updated - fresh:
                     node = self.items.get(gid)
@@ -318,8 +318,8 @@ class Canvas(QtCore.QObject):
                     self._unwire(c)
                 around = fresh | made | redo
                 for sid in redo:
-                    around |= self._terminal_node_ids(sid)
-                for c in self._all_connections():
+                    around |= self.terminal_nodes(sid)
+                for c in self.all_connections():
                     if c in change.wires_added or c.src in around or c.dst in around:
                         self._wire(c)
             if change.reset or change.editor:
@@ -345,17 +345,17 @@ class Canvas(QtCore.QObject):
         self.compact = len(items) > COMPACT_ABOVE
         for gid in items:
             self._make_item(gid)
-        for sid in sorted(frames, key=self._depth):
+        for sid in sorted(frames, key=self.depth_of):
             self._draw_frame(sid)
-        for c in self._all_connections():
+        for c in self.all_connections():
             self._wire(c)
 
     # ------------------------------------------------------------------ structures
-    def _all_connections(self) -> list[Connection]:
+    def all_connections(self) -> list[Connection]:
         """Every wire of the graph and of its structures' diagrams."""
         return [c for g in self.model.graph.graphs() for c in g.connections]
 
-    def _visible(self, sid: str, node=None) -> int:
+    def visible(self, sid: str, node=None) -> int:
         """The diagram a structure shows: a loop's body, the case chosen for a Case Structure."""
         node = node if node is not None else self.model.graph.find(sid).node
         k = self.visible_case.get(sid, 0)
@@ -375,7 +375,7 @@ class Canvas(QtCore.QObject):
             for gid, gn in g.nodes.items():
                 if isinstance(gn.node, StructureNode):
                     frames.append(gid)
-                    walk(gn.node.diagrams[self._visible(gid, gn.node)].graph)
+                    walk(gn.node.diagrams[self.visible(gid, gn.node)].graph)
                 elif terminal_names and ((gn.is_input and gn.name in terminal_names[0])
                                          or (gn.is_output and gn.name in terminal_names[1])):
                     continue
@@ -385,7 +385,7 @@ class Canvas(QtCore.QObject):
         walk(self.model.graph)
         return items, frames
 
-    def _depth(self, gid: str) -> int:
+    def depth_of(self, gid: str) -> int:
         graph = self.model.graph
         if graph.find(gid) is None:
             return 0
@@ -395,7 +395,7 @@ class Canvas(QtCore.QObject):
             holder = holder.owner[0]
         return depth
 
-    def _owner_of(self, gid: str) -> str | None:
+    def owner_of(self, gid: str) -> str | None:
         """The structure whose diagram holds ``gid`` (None at the top, or when it is gone)."""
         graph = self.model.graph
         if graph.find(gid) is None:
@@ -403,11 +403,11 @@ class Canvas(QtCore.QObject):
         holder = graph.locate(gid)
         return holder.owner[1] if holder.owner is not None else None
 
-    def _terminal_node_ids(self, sid: str) -> set[str]:
+    def terminal_nodes(self, sid: str) -> set[str]:
         gn = self.model.graph.find(sid)
         if gn is None or not isinstance(gn.node, StructureNode):
             return set()
-        d = gn.node.diagrams[self._visible(sid, gn.node)].graph
+        d = gn.node.diagrams[self.visible(sid, gn.node)].graph
         return set(d.inputs.values()) | set(d.outputs.values())
 
     def frame_rect(self, sid: str) -> tuple[float, float, float, float]:
@@ -447,14 +447,14 @@ class Canvas(QtCore.QObject):
         frame.sid = sid
         view = frame.view
         view.kind = {"haibal.structure.ForLoop": "for", "haibal.structure.WhileLoop": "while"}.get(gn.type_id, "case")
-        k = self._visible(sid, node)
+        k = self.visible(sid, node)
         if view.kind == "case":
             view.case_text = node.diagrams[k].label
             view.on_case_step = lambda step, s=sid: self.step_case(s, step)
         frame.set_property("width", w + 2 * MARGIN, push_undo=False)
         frame.set_property("height", h + 2 * MARGIN, push_undo=False)
         frame.set_property("pos", [x - MARGIN, y - MARGIN], push_undo=False)
-        view.setZValue(-4 + self._depth(sid) * 0.01)
+        view.setZValue(-4 + self.depth_of(sid) * 0.01)
         view.setToolTip(f"{gn.name} — {node.display_name}" + (f", case {node.diagrams[k].label}"
                                                               if view.kind == "case" else ""))
         state = self.states.get(sid)
@@ -544,12 +544,29 @@ class Canvas(QtCore.QObject):
     def step_case(self, sid: str, step: int) -> None:
         """Show the previous (-1) or next (+1) case of a Case Structure."""
         node = self.model.graph.find(sid).node
-        self.show_case(sid, (self._visible(sid, node) + step) % len(node.diagrams))
+        self.show_case(sid, (self.visible(sid, node) + step) % len(node.diagrams))
 
     def show_case(self, sid: str, index: int) -> None:
         """Show case ``index`` of a Case Structure (its nodes drawn, the others' hidden)."""
         self.visible_case[sid] = index
         self.apply(Change(structures={sid}))
+
+    def frame_under(self, pos) -> str | None:
+        """The structure whose frame (border or label) is at a scene point, or None."""
+        for item in self.graph.scene().items(QtCore.QPointF(float(pos[0]), float(pos[1]))):
+            sid = self._frame_id.get(getattr(item, "id", None))
+            if sid is not None:
+                return sid
+        return None
+
+    def terminal_under(self, pos) -> tuple | None:
+        """(structure id, role, name) of the terminal at a scene point, or None."""
+        for item in self.graph.scene().items(QtCore.QPointF(float(pos[0]), float(pos[1]))):
+            while item is not None and getattr(item, "id", None) not in self._terminal_key:
+                item = item.parentItem()
+            if item is not None:
+                return self._terminal_key[item.id]
+        return None
 
     def frame_at(self, x: float, y: float, exclude: Iterable[str] = ()) -> tuple:
         """The diagram shown at a scene point: (structure id, diagram index) of the innermost
@@ -561,18 +578,18 @@ class Canvas(QtCore.QObject):
                 continue
             fx, fy, fw, fh = self.frame_rect(sid)
             if fx + BORDER <= x <= fx + fw - BORDER and fy + BORDER <= y <= fy + fh - BORDER:
-                depth = self._depth(sid)
+                depth = self.depth_of(sid)
                 if depth > best_depth:
-                    best, best_depth = (sid, self._visible(sid)), depth
+                    best, best_depth = (sid, self.visible(sid)), depth
         return best
 
     def _inside(self, gid: str, sid: str) -> bool:
         """Whether node ``gid`` lies (at any depth) inside structure ``sid``."""
-        owner = self._owner_of(gid)
+        owner = self.owner_of(gid)
         while owner is not None:
             if owner == sid:
                 return True
-            owner = self._owner_of(owner)
+            owner = self.owner_of(owner)
         return False
 
     def _make_item(self, gid: str) -> HaibalNode | None:
@@ -631,7 +648,7 @@ class Canvas(QtCore.QObject):
                     node.show_name(gn.name)
                     node.show_values(gn.params, gn.instance)
             drawn = {c for c in self.wires() if c.src in gids or c.dst in gids}
-            wanted = {c for c in self._all_connections() if c.src in gids or c.dst in gids}
+            wanted = {c for c in self.all_connections() if c.src in gids or c.dst in gids}
             for c in drawn - wanted:
                 self._unwire(c)
             for c in wanted - drawn:

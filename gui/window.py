@@ -116,6 +116,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.stale: set[str] = set()
         self.features: tuple = ()  # install functions applied to this window (editor.new_window)
         self.paste_checks: list = []  # ``check(window) -> reason or None`` after a paste; a reason undoes it
+        self.context_hooks: list = []  # ``hook(menu, scene point)``: features add to the canvas's context menu
+        self.delete_hooks: list = []  # ``hook()``: features delete what they own in the selection (terminals)
         self.menus: dict[str, QtWidgets.QMenu] = {}
         self.context_actions: list[QtGui.QAction | None] = []
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -319,8 +321,8 @@ class EditorWindow(QtWidgets.QMainWindow):
                                 self.act_help]
 
     def _show_context_menu(self, global_pos, scene_pos) -> None:
-        menu = self.context_menu()
         self._context_scene_pos = (scene_pos.x(), scene_pos.y())
+        menu = self.context_menu()
         menu.exec(global_pos)
         self._context_scene_pos = None
 
@@ -341,6 +343,8 @@ class EditorWindow(QtWidgets.QMainWindow):
                 align.addAction(act)
             align.addAction(self.act_distribute_h)
             align.addAction(self.act_distribute_v)
+        for hook in self.context_hooks:
+            hook(menu, getattr(self, "_context_scene_pos", None))
         self._context_menu = menu
         return menu
 
@@ -359,8 +363,9 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.settings.save()
 
     # ------------------------------------------------------------------ editing, as a user would
-    def _edit(self, fn, done: str = ""):
-        """Run a model edit from a menu or a panel; a refused one goes to the status bar."""
+    def try_edit(self, fn, done: str = ""):
+        """Run a model edit from a menu or a panel (features' too); a refused one goes to the
+        status bar (None)."""
         try:
             result = fn()
         except HaibalError as exc:
@@ -379,10 +384,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         return gid
 
     def undo(self) -> None:
-        self._edit(self.model.undo)
+        self.try_edit(self.model.undo)
 
     def redo(self) -> None:
-        self._edit(self.model.redo)
+        self.try_edit(self.model.redo)
 
     def select_all(self) -> None:
         self.canvas.select(self.canvas.items)
@@ -411,7 +416,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status("the clipboard holds no nodes", "error")
             return []
         at = self._free_spot_for(text)
-        made = self._edit(lambda: self.model.paste_text(text, at))
+        made = self.try_edit(lambda: self.model.paste_text(text, at))
         if not made:
             return []
         for check in self.paste_checks:
@@ -462,11 +467,13 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.model.set_editor_data("backdrops", [b for b in self.canvas.backdrop_data()
                                                              if b.get("id") not in bids])
         if gids or wires or bids:
-            self._edit(edit)
+            self.try_edit(edit)
+        for hook in self.delete_hooks:
+            hook()
 
     def set_param(self, gid: str, name: str, value) -> bool:
         """Set a parameter as the Properties panel does (False and a message when refused)."""
-        return self._edit(lambda: self.model.set_param(gid, name, value) or True) is not None
+        return self.try_edit(lambda: self.model.set_param(gid, name, value) or True) is not None
 
     # ------------------------------------------------------------------ arranging
     def _boxes(self, gids) -> dict[str, tuple]:
@@ -477,14 +484,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         if len(boxes) < 2:
             self.show_status("select two nodes or more to align them")
             return
-        self._edit(lambda: self.model.move(layout.align(boxes, edge), f"align {edge}"))
+        self.try_edit(lambda: self.model.move(layout.align(boxes, edge), f"align {edge}"))
 
     def distribute(self, axis: str) -> None:
         boxes = self._boxes(self.canvas.selected_ids())
         if len(boxes) < 3:
             self.show_status("select three nodes or more to distribute them")
             return
-        self._edit(lambda: self.model.move(layout.distribute(boxes, axis), f"distribute {axis}"))
+        self.try_edit(lambda: self.model.move(layout.distribute(boxes, axis), f"distribute {axis}"))
 
     def clean_up(self) -> None:
         """Lay out the selection (or the whole graph) in columns by dataflow."""
@@ -496,16 +503,16 @@ class EditorWindow(QtWidgets.QMainWindow):
         sizes = {g: (b[2], b[3]) for g, b in boxes.items()}
         edges = [(c.src, c.dst) for c in self.model.graph.connections]
         positions = layout.auto_layout(sizes, edges, origin)
-        self._edit(lambda: self.model.move(positions, "clean up"), f"cleaned up {len(gids)} node(s)")
+        self.try_edit(lambda: self.model.move(positions, "clean up"), f"cleaned up {len(gids)} node(s)")
         self.fit_view()
 
     def add_comment(self, title: str = "Comment", text: str = "") -> str | None:
         """A comment frame (NodeGraphQt's backdrop) around the selection, saved with the graph."""
-        return self._edit(lambda: self.canvas.add_backdrop(title, text, self.canvas.selected_ids()))
+        return self.try_edit(lambda: self.canvas.add_backdrop(title, text, self.canvas.selected_ids()))
 
     def _commit_backdrop(self, bid: str, title: str, text: str) -> None:
         data = [dict(b, title=title, text=text) if b.get("id") == bid else b for b in self.canvas.backdrop_data()]
-        self._edit(lambda: self.model.set_editor_data("backdrops", data, "edit comment"))
+        self.try_edit(lambda: self.model.set_editor_data("backdrops", data, "edit comment"))
 
     # ------------------------------------------------------------------ navigation
     def fit_view(self) -> None:
@@ -525,13 +532,13 @@ class EditorWindow(QtWidgets.QMainWindow):
         not shown shows that case."""
         graph = self.model.graph
         if gid not in self.canvas.items and gid not in self.canvas.frames and graph.find(gid) is not None:
-            owner = self.canvas._owner_of(gid)
+            owner = self.canvas.owner_of(gid)
             while owner is not None:  # the cases around it, shown
                 home = self.model.home(gid if graph.locate(gid).owner[1] == owner else owner)
-                if home and self.canvas._visible(home[0]) != home[1]:
+                if home and self.canvas.visible(home[0]) != home[1]:
                     self.canvas.show_case(home[0], home[1])
                 gid_owner = owner
-                owner = self.canvas._owner_of(gid_owner)
+                owner = self.canvas.owner_of(gid_owner)
         if gid in self.canvas.items or gid in self.canvas.frames:
             self.canvas.select([gid])
             self.canvas.center_on([gid])

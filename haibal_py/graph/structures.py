@@ -444,7 +444,7 @@ class StructureNode(CompositeNode):
                 a.own.append(Problem(None, c, f"the conditional terminal {c!r} takes a boolean (bool[0]), but gets "
                                      f"{t}", "tunnel-type"))
 
-    def _condition(self, graph) -> str | None:
+    def condition_terminal(self, graph) -> str | None:
         for c in CONDITIONS:
             if c in graph.outputs:
                 return c
@@ -469,7 +469,7 @@ class StructureNode(CompositeNode):
         run.begin(fixed, varying)
         stacked = {t.name: [] for t in self.tunnels_out if t.indexing}
         last: dict[str, Any] = {t.name: None for t in self.tunnels_out if not t.indexing}
-        cond = self._condition(graph)
+        cond = self.condition_terminal(graph)
         watched_names = [t.name for t in self.tunnels_out] + list(shifts)
         observed = context.observed
         with_i = ITERATION in present
@@ -636,7 +636,7 @@ class WhileLoop(StructureNode):
                 a.own.append(Problem(None, t.name, f"input tunnel {t.name!r} is indexing, which a While Loop does not "
                                      f"do (a For Loop does: use one, or turn indexing off)", "tunnel-type"))
         _, sinks = self._loop_types(wired, a)
-        if self._condition(self.body.graph) is None:
+        if self.condition_terminal(self.body.graph) is None:
             a.own.append(Problem(None, None, "the While Loop has no conditional terminal: wire a boolean to a graph "
                                  "output named 'stop' (or 'continue') inside it", "unwired"))
         self._loop_outputs(wired, sinks, a)
@@ -946,7 +946,7 @@ class Structure:
         if condition not in (*CONDITIONS, None):
             raise StructureError(f"the condition is 'stop', 'continue' or None, got {condition!r}")
         body = self.body
-        have = self.node._condition(body)
+        have = self.node.condition_terminal(body)
         if have == condition:
             return body.outputs.get(condition) if condition else None
         with self.graph.transaction():
@@ -1255,7 +1255,7 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
         for gid in ids:
             source.remove_node(gid)
         target.add_parts(type(parts)(nodes=specs, connections=inner))
-        emptied = set()
+        emptied, unused = set(), set()
         for c in wires:
             if c in inner:
                 continue
@@ -1263,6 +1263,8 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
             if leaving and c.src not in chosen and source.nodes[c.src].is_input:
                 outer = _outer_source(source, source.nodes[c.src].name)
                 ends = [(*outer, c.dst, c.dst_port)] if outer is not None else []
+                if ends:
+                    unused.add(source.nodes[c.src].name)
             elif leaving and c.dst not in chosen and source.nodes[c.dst].is_output:
                 name = source.nodes[c.dst].name
                 ends = _outer_sinks(source, name, c.src, c.src_port)
@@ -1272,9 +1274,13 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
                 dropped.append(c)
             for src, src_port, dst, dst_port in ends:
                 connect_across(root, src, src_port, dst, dst_port, replace_wire=True)
-        if emptied:
+        if emptied or unused:  # tunnels the moved nodes used, which nothing inside uses any more
             parent, sid = source.owner
             st = Structure(parent, sid)
+            for name in unused:
+                if st.node.has_terminal(name) and not any(
+                        d.graph.outgoing(d.graph.inputs[name]) for d in st.node.diagrams if name in d.graph.inputs):
+                    emptied.add(name)
             for name in emptied:
                 if st.node.has_terminal(name):
                     st.remove_terminal(name)
