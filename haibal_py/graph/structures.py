@@ -1224,7 +1224,7 @@ def move_nodes(graph, node_ids: Iterable[str], target) -> list:
     structures' diagrams), keeping their ids; every wire they had is made again across
     the borders (``connect_across``). Moving nodes out of a structure, a wire from one of
     its input tunnels comes from what feeds that tunnel outside, and a wire into one of its
-    output tunnels goes where that tunnel went (the tunnel, left unused, is removed); a
+    output tunnels goes where that tunnel went (such tunnels, left unused, are removed); a
     wire from ``i``, a shift register or an indexing tunnel has no value outside and is
     dropped. Returns the dropped wires. One transaction."""
     root = graph.root
