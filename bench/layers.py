@@ -1,6 +1,8 @@
 """Benchmark of haibal-py's layers (forward + backward) against PyTorch and TensorFlow/Keras.
 
-Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]``.
+Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]
+[--baseline DIR]``. ``--baseline`` times another checkout of haibal-py (``git archive <commit> |
+tar -x -C DIR``) as a fourth worker in the same rounds: before/after on the same machine load.
 The peers run with ``--peer-python`` (default: ``$HAIBAL_BENCH_PEER_PYTHON``, else
 ``.venv-bench/bin/python`` when it exists, else this interpreter), each framework in a
 process of its own (TensorFlow slows torch down when both are loaded). Every framework is a
@@ -13,6 +15,7 @@ NumPy's allocations).
 Each row is one forward pass in training mode and the backward pass giving the input
 gradient and every weight gradient, float32, from the same input each time:
 
+- ``dense``: Dense(1024) (no activation) on ``(128, 512)``;
 - ``batchnorm``: BatchNormalization on ``(64, 16, 16, 64)`` channels-last (torch: BatchNorm2d on
   the same memory in channels_last format), training statistics;
 - ``lstm``: LSTM, 128 units, batch 64, 50 steps, 64 features, last output;
@@ -47,10 +50,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("haibal", "torch", "tensorflow")
-ROWS = ("batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
+ROWS = ("dense", "batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
         "avgpool2d")
 #: haibal-py's time over the fastest peer's that a row must stay within (the briefs' targets)
-TARGETS = {"conv2d": 1.5, "maxpool2d": 1.0}
+TARGETS = {"dense": 1.0, "batchnorm": 1.0, "lstm": 1.0, "mha": 1.5, "conv2d": 1.5, "maxpool2d": 1.0}
 
 
 def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]:
@@ -70,6 +73,20 @@ def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]
 def _rng():
     import numpy as np
     return np.random.default_rng(0)
+
+
+def row_dense_haibal():
+    import numpy as np
+    from haibal_py.layers import Dense
+    x = _rng().normal(size=(128, 512)).astype(np.float32)
+    dy = _rng().normal(size=(128, 1024)).astype(np.float32)
+    layer = Dense(1024)
+    layer.build(x.shape)
+
+    def step():
+        _, ctx = layer.call_forward(x, training=True)
+        layer.call_backward(ctx, dy, True)
+    return step
 
 
 def row_batchnorm_haibal():
@@ -115,6 +132,19 @@ def row_mha_haibal():
 
 
 # ----------------------------------------------------------------------------- torch rows
+def row_dense_torch():
+    import torch
+    x = torch.randn(128, 512, requires_grad=True)
+    dy = torch.randn(128, 1024)
+    layer = torch.nn.Linear(512, 1024)
+
+    def step():
+        x.grad = None
+        layer.zero_grad()
+        layer(x).backward(dy)
+    return step
+
+
 def row_batchnorm_torch():
     import torch
     x = torch.randn(64, 16, 16, 64).permute(0, 3, 1, 2).requires_grad_()   # channels_last memory
@@ -174,6 +204,13 @@ def _tf_step(layer, inputs, dy):
         _, grads = run(inputs)
         grads[0].numpy()
     return step
+
+
+def row_dense_tensorflow():
+    import tensorflow as tf
+    import keras
+    x = tf.random.normal((128, 512))
+    return _tf_step(keras.layers.Dense(1024), [x], tf.random.normal((128, 1024)))
 
 
 def row_batchnorm_tensorflow():
@@ -264,9 +301,10 @@ for _name in _CONV_ROWS:
 
 # ----------------------------------------------------------------------------- workers
 def worker(framework: str) -> None:
-    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines."""
+    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines.
+    A haibal worker imports haibal_py from ``$HAIBAL_BENCH_ROOT`` (``--baseline``), else from here."""
     if framework == "haibal":
-        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, os.environ.get("HAIBAL_BENCH_ROOT", str(ROOT)))
     steps = {}
     for line in sys.stdin:
         req = json.loads(line)
@@ -304,6 +342,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--peer-python", default=None)
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="another checkout of haibal-py (e.g. from git archive) timed in the same rounds")
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -312,17 +352,22 @@ def main() -> None:
     rows = [r for r in args.rows.split(",") if r]
     peer = _peer_python(args.peer_python)
     procs = {}
-    for fw in FRAMEWORKS:
-        exe = sys.executable if fw == "haibal" else peer
+    workers = FRAMEWORKS + (("baseline",) if args.baseline else ())
+    for fw in workers:
+        exe = sys.executable if fw in ("haibal", "baseline") else peer
         env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-        procs[fw] = subprocess.Popen([exe, __file__, "--worker", fw], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True, env=env)
-    best = {(r, fw): float("inf") for r in rows for fw in FRAMEWORKS}
+        if fw == "baseline":
+            env["HAIBAL_BENCH_ROOT"] = str(Path(args.baseline).resolve())
+        procs[fw] = subprocess.Popen([exe, __file__, "--worker", "haibal" if fw == "baseline" else fw],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, env=env)
+    best = {(r, fw): float("inf") for r in rows for fw in workers}
     cpu = dict(best)
     errors, peaks = {}, {}
+    load = [os.getloadavg()[0]] if hasattr(os, "getloadavg") else []
     for rnd in range(args.rounds):
         for r in rows:
-            for fw in FRAMEWORKS:
+            for fw in workers:
                 if (r, fw) in errors:
                     continue
                 p = procs[fw]
@@ -335,13 +380,16 @@ def main() -> None:
                     continue
                 best[(r, fw)] = min(best[(r, fw)], reply["seconds"])
                 cpu[(r, fw)] = min(cpu[(r, fw)], reply["cpu"])
-                if reply.get("peak") is not None:
+                if reply.get("peak") is not None and fw == "haibal":
                     peaks[r] = reply["peak"]
+        if load:
+            load.append(os.getloadavg()[0])
     for p in procs.values():
         p.stdin.close()
         p.wait()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"best of {args.rounds} interleaved rounds")
+          f"best of {args.rounds} interleaved rounds"
+          + (f"; load average {min(load):.1f}-{max(load):.1f}" if load else ""))
     print(f"{'row':<16} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'target':>7} "
           f"{'peak extra MiB':>15}   CPU ms: {'haibal':>8} {'torch':>8} {'tf':>8}")
     for r in rows:
@@ -354,6 +402,16 @@ def main() -> None:
         cpus = " ".join(fmt(cpu[(r, fw)])[2:] for fw in FRAMEWORKS)
         print(f"{r:<16} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} {target:>7} "
               f"{(peak / 2**20 if peak else float('nan')):15.1f}           {cpus}")
+    if args.baseline:
+        print(f"baseline {args.baseline} in the same rounds:")
+        print(f"{'row':<16} {'before ms':>10} {'after ms':>10} {'before CPU':>11} {'after CPU':>10} "
+              f"{'before/fastest':>15} {'after/fastest':>14}")
+        for r in rows:
+            peers = [best[(r, fw)] for fw in ("torch", "tensorflow") if best[(r, fw)] < float("inf")]
+            fastest = min(peers) if peers else float("nan")
+            b, a = best[(r, "baseline")], best[(r, "haibal")]
+            print(f"{r:<16} {b * 1e3:10.2f} {a * 1e3:10.2f} {cpu[(r, 'baseline')] * 1e3:11.2f} "
+                  f"{cpu[(r, 'haibal')] * 1e3:10.2f} {b / fastest:15.2f} {a / fastest:14.2f}")
     for (r, fw), err in errors.items():
         print(f"  {r}/{fw}: {err}")
 

@@ -108,6 +108,12 @@ class ValueView(QtWidgets.QWidget):
         current = self.stack.currentWidget()
         return next(form for form, widget in self._forms.items() if widget is current)
 
+    def show_note(self, text: str) -> None:
+        """Show a line of text instead of a value (the value is then None)."""
+        self.value = None
+        self.label.setText(text)
+        self.stack.hide()
+
     def show_value(self, value) -> None:
         self.value = value
         text = summary(value)

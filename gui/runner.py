@@ -153,3 +153,35 @@ class RunWorker(QtCore.QThread):
             if not isinstance(exc, HaibalError):
                 error = f"{type(exc).__name__}: {error}\n{traceback.format_exc(limit=3)}"
         self.done.emit(result, error, time.perf_counter() - start)
+
+
+class _ShardEvents:
+    """``run_over``'s progress reports as the editor's run events (files done of all)."""
+
+    def __init__(self, events: RunEvents, total: int):
+        self.events, self.total, self.count = events, total, 0
+        events.progress(0, max(total, 1))
+
+    def done(self, result) -> None:
+        self.count += 1
+        self.events.progress(self.count, max(self.total, 1))
+
+    def close(self) -> None:
+        pass
+
+
+def run_over(graph, folder, pattern: str, events: RunEvents, workers: int = 1, policy=None, limits=None) -> dict:
+    """Run ``graph`` once per file of ``folder`` matching ``pattern`` (``haibal_py.distributed``)
+    on the calling (worker) thread. Returns ``{"over": OverResult or None, "error": text,
+    "problems": [...]}``; failing files are in the result, nothing is raised."""
+    from haibal_py.distributed import expand_shards, run_over as over_files
+    from haibal_py.errors import HaibalError
+    try:
+        shards = expand_shards(pattern, base_dir=folder)
+        res = over_files(graph, shards, workers=workers, node_values=True, progress=_ShardEvents(events, len(shards)),
+                         policy=policy, limits=limits)
+    except GraphValidationError as exc:
+        return {"over": None, "error": "the graph has problems (see the Error List)", "problems": list(exc.problems)}
+    except HaibalError as exc:
+        return {"over": None, "error": str(exc), "problems": []}
+    return {"over": res, "error": "", "problems": []}

@@ -169,6 +169,20 @@ class ViewerPanel(QtWidgets.QScrollArea):
                 entry.view.show_value(value)
             entry.set_stale(key[0] in stale_gids)
 
+    def show_merged(self, values: dict[str, dict], note: str) -> None:
+        """After a run over files: each viewer of the graph shows its merged value (a viewer fed
+        by a metric), the others ``note`` (their value is one per file)."""
+        for key, entry in self.entries.items():
+            if key[0] == "live" or not isinstance(entry.view, ValueView):
+                continue
+            port = MODE_PORTS.get(entry.view.mode, "value")
+            node = values.get(key[0], {}) if len(key) == 1 else {}
+            if port in node:
+                entry.view.show_value(node[port])
+            else:
+                entry.view.show_note(note)
+            entry.set_stale(False)
+
     def mark_stale(self, stale_gids: set[str]) -> None:
         for key, entry in self.entries.items():
             top = key[1] if key[0] == "live" else key[0]

@@ -267,6 +267,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.act_comment = A("Add &Comment", self.add_comment, None, "a titled frame around the selection")
         self.act_run = A("&Run", self.run_graph, "Ctrl+R", "run the graph (only what changed is recomputed)")
         self.act_stop = A("&Stop", self.stop_run, ["Ctrl+.", "Shift+F5"], "stop the run (what ran is kept)")
+        self.act_run_over = A("Run over &files…", self.run_over_dialog, None,
+                              "run the graph once per file of a folder (its arrays feed the graph inputs by name); "
+                              "merged metrics in the Viewers panel")
         self.act_stop.setEnabled(False)
         self.act_errors = A("&Error List", self.show_error_list, "Ctrl+L", "every problem of the graph")
         self.act_help = A("Node &Help", self.show_help, K.HelpContents, "help of the selected node")
@@ -305,7 +308,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.act_cleanup, self.act_comment):
             self.menus["arrange"].addSeparator() if act is None else self.menus["arrange"].addAction(act)
         self.menus["run"] = bar.addMenu("&Run")
-        for act in (self.act_run, self.act_stop, None, self.act_errors):
+        for act in (self.act_run, self.act_stop, self.act_run_over, None, self.act_errors):
             self.menus["run"].addSeparator() if act is None else self.menus["run"].addAction(act)
         self.menus["help"] = bar.addMenu("&Help")
         self.menus["help"].addAction(self.act_help)
@@ -924,6 +927,70 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.worker.start()
         self.event_timer.start()
         return True
+
+    def run_over_dialog(self) -> bool:
+        """Run over files…: ask for a folder and a glob, then ``run_over_files``."""
+        start = str(self.path.parent) if getattr(self, "path", None) is not None else os.getcwd()
+        folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Run over the files of a folder", start)
+        if not folder:
+            return False
+        pattern, ok = QtWidgets.QInputDialog.getText(self, "Run over files", "Files (a glob; .npz arrays named "
+                                                     "like the graph inputs):", text="*.npz")
+        if not ok or not pattern.strip():
+            return False
+        return self.run_over_files(folder, pattern.strip())
+
+    def run_over_files(self, folder, pattern: str = "*.npz", workers: int = 1) -> bool:
+        """Run the graph once per file of ``folder`` matching ``pattern`` (haibal_py.distributed) on
+        a worker thread, with the files' progress; the Viewers panel then shows the merged values
+        (a viewer fed by a metric) and says which viewers hold one value per file (docs/scale.md).
+        ``workers`` > 1 starts a local Dask cluster. False if it cannot start."""
+        if self.worker is not None:
+            return False
+        if self.run_is_broken():
+            self.show_status("cannot run: the graph has problems (see the Error List)", "error")
+            self.run_finished.emit(False)
+            return False
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.show_status(f"running over {pattern} in {folder}…")
+        graph = self.model.graph
+        runtime = self.model.runtime
+        self.model.set_locked(True)  # the worker reads the graph: no edits until it is done
+        self.worker = runner.RunWorker(lambda events: runner.run_over(graph, folder, pattern, events, workers,
+                                                                      runtime.policy, runtime.limits), self)
+        self.worker.done.connect(self._on_over_done)
+        self.act_run.setEnabled(False)
+        self.act_run_over.setEnabled(False)
+        self.worker.start()
+        self.event_timer.start()
+        return True
+
+    def _on_over_done(self, payload, error: str, seconds: float) -> None:
+        self.event_timer.stop()
+        self._apply_run_events()
+        self.worker = None
+        self.model.set_locked(False)
+        self.act_run.setEnabled(True)
+        self.act_run_over.setEnabled(True)
+        self.progress.hide()
+        payload = payload or {}
+        res, error = payload.get("over"), error or payload.get("error", "")
+        if error or res is None:
+            self.show_status(f"run over files failed: {by_name(error, self.model.graph)}", "error")
+            self.run_finished.emit(False)
+            return
+        row = res.rows[0]
+        self.viewers.sync(self.model.graph)
+        self.viewers.show_merged(row.node_values, "(one value per file: not merged)")
+        text = f"ran over {res.shards} file(s) in {seconds * 1000:.0f} ms: merged values in the Viewers panel"
+        if row.failures:
+            self.show_status(f"{text}; {len(row.failures)} failed: " + "; ".join(str(f) for f in row.failures),
+                             "error")
+        else:
+            self.show_status(text)
+        self.run_finished.emit(True)
 
     def stop_run(self, wait: bool = False) -> bool:
         """Ask the running graph to stop (``Runtime.stop``): the running node may end early, the

@@ -272,6 +272,11 @@ def _file_json(graph: Graph, policy: FilePolicy) -> list[dict]:
 
 # ---------------------------------------------------------------------------- commands
 def cmd_run(args) -> int:
+    if args.over or args.sweep:
+        return cmd_run_over(args)
+    for flag, value in (("--over-input", args.over_input), ("--workers", args.workers), ("--scheduler", args.scheduler)):
+        if value is not None:
+            raise UsageError(f"{flag} is for runs over shards or sweeps: add --over FILES or --sweep NODE.PARAM=V1,V2")
     policy, limits = _trust(args)
     if args.output:  # checked before anything runs: a run is never wasted on an unwritable output
         if Path(args.output).suffix.lower() != ".npz":
@@ -320,6 +325,34 @@ def _root_cause(exc: BaseException) -> BaseException:
     while isinstance(exc, NodeRunError) and exc.cause is not None:
         exc = exc.cause
     return exc
+
+
+def cmd_run_over(args) -> int:
+    """``haibal run --over/--sweep``: the graph once per shard and setting (haibal_py.distributed)."""
+    from .distributed.command import run_command  # Dask and the rest load only for these runs
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    apply_sets(graph, args.set)
+    problems = graph.validate(policy, limits)
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    return run_command(args, graph, read_inputs(args.input, limits), policy=policy, limits=limits,
+                       describe=summarize, to_json=to_json_value, dumps=dumps, text=printable)
+
+
+def _add_scale_arguments(run: argparse.ArgumentParser) -> None:
+    """``haibal run`` over shards and sweeps (docs/scale.md)."""
+    scale = run.add_argument_group("sharded runs and sweeps (docs/scale.md)")
+    scale.add_argument("--over", nargs="+", action="extend", default=[], metavar="FILES",
+                       help="run once per file ('data/*.npz': arrays named like the graph inputs); merged "
+                            "metrics over all, other outputs per shard (--output .npz/.csv/.json)")
+    scale.add_argument("--over-input", metavar="NAME", help="the graph input a .npy/.csv shard feeds")
+    scale.add_argument("--sweep", action="append", default=[], metavar="NODE.PARAM=V1,V2",
+                       help="run every combination of these parameter values; repeatable")
+    scale.add_argument("--workers", type=int, metavar="N",
+                       help="local Dask worker processes (default: the machine's cores; 1: this process)")
+    scale.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster (tcp://host:8786)")
 
 
 def cmd_validate(args) -> int:
@@ -481,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="always show the progress bar (default: only on a terminal, for long runs)")
     prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show it")
     _trust_options(run)
+    _add_scale_arguments(run)
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="check a graph without running it; list the files it would use")
     val.add_argument("graph", metavar="GRAPH")

@@ -233,6 +233,7 @@ SPARSE = [
                     "of its class and away from the others, with per-pair weights (Sun et al., 2020).",
         y_true_doc="array, integer labels, one per embedding.",
         y_pred_doc="array (batch, dim), embeddings (L2-normalised inside).",
+        couples_samples=True,  # each loss compares a sample with the others of its batch
         use_cases=("Metric learning: face or person re-identification.", "Retrieval by embedding similarity.")),
     LossDecl(
         name="CTC",

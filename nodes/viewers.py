@@ -29,7 +29,7 @@ def _viewer(class_name: str, display_name: str, accepts: PortType, description: 
         inputs=(Port(VALUE, accepts, "the value to look at."),),
         outputs=(Port(VALUE, accepts, "the same value, passed through unchanged."),),
         instances=(Instance("any", {VALUE: accepts}, {VALUE: _same_type}, _pass_through,
-                            "shows the value and passes it on"),))
+                            "shows the value and passes it on", passes={VALUE: VALUE}),))
 
 
 ValueDisplay = _viewer(

@@ -172,3 +172,33 @@ def test_batchnorm_statistics_do_not_cancel_for_large_means():
     x32 = x64.astype(np.float32).astype(np.float64)
     np.testing.assert_allclose(layer.moving_mean, x32.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(layer.moving_variance, x32.var(axis=0), rtol=1e-3)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_batchnorm_blocked_path_matches_float64_formulas_and_repeats(order):
+    # 4100 x 70 float32 values: several row blocks, a short last block, blocks shared by
+    # threads; the float64 definitions are the reference; a second run gives the same bits
+    x64 = 3.0 + RNG.normal(size=(4100, 70)) * RNG.uniform(0.1, 2.0, 70)
+    x = np.asarray(x64.astype(np.float32), order=order)
+    dy = RNG.normal(size=x.shape).astype(np.float32)
+    layer = _set(BatchNormalization(momentum=0.0), (None, 70))
+    gamma, beta = layer.gamma.astype(np.float64), layer.beta.astype(np.float64)
+    y = layer.forward(x, training=True)
+    dx, (dgamma, dbeta) = layer.backward(dy)
+    xr = x.astype(np.float64)
+    mean, var = xr.mean(axis=0), xr.var(axis=0)
+    inv = 1.0 / np.sqrt(var + 1e-3)
+    xhat = (xr - mean) * inv
+    np.testing.assert_allclose(y, xhat * gamma + beta, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean, mean, rtol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance, var, rtol=1e-5)
+    g = dy.astype(np.float64)
+    want_dbeta, want_dgamma = g.sum(axis=0), (g * xhat).sum(axis=0)
+    want_dx = gamma * inv * (g - want_dbeta / len(x) - xhat * want_dgamma / len(x))
+    np.testing.assert_allclose(dbeta, want_dbeta, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(dgamma, want_dgamma, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-4, atol=1e-5)
+    y2 = layer.forward(x, training=True)
+    dx2, (dgamma2, dbeta2) = layer.backward(dy)
+    assert np.array_equal(y, y2) and np.array_equal(dx, dx2)
+    assert np.array_equal(dgamma, dgamma2) and np.array_equal(dbeta, dbeta2)

@@ -250,3 +250,41 @@ def test_errors():
         layer.forward(x, mask=np.ones((3, 5), bool))
     with pytest.raises(HaibalValueError, match=r"built for 5 features, got input shape \(3, 4, 6\)"):
         layer.forward(np.zeros((3, 4, 6)))
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_lstm_default_path_with_initial_state(use_bias, go_backwards):
+    # no mask, tanh/sigmoid: the feature-major kernel, fed an initial state
+    layer = make(LSTM, shape=(3, 4, 2), return_sequences=True, return_state=True, go_backwards=go_backwards,
+                 use_bias=use_bias)
+    x = RNG.normal(size=(3, 4, 2))
+    init = [RNG.normal(size=(3, 4)) for _ in range(2)]
+    out, *states = layer.forward([x] + init)
+    want, want_states = reference(layer, x, *init)
+    np.testing.assert_allclose(out, want, rtol=1e-12, atol=1e-14)
+    for s, w in zip(states, want_states):
+        np.testing.assert_allclose(s, w, rtol=1e-12, atol=1e-14)
+    dx, _ = check_layer(layer, [x] + init)
+    assert len(dx) == 3
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_lstm_long_sequence_blocks_and_threads(return_sequences):
+    # 19 steps: blocks of 8 whose products run in the background; float32 against the float64
+    # cell equations, float64 gradients against finite differences, the same bits twice
+    x = RNG.normal(size=(3, 19, 2))
+    layer = make(LSTM, shape=x.shape, return_sequences=return_sequences, go_backwards=True)
+    check_layer(layer, x)
+    want, _ = reference(layer, x)
+    want = want if return_sequences else want[:, -1]
+    l32 = make(LSTM, dtype="float32", shape=x.shape, return_sequences=return_sequences, go_backwards=True)
+    l32.set_weights([w.astype(np.float32) for w in layer.get_weights()])
+    y = l32.forward(x.astype(np.float32))
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
+    dy = RNG.normal(size=y.shape).astype(np.float32)
+    dx, grads = l32.backward(dy)
+    y2 = l32.forward(x.astype(np.float32))
+    dx2, grads2 = l32.backward(dy)
+    assert np.array_equal(y, y2) and np.array_equal(dx, dx2)
+    assert all(np.array_equal(a, b) for a, b in zip(grads, grads2))

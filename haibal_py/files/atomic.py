@@ -23,7 +23,7 @@ try:
 except ImportError:  # Windows: the in-process lock alone
     fcntl = None
 
-__all__ = ["folder_lock", "fsync_folder", "new_file_mode", "probe_folder", "write_atomic", "write_bytes_atomic",
+__all__ = ["AtomicStream", "folder_lock", "fsync_folder", "new_file_mode", "probe_folder", "write_atomic", "write_bytes_atomic",
            "write_hashed"]
 
 
@@ -98,6 +98,56 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> None
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """``write_atomic`` for data already in memory."""
     write_atomic(path, lambda fh: fh.write(data))
+
+
+class AtomicStream:
+    """``write_atomic`` for a file written piece by piece over a long time (a sharded run's
+    per-shard table): ``open()`` gives the temporary file, ``commit()`` renames it over the
+    target, ``abort()`` removes it (the target is then left as it was)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.fh: IO[bytes] | None = None
+        self._tmp = ""
+
+    def open(self) -> IO[bytes]:
+        try:
+            self._mode = stat.S_IMODE(self.path.stat().st_mode)
+        except OSError:
+            self._mode = new_file_mode()
+        fd, self._tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        self.fh = os.fdopen(fd, "wb")
+        return self.fh
+
+    def commit(self) -> None:
+        fh, self.fh = self.fh, None
+        if fh is None:
+            return
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+            os.chmod(self._tmp, self._mode)
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self._remove(fh)
+            raise
+        fsync_folder(self.path.parent)
+
+    def abort(self) -> None:
+        fh, self.fh = self.fh, None
+        if fh is not None:
+            self._remove(fh)
+
+    def _remove(self, fh) -> None:
+        try:
+            fh.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self._tmp)
+        except OSError:
+            pass
 
 
 def write_hashed(folder: str | Path, prefix: str, suffix: str, write: Callable[[IO[bytes]], object],

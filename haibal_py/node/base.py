@@ -35,7 +35,14 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 - ``check_limits(limits)``: refuse, from the parameters alone, what would exceed the
   resource limits (a source's output size), before anything runs;
 - ``context``: the ``RunContext`` of the run computing the node (progress, live values,
-  stop requests, the graph's folder, file policy and limits), set by the runtime.
+  stop requests, the graph's folder, file policy and limits), set by the runtime;
+- mergeable outputs: an instance whose output is the result of an accumulator (a
+  stateful metric fed batch after batch) hands the accumulator to
+  ``context.mergeable(output, state)``. Runs of the graph over several shards of the
+  data then merge those states (``state.merge_state([...])``, ``state.result()``), so
+  the merged output equals one run over the concatenated data (``haibal_py.distributed``);
+  ``Instance.passes`` names outputs that are an input unchanged (viewers), so a merged
+  state flows through them.
 """
 
 from __future__ import annotations
@@ -200,6 +207,9 @@ class Instance:
     outputs: Mapping[str, PortType | OutputRule]
     compute: Callable[["Node", dict], dict]
     doc: str = ""
+    #: output -> input it returns unchanged (a viewer's pass-through): a mergeable state
+    #: reported for that input's value holds for the output too
+    passes: Mapping[str, str] = field(default_factory=dict)
 
     def input_types(self, params: Mapping[str, Any] | None = None) -> dict[str, PortType]:
         return {k: (t(params) if callable(t) else t) for k, t in self.inputs.items()}
@@ -254,6 +264,15 @@ class RunContext:
     def observed(self) -> bool:
         """True when someone listens to ``emit`` (skip building values nobody reads)."""
         return False
+
+    def mergeable(self, output: str, state: Any) -> None:
+        """Say that ``output``'s value is ``state.result()`` and merges over runs on shards.
+
+        ``state`` is the accumulator that gave the value (a ``Metric``): a fresh object of
+        this run, picklable, with ``merge_state(states)`` (adds other runs' states, as
+        ``keras.metrics.Metric.merge_state``) and ``result()``. The runtime keeps it with
+        the node's outputs (``RunResult.states``); a direct call (this context) drops it.
+        """
 
     def resolve_path(self, raw: str, write: bool = False) -> Path:
         """A node's file parameter as a path, relative to ``base_dir``: checked against

@@ -17,6 +17,9 @@ families, each from a keyword dataclass a catalog table lists:
   instance its twin over sequences of batches.
 
 Every loop over batches goes through ``each_batch`` (equal counts checked, progress reported).
+Every instance that feeds an accumulator (a metric's or loss's ``batch`` instance, a class
+metric's ``array`` and ``batch``) reports it with ``context.mergeable``, so a sharded run
+merges its states (``haibal_py.distributed``).
 """
 
 from __future__ import annotations
@@ -161,6 +164,9 @@ class LossDecl(_Decl):
     output_rank_drop: int | None = 1  # None: the array instance's rank follows a parameter
     translate: Callable[[dict, Any], dict] | None = None  # node params (+ y_pred) -> fn kwargs
     sparse_labels: bool = False
+    #: each loss value depends on the other samples of its batch (Circle's pairs): the batch
+    #: instance's mean does not merge over shards into the mean over their concatenation
+    couples_samples: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,7 +238,10 @@ def metric_node(decl: MetricDecl, *, category: str, module: str, prefix: str = "
         return {RESULT: decl.fn(values["y_true"], values["y_pred"], **{k: node.values[k] for k in names})}
 
     def call_metric(node: Node, values: dict) -> dict:
-        return {RESULT: _feed(node, decl.metric_cls(**{k: node.values[k] for k in names}), values)}
+        metric = decl.metric_cls(**{k: node.values[k] for k in names})
+        result = _feed(node, metric, values)
+        node.context.mergeable(RESULT, metric)
+        return {RESULT: result}
 
     instances = _sample_instances(call_fn, call_metric, label_kind, 1 if decl.sparse_labels else 0,
                                   rank_minus("y_pred", decl.output_rank_drop),
@@ -249,20 +258,45 @@ class _LossStream:
     ``result`` is the weighted loss summed over every batch divided by the number of loss
     values that count (``ignore_class`` positions do not), i.e. the ``sum_over_batch_size``
     reduction of the concatenated batches (0 before any value, as Keras' reduction of an
-    empty loss).
+    empty loss). Its state is two float64 sums (``total``, ``count``; each batch's weighted
+    losses summed in float64, not rounded to the loss's dtype), so ``merge_state`` adds the
+    states of streams fed other shards: the merged result is that of the concatenation, to
+    the last bits of a float64 sum. A loss that gives one value per batch (Dice or Tversky
+    without ``per_sample``) is a function of the whole batch, not a sum over its samples:
+    its stream sets ``whole_batch`` and is not reported as mergeable.
     """
+
+    state_names = ("total", "count")
 
     def __init__(self, loss_cls: type, translate: Callable, params: dict):
         self.loss_cls, self.translate, self.params = loss_cls, translate, params
         self.total = 0.0
         self.count = 0
+        self.whole_batch = False  # a loss of the whole batch (one value) was seen
+
+    def merge_state(self, others) -> None:
+        """Add the states of other streams of the same loss and parameters (a sharded run)."""
+        others = [others] if isinstance(others, _LossStream) else list(others)
+        mine = (self.loss_cls, self.translate, _comparable(self.params))
+        for other in others:
+            if not isinstance(other, _LossStream) or (other.loss_cls, other.translate,
+                                                      _comparable(other.params)) != mine:
+                what = (f"{other.loss_cls.__name__} with {other.params}" if isinstance(other, _LossStream)
+                        else type(other).__name__)
+                raise HaibalValueError(f"{self.loss_cls.__name__} with {self.params}: cannot merge the state "
+                                       f"of a {what}")
+        for other in others:
+            self.total += other.total
+            self.count += other.count
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
         values, mask = loss.call(y_true, y_pred)
         values = np.asarray(values)
-        self.total += float(reduce_weighted(values, sample_weight, mask, "sum"))
+        weighted = reduce_weighted(values, sample_weight, mask, "none")  # the loss's dtype, as Keras weights it
+        self.total += float(np.sum(weighted, dtype=np.float64))  # float64 sums: shards merge to the same total
         self.count += values.size if mask is None else int(np.count_nonzero(mask))
+        self.whole_batch |= values.ndim == 0
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -270,6 +304,11 @@ class _LossStream:
 
 def _same_params(params: dict, y_pred) -> dict:
     return params
+
+
+def _comparable(params: dict) -> dict:
+    """Parameter values that compare with ``==`` (arrays as nested lists)."""
+    return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
 
 
 def loss_node(decl: LossDecl, *, category: str, module: str, prefix: str = "haibal.losses") -> type[Node]:
@@ -289,7 +328,10 @@ def loss_node(decl: LossDecl, *, category: str, module: str, prefix: str = "haib
 
     def call_stream(node: Node, values: dict) -> dict:
         stream = _LossStream(decl.loss_cls, translate, {k: node.values[k] for k in names})
-        return {RESULT: _feed(node, stream, values)}
+        result = _feed(node, stream, values)
+        if not (stream.whole_batch or decl.couples_samples):  # shards would not merge to the concatenation
+            node.context.mergeable(RESULT, stream)
+        return {RESULT: result}
 
     array_output = (PortType("float") if decl.output_rank_drop is None
                     else rank_minus("y_pred", decl.output_rank_drop))
@@ -358,6 +400,7 @@ def class_metric_node(decl: ClassMetricDecl, *, category: str, module: str,
     def call_array(node: Node, values: dict) -> dict:
         metric = build(node)
         metric.update_state(*(values[n] for n in names), sample_weight=values.get("sample_weight"))
+        node.context.mergeable(RESULT, metric)
         return {RESULT: metric.result()}
 
     def call_batches(node: Node, values: dict) -> dict:
@@ -367,6 +410,7 @@ def class_metric_node(decl: ClassMetricDecl, *, category: str, module: str,
             streams["sample_weight"] = as_batches(values["sample_weight"])
         for _, batch in each_batch(node, streams):
             metric.update_state(*(batch[n] for n in names), sample_weight=batch.get("sample_weight"))
+        node.context.mergeable(RESULT, metric)
         return {RESULT: metric.result()}
 
     instances = (

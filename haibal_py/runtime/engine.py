@@ -49,6 +49,13 @@ the policy once more when it opens them. Composite nodes run their inner graphs 
 same policy and limits. A node that raises stops the run with a ``NodeRunError``
 naming the node id, name, type and the underlying message; ``error.result`` (and
 ``runtime.last_result``) keep the values of the nodes that ran.
+
+Mergeable states: a node that computes an output with an accumulator (a stateful metric's
+batch instance) reports it through ``context.mergeable(output, state)``. The runtime keeps
+it beside the node's outputs (cached, dropped and recomputed with them), carries it
+through graph outputs, viewers (``Instance.passes``) and composite nodes, and returns
+them in ``RunResult.states`` / ``RunResult.output_states``: what ``haibal_py.distributed``
+merges over the shards of a sharded run.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -127,6 +134,9 @@ class RunResult:
     - ``timings``: node id -> seconds, for the nodes that ran; ``seconds``: the whole run;
     - ``failed`` / ``errors``: the node that failed and its message (None / {} on success);
     - ``stopped``: ``Runtime.stop()`` ended the run early (the nodes after it did not run);
+    - ``states``: node id -> {output port: mergeable state} for the outputs whose value is
+      an accumulator's result (``RunContext.mergeable``); ``output_states``: graph output
+      name -> the state of the value that reached it, for those fed by such an output;
     - inside structures, ``values`` also holds the values of the diagrams' nodes (their last
       iteration's), by their ids (unique in the whole graph).
     """
@@ -140,6 +150,8 @@ class RunResult:
     failed: str | None = None
     stopped: bool = False
     seconds: float = 0.0
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    output_states: dict[str, Any] = field(default_factory=dict)
     order: list[str] = field(default_factory=list, repr=False)  # the dataflow order of the graph
 
     @property
@@ -196,6 +208,7 @@ class NodeContext(RunContext):
         self.base_dir = runtime.graph.base_dir
         self.policy = runtime.policy
         self.limits = runtime.limits
+        self.states: dict[str, Any] | None = None  # reported by the computing node (mergeable)
 
     def progress(self, done: int, total: int) -> None:
         report = self.runtime._hooks.progress
@@ -211,6 +224,11 @@ class NodeContext(RunContext):
     @property
     def observed(self) -> bool:
         return self.runtime._hooks.observed
+
+    def mergeable(self, output: str, state: Any) -> None:
+        if self.states is None:
+            self.states = {}
+        self.states[output] = state
 
     def run_inner(self, node: Node, values: dict) -> dict:
         return self.runtime._run_inner(self.node_id, node, values)
@@ -233,6 +251,7 @@ class Runtime:
         self._plan: _Plan | None = None
         self._mark = 0
         self._values: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, dict[str, Any]] = {}  # node id -> {port: mergeable state}, beside _values
         self._instances: dict[str, str] = {}
         self._input_prints: dict[str, tuple] = {}
         self._selected: dict[str, tuple] = {}  # node id -> (selection key, Instance)
@@ -285,12 +304,14 @@ class Runtime:
         """Forget the cached outputs of one node (and so of what it feeds), or of all."""
         if node_id is None:
             self._values.clear()
+            self._states.clear()
             self._input_prints.clear()
             self._inner.clear()
             self._diagrams.clear()
         else:
             self.graph.node(node_id)
             self._values.pop(node_id, None)
+            self._states.pop(node_id, None)
             self._input_prints.pop(node_id, None)
             self._inner.pop(node_id, None)
             for key in [k for k in self._diagrams if k[0] == node_id]:
@@ -304,7 +325,7 @@ class Runtime:
             if problems:
                 raise GraphValidationError(problems)
             self._plan = _Plan(self.graph)
-            for kept in (self._values, self._instances, self._tokens, self._input_prints, self._selected,
+            for kept in (self._values, self._states, self._instances, self._tokens, self._input_prints, self._selected,
                          self._inner, self._contexts):
                 for gid in [gid for gid in kept if gid not in self.graph.nodes]:
                     del kept[gid]
@@ -352,10 +373,14 @@ class Runtime:
         (``GraphValidationError`` listing every problem); the next ``run`` reuses the result."""
         self._sync()
 
-    def run(self, inputs: Mapping[str, Any] | None = None, observer: Any = None) -> RunResult:
+    def run(self, inputs: Mapping[str, Any] | None = None, observer: Any = None, *,
+            fresh: Collection[str] = ()) -> RunResult:
         """Run what is needed; return a ``RunResult``.
 
-        ``inputs``: graph input name -> value (others use their defaults). Raises
+        ``inputs``: graph input name -> value (others use their defaults). ``fresh``: names of
+        given inputs that hold new data (a sharded run reads a new shard each time): they
+        count as changed without being fingerprinted (hashing a large array costs about as
+        much as reading it), and the next run counts them as changed too. Raises
         ``GraphValidationError`` (nothing ran), ``GraphInputError`` (nothing ran) or
         ``NodeRunError`` (its ``result`` holds what ran).
         """
@@ -363,11 +388,16 @@ class Runtime:
         plan = self._sync()
         graph = self.graph
         self._refresh_contexts()
-        given = self._input_values(plan, dict(inputs or {}))
+        inputs = dict(inputs or {})
+        given = self._input_values(plan, inputs)
         self._stop.clear()
 
         dirty = {gid for gid in self._pending if gid in plan.index}
         for gid, value in given.items():
+            if fresh and graph.nodes[gid].name in fresh and graph.nodes[gid].name in inputs:
+                self._input_prints.pop(gid, None)
+                dirty.add(gid)
+                continue
             fp = fingerprint(value)
             if self._input_prints.get(gid) != fp:
                 self._input_prints[gid] = fp
@@ -392,9 +422,10 @@ class Runtime:
         hook = self._hooks = _Hooks(observer)
         hook.run_started(to_run)
         result = RunResult()
-        values = self._values
+        values, states = self._values, self._states
         for gid in to_run:
             values.pop(gid, None)
+            states.pop(gid, None)
         watched = observer is not None
         instances, timings, ran = self._instances, result.timings, result.ran
         perf_counter, call, nodes, feeds = time.perf_counter, self._call, graph.nodes, plan.feeds
@@ -418,6 +449,8 @@ class Runtime:
                         if gid in output_set:
                             out = {VALUE: args[VALUE]}
                             instances[gid] = VALUE
+                            if states:
+                                self._pass_states(gid, {VALUE: VALUE}, None)
                         else:
                             out = call(gid, node, args)
                 except Exception as exc:  # stop the run; keep what ran
@@ -482,11 +515,29 @@ class Runtime:
             inst = node.select(wired).instance
             self._selected[gid] = (key, inst)
         self._instances[gid] = inst.name
-        node.context = self._contexts.get(gid) or self._context(gid)
+        context = node.context = self._contexts.get(gid) or self._context(gid)
+        context.states = None
         try:
-            return _checked(node.compute(inst, values), info[1])
+            out = _checked(node.compute(inst, values), info[1])
         finally:
             del node.context  # back to the class's no-op context
+        if context.states is not None or inst.passes:
+            self._pass_states(gid, inst.passes, context.states)
+            context.states = None
+        return out
+
+    def _pass_states(self, gid: str, passes, reported: dict | None) -> None:
+        """Keep the mergeable states of ``gid``'s outputs: those its node reported, and for
+        each output that is an input unchanged (``passes``), the state of what feeds it."""
+        kept = dict(reported or {})
+        for out_port, in_port in passes.items():
+            for port, src, src_port in self._plan.feeds[gid]:
+                if port == in_port and out_port not in kept:
+                    state = self._states.get(src, {}).get(src_port)
+                    if state is not None:
+                        kept[out_port] = state
+        if kept:
+            self._states[gid] = kept
 
     def _context(self, gid: str) -> NodeContext:
         context = self._contexts.get(gid)
@@ -526,7 +577,11 @@ class Runtime:
                 sub.graph.set_param(p.node, p.param, node.values[p.name])
         if self._stop.is_set():
             sub.stop()
-        return dict(sub.run(inputs=values).outputs)
+        res = sub.run(inputs=values)
+        context = self._context(gid)
+        for name, state in res.output_states.items():  # the inner graph's outputs merge as they do inside
+            context.mergeable(name, state)
+        return dict(res.outputs)
 
     def _diagram(self, gid: str, node: Node, index: int) -> "DiagramRun":
         """The runner of a structure's diagram, kept between runs (a new one for a new diagram)."""
@@ -547,9 +602,14 @@ class Runtime:
         if self._diagrams:
             self._inner_values(result.values)
         result.instances = dict(self._instances)
+        result.states = {gid: dict(kept) for gid, kept in self._states.items()}
         for gid in plan.output_ids:
             if gid in self._values:
-                result.outputs[self.graph.nodes[gid].name] = self._values[gid][VALUE]
+                name = self.graph.nodes[gid].name
+                result.outputs[name] = self._values[gid][VALUE]
+                state = self._states.get(gid, {}).get(VALUE)
+                if state is not None:
+                    result.output_states[name] = state
         result.seconds = time.perf_counter() - start
         self.last_result = result
 

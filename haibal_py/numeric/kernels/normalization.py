@@ -18,11 +18,13 @@ summation; the two-pass variance never cancels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from . import blas
+from . import blas, parallel
 
-__all__ = ["batch_norm_train_2d", "batch_norm_train_backward_2d", "moments", "standardize", "standardize_backward", "affine_inference", "rms_scale",
+__all__ = ["BatchNormTape", "batch_norm_train_2d", "batch_norm_train_backward_2d", "moments", "standardize", "standardize_backward", "affine_inference", "rms_scale",
            "rms_scale_backward", "reduce_to", "sum_product"]
 
 
@@ -108,109 +110,144 @@ def reduce_to(a: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> n
 
 
 # ----------------------------------------------------------------------------- batch norm, channels last
-# A (rows, C) input is processed in blocks of rows that fit in the CPU cache, by one thread
-# per core: the statistics in ONE read of x (sums of x - s and (x - s)^2 around a shift s,
-# the mean of the first block, so the variance does not cancel), the output in one more;
-# the backward pass reads x and dy twice and writes dx once. Sums are accumulated in float64.
-BLOCK_BYTES = 1 << 19
+# A (rows, C) input is processed in blocks of rows shared by one thread per core. What makes
+# it fast in NumPy (measured on 1M float32 values, one core):
+# - every elementwise operation is a 1-D operation on a block's flat view, the per-channel
+#   vectors tiled once to a block's length: a (rows, C) op broadcasting a (C,) vector runs
+#   NumPy's iterator over runs of C values (0.23 ms), the flat one its contiguous loop (0.13 ms);
+# - every sum over rows is a BLAS product ``ones @ block`` (0.055 ms; ``sum(axis=0)`` takes
+#   0.3 ms for C = 64 and einsum 0.5 ms);
+# - the forward pass keeps ``t = x - shift`` (``shift`` the first block's mean, so the
+#   one-pass variance does not cancel) and the backward pass reuses it: forward is 6 passes
+#   (t, two sums, t * t, the output's product and sum), backward 7.
+# Blocks' partial sums are kept per block and added in block order in float64: the results
+# do not depend on which thread took which block.
+BLOCK_ELEMENTS = 1 << 17
+_THREAD_ELEMENTS = 1 << 18          # inputs from which the blocks are shared by the cores
 
 
-def _row_blocks(rows: int, cols: int, itemsize: int) -> list[tuple[int, int]]:
-    step = max(1, BLOCK_BYTES // max(1, cols * itemsize))
+@dataclass
+class BatchNormTape:
+    """What ``batch_norm_train_2d`` keeps for its backward pass: ``t = x - shift`` and
+    ``d = mean - shift`` (float64), the blocks, the inverse deviation (float64)."""
+
+    t: np.ndarray
+    d: np.ndarray
+    inv: np.ndarray
+    blocks: list
+
+
+def _blocks(rows: int, cols: int) -> list[tuple[int, int]]:
+    step = max(1, BLOCK_ELEMENTS // max(1, cols))
     return [(a, min(a + step, rows)) for a in range(0, rows, step)]
 
 
-def _split(blocks: list, parts: int) -> list[list]:
-    cut = np.linspace(0, len(blocks), parts + 1).astype(int)
-    return [blocks[a:b] for a, b in zip(cut[:-1], cut[1:]) if b > a]
+def _tiled(v, rows: int, dtype) -> np.ndarray:
+    """A per-channel vector repeated for ``rows`` rows, flat, in ``dtype``."""
+    return np.tile(np.asarray(v, dtype=dtype), rows)
 
 
-def _in_threads(work, blocks: list, size: int) -> list:
-    parts = _split(blocks, blas.CORES if size >= (1 << 18) else 1)
-    if len(parts) == 1:
-        return [work(parts[0])]
-    jobs = [blas.submit(work, p) for p in parts[1:]]
-    first = work(parts[0])
-    return [first] + [j.result() for j in jobs]
+def _flat(a: np.ndarray, r0: int, r1: int) -> np.ndarray:
+    return a[r0:r1].reshape(-1)
 
 
+def _blockwise(work, blocks: list, size: int) -> None:
+    parallel.run_pieces(work, blocks, parallel.THREADS if size >= _THREAD_ELEMENTS else 1)
+
+
+@blas.in_single_thread
 def batch_norm_train_2d(x: np.ndarray, gamma, beta, epsilon: float):
-    """``(y, mean, var, inv)`` of training-mode batch normalization of ``x (rows, C)``."""
+    """``(y, mean, var, inv, tape)`` of training-mode batch normalization of ``x (rows, C)``."""
+    x = np.ascontiguousarray(x)
     rows, cols = x.shape
-    blocks = _row_blocks(rows, cols, x.itemsize)
-    shift = x[blocks[0][0]:blocks[0][1]].mean(axis=0)
+    dt = x.dtype
+    blocks = _blocks(rows, cols)
+    step = blocks[0][1] - blocks[0][0]
+    ones = np.ones(step, dt)
+    shift = (ones @ x[:step]) / dt.type(step)
+    shift_t = _tiled(shift, step, dt)
+    t = np.empty(x.shape, dt)
+    part1 = np.empty((len(blocks), cols), dt)
+    part2 = np.empty((len(blocks), cols), dt)
+    order = {b: i for i, b in enumerate(blocks)}
 
-    def stats(part):
-        s1 = np.zeros(cols)
-        s2 = np.zeros(cols)
-        for a, b in part:
-            t = x[a:b] - shift
-            s1 += t.sum(axis=0)
-            s2 += np.einsum("ij,ij->j", t, t)
-        return s1, s2
+    def stats(shared):
+        sq = np.empty((step, cols), dt)
+        for a, b in shared:
+            n, i = b - a, order[(a, b)]
+            tb = t[a:b]
+            np.subtract(_flat(x, a, b), shift_t[:n * cols], out=tb.reshape(-1))
+            np.matmul(ones[:n], tb, out=part1[i])
+            np.multiply(tb, tb, out=sq[:n])
+            np.matmul(ones[:n], sq[:n], out=part2[i])
 
-    parts = _in_threads(stats, blocks, x.size)
-    s1 = sum(p[0] for p in parts)
-    s2 = sum(p[1] for p in parts)
+    _blockwise(stats, blocks, x.size)
+    s1 = part1.sum(axis=0, dtype=np.float64)
+    s2 = part2.sum(axis=0, dtype=np.float64)
     d = s1 / rows
     mean64 = shift + d
     var64 = np.maximum(s2 / rows - d * d, 0.0)
     inv64 = 1.0 / np.sqrt(var64 + epsilon)
     k64 = inv64 if gamma is None else inv64 * gamma
-    b64 = -mean64 * k64 + (0.0 if beta is None else beta)
-    k, b = k64.astype(x.dtype), b64.astype(x.dtype)
-    y = np.empty_like(x)
+    b64 = -d * k64 + (0.0 if beta is None else beta)       # y = t k + b
+    k_t, b_t = _tiled(k64, step, dt), _tiled(b64, step, dt)
+    y = np.empty(x.shape, dt)
 
-    def out(part):
-        for a, c in part:
-            yb = y[a:c]
-            np.multiply(x[a:c], k, out=yb)
-            yb += b
-        return None
+    def out(shared):
+        for a, c in shared:
+            m = (c - a) * cols
+            yb = _flat(y, a, c)
+            np.multiply(_flat(t, a, c), k_t[:m], out=yb)
+            yb += b_t[:m]
 
-    _in_threads(out, blocks, x.size)
-    dt = x.dtype
-    return y, mean64.astype(dt), var64.astype(dt), inv64.astype(dt)
+    _blockwise(out, blocks, x.size)
+    return y, mean64.astype(dt), var64.astype(dt), inv64.astype(dt), BatchNormTape(t, d, inv64, blocks)
 
 
-def batch_norm_train_backward_2d(dy: np.ndarray, x: np.ndarray, mean, inv, gamma, need_dx: bool):
+@blas.in_single_thread
+def batch_norm_train_backward_2d(dy: np.ndarray, tape: BatchNormTape, gamma, need_dx: bool):
     """``(dx, dgamma, dbeta)`` of ``batch_norm_train_2d`` (``dx`` None unless ``need_dx``)."""
-    rows, cols = x.shape
-    blocks = _row_blocks(rows, cols, x.itemsize)
-    m = mean.astype(x.dtype)
+    t, blocks = tape.t, tape.blocks
+    rows, cols = t.shape
+    dt = t.dtype
+    dy = np.ascontiguousarray(dy, dtype=dt)
+    step = blocks[0][1] - blocks[0][0]
+    ones = np.ones(step, dt)
+    part1 = np.empty((len(blocks), cols), dt)
+    part2 = np.empty((len(blocks), cols), dt)
+    order = {b: i for i, b in enumerate(blocks)}
 
-    def sums(part):
-        sd = np.zeros(cols)
-        sdx = np.zeros(cols)
-        for a, b in part:
-            t = x[a:b] - m
-            sd += dy[a:b].sum(axis=0)
-            sdx += np.einsum("ij,ij->j", dy[a:b], t)
-        return sd, sdx
+    def sums(shared):
+        prod = np.empty((step, cols), dt)
+        for a, b in shared:
+            n, i = b - a, order[(a, b)]
+            np.matmul(ones[:n], dy[a:b], out=part1[i])
+            np.multiply(dy[a:b], t[a:b], out=prod[:n])
+            np.matmul(ones[:n], prod[:n], out=part2[i])
 
-    parts = _in_threads(sums, blocks, x.size)
-    dbeta = sum(p[0] for p in parts)
-    sum_dy_xc = sum(p[1] for p in parts)
-    inv64 = inv.astype(np.float64)
-    dgamma = sum_dy_xc * inv64
+    _blockwise(sums, blocks, t.size)
+    dbeta = part1.sum(axis=0, dtype=np.float64)
+    s_dt = part2.sum(axis=0, dtype=np.float64) - tape.d * dbeta     # sum(dy (x - mean))
+    inv64 = tape.inv
+    dgamma = s_dt * inv64
     dx = None
     if need_dx:
         k = inv64 if gamma is None else inv64 * gamma
-        # dx = k (dy - dbeta / n - xhat dgamma / n), xhat = (x - mean) inv
-        a = k.astype(x.dtype)
-        c = (-k * inv64 * dgamma / rows).astype(x.dtype)
-        d = (-k * dbeta / rows).astype(x.dtype)
-        dx = np.empty_like(x)
+        # dx = k (dy - dbeta / n - xhat dgamma / n), xhat = (x - mean) inv = (t - d) inv
+        c = -k * inv64 * dgamma / rows
+        e = -k * dbeta / rows - c * tape.d
+        a_t, c_t, e_t = _tiled(k, step, dt), _tiled(c, step, dt), _tiled(e, step, dt)
+        dx = np.empty(t.shape, dt)
 
-        def grad(part):
-            for s, e in part:
-                t = x[s:e] - m
-                t *= c
-                g = dx[s:e]
-                np.multiply(dy[s:e], a, out=g)
-                g += t
-                g += d
-            return None
+        def grad(shared):
+            scratch = np.empty(step * cols, dt)
+            for s, f in shared:
+                m = (f - s) * cols
+                g, tmp = _flat(dx, s, f), scratch[:m]
+                np.multiply(_flat(dy, s, f), a_t[:m], out=g)
+                np.multiply(_flat(t, s, f), c_t[:m], out=tmp)
+                g += tmp
+                g += e_t[:m]
 
-        _in_threads(grad, blocks, x.size)
-    return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+        _blockwise(grad, blocks, t.size)
+    return dx, dgamma.astype(dt), dbeta.astype(dt)

@@ -32,7 +32,8 @@ def can_split_blas() -> bool:
 
 def run_pieces(work: Callable[[Iterable], object], pieces: list, threads: int) -> list:
     """Call ``work(shared_iterator)`` in ``threads`` threads (this one included); each call
-    takes pieces from the one iterator until it is exhausted. Returns each call's result."""
+    takes pieces from the one iterator until it is exhausted. Returns the result of each call
+    that ran (a worker that had not started when the pieces ran out is not run at all)."""
     threads = max(1, min(threads, len(pieces), THREADS))
     if threads == 1 or threading.current_thread().name.startswith(_WORKER_PREFIX):
         # (a kernel called from a worker thread runs alone: waiting there for the other
@@ -44,7 +45,9 @@ def run_pieces(work: Callable[[Iterable], object], pieces: list, threads: int) -
     try:
         results.append(work(shared))
     finally:
-        results.extend(f.result() for f in futures)
+        # a worker that has not started yet (its core busy with another job) is cancelled
+        # rather than waited for: the pieces are all taken, it would only find none left
+        results.extend(f.result() for f in futures if not f.cancel())
     return results
 
 

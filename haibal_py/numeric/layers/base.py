@@ -40,6 +40,7 @@ import numpy as np
 from ...errors import LayerError
 from .. import initializers, regularizers
 from ..config import floatx
+from ..kernels.memory import keep_freed_memory
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
 __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names", "check_rank",
@@ -304,6 +305,7 @@ class Layer:
 
     def call_forward(self, inputs, training: bool = False, **kwargs):
         """(outputs, ctx): one pure forward pass, for models that keep one context per call."""
+        keep_freed_memory()  # once per process: large temporaries without page faults (kernels/memory.py)
         if kwargs:
             self._check_call_kwargs(kwargs)
         inputs = self._cast(inputs)

@@ -140,9 +140,9 @@ class BatchNormalization(_Affine):
         axes = (0,) if v.ndim == 2 else (0, 2)
         gamma, beta = self._param(self.gamma, v.ndim), self._param(self.beta, v.ndim)
         if training and self.trainable and v.ndim == 2:
-            y, mean, var, inv = K.batch_norm_train_2d(v, self.gamma, self.beta, self.epsilon)
+            y, mean, var, inv, tape = K.batch_norm_train_2d(v, self.gamma, self.beta, self.epsilon)
             self._update_moving(mean, var)
-            return y.reshape(x.shape), ("train2d", v, mean, inv, x.shape)
+            return y.reshape(x.shape), ("train2d", tape, x.shape)
         if training and self.trainable:
             xhat, mean, var, inv = K.standardize(v, axes, self.epsilon)
             y = xhat * gamma if gamma is not None else xhat.copy()
@@ -165,9 +165,9 @@ class BatchNormalization(_Affine):
 
     def _backward(self, ctx, dy, need_dx):
         if ctx[0] == "train2d":
-            _, v, mean, inv, shape = ctx
-            dv = np.asarray(dy, dtype=v.dtype).reshape(v.shape)
-            dx, dgamma, dbeta = K.batch_norm_train_backward_2d(dv, v, mean, inv, self.gamma, need_dx)
+            _, tape, shape = ctx
+            dv = np.ascontiguousarray(dy, dtype=tape.t.dtype).reshape(tape.t.shape)
+            dx, dgamma, dbeta = K.batch_norm_train_backward_2d(dv, tape, self.gamma, need_dx)
             return (None if dx is None else dx.reshape(shape)), self._grads(dgamma, dbeta)
         mode, shape = ctx[0], ctx[4]
         axes = ctx[3]
