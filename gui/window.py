@@ -419,7 +419,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status("the clipboard holds no nodes", "error")
             return []
         at = self._free_spot_for(text)
-        made = self.try_edit(lambda: self.model.paste_text(text, at))
+        where = self.canvas.frame_at(at[0] + 10.0, at[1] + 10.0)  # pasted inside a frame: into its diagram
+        made = self.try_edit(lambda: self.model.paste_text(text, at, where=where))
         if not made:
             return []
         for check in self.paste_checks:
@@ -532,16 +533,16 @@ class EditorWindow(QtWidgets.QMainWindow):
 
     def go_to_node(self, gid: str) -> None:
         """Select a node and bring it into view (a click in the error list); a node in a case
-        not shown shows that case."""
+        not shown shows that case (and the cases around it)."""
         graph = self.model.graph
-        if gid not in self.canvas.items and gid not in self.canvas.frames and graph.find(gid) is not None:
-            owner = self.canvas.owner_of(gid)
-            while owner is not None:  # the cases around it, shown
-                home = self.model.home(gid if graph.locate(gid).owner[1] == owner else owner)
-                if home and self.canvas.visible(home[0]) != home[1]:
-                    self.canvas.show_case(home[0], home[1])
-                gid_owner = owner
-                owner = self.canvas.owner_of(gid_owner)
+        if graph.find(gid) is not None:
+            homes, at = [], gid
+            while self.model.home(at):
+                homes.append(self.model.home(at))
+                at = homes[-1][0]
+            for sid, k in reversed(homes):  # the outermost first
+                if self.canvas.visible(sid) != k:
+                    self.canvas.show_case(sid, k)
         if gid in self.canvas.items or gid in self.canvas.frames:
             self.canvas.select([gid])
             self.canvas.center_on([gid])

@@ -28,11 +28,11 @@ def loop_batches() -> Graph:
               "leave through indexing tunnels as arrays of 8, and a shift register counts the correct "
               "predictions over all batches.")
     labels = g.add_node("haibal.io.RandomSource", "labels", params=dict(
-        distribution="integers", shape="32", low=0, high=5, seed=3, dtype="int64", batches=8), pos=(0, 40))
+        distribution="integers", shape="32", low=0, high=5, seed=3, dtype="int64", batches=8), pos=(0, 60))
     logits = g.add_node("haibal.io.RandomSource", "logits", params=dict(
-        distribution="normal", shape="32, 5", seed=4, stddev=2.0, dtype="float32", batches=8), pos=(0, 200))
-    zero = g.add_node("haibal.io.Constant", "no correct yet", params={"value": 0.0}, pos=(0, 360))
-    loop = g.add_for_loop("per batch", pos=(260, 0), size=(900, 460))
+        distribution="normal", shape="32, 5", seed=4, stddev=2.0, dtype="float32", batches=8), pos=(0, 300))
+    zero = g.add_node("haibal.io.Constant", "no correct yet", params={"value": 0.0}, pos=(0, 540))
+    loop = g.add_for_loop("per batch", pos=(300, 0), size=(1000, 680))
     st = g.structure(loop)
     st.wire_in(labels, "value", "y_true", indexing=True)
     st.wire_in(logits, "value", "y_pred", indexing=True)
@@ -41,14 +41,14 @@ def loop_batches() -> Graph:
     body = st.body
     acc = body.add_node("haibal.metrics.SparseCategoricalAccuracy", "hits", pos=(420, 60))
     loss = body.add_node("haibal.metrics.SparseCategoricalCrossentropy", "loss per sample",
-                         params={"from_logits": True}, pos=(420, 220))
+                         params={"from_logits": True}, pos=(420, 330))
     for node in (acc, loss):
         body.connect(st.terminal_node("y_true"), "value", node, "y_true")
         body.connect(st.terminal_node("y_pred"), "value", node, "y_pred")
-    acc_mean = body.add_node("haibal.math.Mean", "batch accuracy", pos=(700, 40))
-    loss_mean = body.add_node("haibal.math.Mean", "batch loss", pos=(700, 220))
-    hits = body.add_node("haibal.math.Sum", "batch hits", pos=(700, 130))
-    total = body.add_node("haibal.math.Add", "running count", pos=(880, 330))
+    acc_mean = body.add_node("haibal.math.Mean", "batch accuracy", pos=(760, 40))
+    loss_mean = body.add_node("haibal.math.Mean", "batch loss", pos=(760, 330))
+    hits = body.add_node("haibal.math.Sum", "batch hits", pos=(760, 190))
+    total = body.add_node("haibal.math.Add", "running count", pos=(1020, 500))
     body.connect(acc, "result", acc_mean, "x")
     body.connect(acc, "result", hits, "x")
     body.connect(loss, "result", loss_mean, "x")
@@ -58,14 +58,14 @@ def loop_batches() -> Graph:
     st.wire_out(acc_mean, "result", "accuracy", indexing=True)
     st.wire_out(loss_mean, "result", "loss", indexing=True)
     _place_terminals(g, loop)
-    plot = g.add_node("haibal.viewers.LinePlot", "loss per batch", pos=(1260, 200))
+    plot = g.add_node("haibal.viewers.LinePlot", "loss per batch", pos=(1420, 260))
     g.connect(loop, "loss", plot, "value")
     g.connect(loop, "accuracy", g.add_output("accuracy_per_batch", doc="the accuracy of each batch",
-                                             pos=(1260, 40)), "value")
+                                             pos=(1420, 40)), "value")
     g.connect(plot, "value", g.add_output("loss_per_batch", doc="the mean crossentropy of each batch",
-                                          pos=(1500, 200)), "value")
+                                          pos=(1680, 260)), "value")
     g.connect(loop, "correct", g.add_output("correct", doc="correct predictions over the 8 batches",
-                                            pos=(1260, 360)), "value")
+                                            pos=(1420, 480)), "value")
     return g
 
 
@@ -76,10 +76,10 @@ def case_from_logits() -> Graph:
               "when the False case is given the softmax of the logits.")
     flag = g.add_input("from_logits", default=np.array(True), type="bool[0]",
                        doc="whether y_pred holds logits (True) or probabilities (False)", pos=(0, 0))
-    y_true = g.add_input("y_true", default=np.array([0, 1, 2]), type="int[1]", doc="class ids", pos=(0, 120))
+    y_true = g.add_input("y_true", default=np.array([0, 1, 2]), type="int[1]", doc="class ids", pos=(0, 160))
     y_pred = g.add_input("y_pred", default=np.array([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3], [1.2, 0.2, 0.9]]),
-                         type="float[2]", doc="logits, or probabilities", pos=(0, 240))
-    case = g.add_case((False, True), name="logits or probabilities", pos=(280, -20), size=(720, 380))
+                         type="float[2]", doc="logits, or probabilities", pos=(0, 320))
+    case = g.add_case((False, True), name="logits or probabilities", pos=(300, -20), size=(720, 480))
     st = g.structure(case)
     g.connect(flag, "value", case, "selector")
     st.wire_in(y_true, "value", "y_true")
@@ -90,22 +90,22 @@ def case_from_logits() -> Graph:
         d = st.diagram(k)
         ce = d.add_node("haibal.metrics.SparseCategoricalCrossentropy",
                         "crossentropy of logits" if logits else "crossentropy of probabilities",
-                        params={"from_logits": logits}, pos=(560, 40))
+                        params={"from_logits": logits}, pos=(560, 30))
         d.connect(st.terminal_node("y_true", k), "value", ce, "y_true")
         d.connect(st.terminal_node("y_pred", k), "value", ce, "y_pred")
         d.connect(ce, "result", st.terminal_node("loss", k), "value")
         if logits:
-            sm = d.add_node("haibal.activations.SoftMax", "softmax", pos=(560, 200))
+            sm = d.add_node("haibal.activations.SoftMax", "softmax", pos=(560, 280))
             d.connect(st.terminal_node("y_pred", k), "value", sm, "x")
             d.connect(sm, "result", st.terminal_node("probs", k), "value")
         else:
             d.connect(st.terminal_node("y_pred", k), "value", st.terminal_node("probs", k), "value")
     _place_terminals(g, case)
-    mean = g.add_node("haibal.math.Mean", "mean loss", pos=(1100, 40))
+    mean = g.add_node("haibal.math.Mean", "mean loss", pos=(1120, 0))
     g.connect(case, "loss", mean, "x")
-    g.connect(case, "loss", g.add_output("loss", doc="the crossentropy per sample", pos=(1100, 160)), "value")
-    g.connect(mean, "result", g.add_output("mean_loss", doc="its mean", pos=(1340, 40)), "value")
-    g.connect(case, "probs", g.add_output("probs", doc="the probabilities", pos=(1100, 280)), "value")
+    g.connect(case, "loss", g.add_output("loss", doc="the crossentropy per sample", pos=(1120, 170)), "value")
+    g.connect(mean, "result", g.add_output("mean_loss", doc="its mean", pos=(1380, 0)), "value")
+    g.connect(case, "probs", g.add_output("probs", doc="the probabilities", pos=(1120, 320)), "value")
     return g
 
 
