@@ -702,3 +702,74 @@ def test_a_loop_collapsed_into_a_subgraph_and_expanded_computes_the_same():
     mapping = expand(g, sub)
     assert mapping[fl] == fl and g.locate("row_sum") is g.structure(fl).body
     np.testing.assert_array_equal(Runtime(g).run().outputs["sums"], before["sums"])
+
+
+# ---------------------------------------------------------------------------- the schema and the command line
+def test_the_fast_check_and_the_json_schema_agree_on_structure_documents():
+    import copy as _copy
+
+    import jsonschema
+
+    from haibal_py.files import graph_format as fmt
+    g = new_graph()
+    x = g.add_input("x", default=np.ones((2, 2)), type="float[2]")
+    sum_rows_loop(g, x)
+    cs = g.add_case([0, "a"], default=True)  # mixed kinds: a validation problem, not a format one
+    g.structure(cs).set_size((300, 200))
+    good = g.to_dict()
+    validator = jsonschema.Draft202012Validator(fmt.schema())
+    assert fmt._conforms(good) and not list(validator.iter_errors(good))
+    loop = next(i for i, n in enumerate(good["nodes"]) if n["type"] == "haibal.structure.ForLoop")
+    mutations = [
+        lambda d: d["nodes"][loop]["structure"].pop("diagrams"),
+        lambda d: d["nodes"][loop]["structure"]["diagrams"].clear(),
+        lambda d: d["nodes"][loop]["structure"]["terminals"][0].update(kind="pipe"),
+        lambda d: d["nodes"][loop]["structure"]["terminals"][0].update(direction="up"),
+        lambda d: d["nodes"][loop]["structure"]["terminals"][0].update(indexing="yes"),
+        lambda d: d["nodes"][loop]["structure"]["terminals"][0].update(name=""),
+        lambda d: d["nodes"][loop]["structure"].update(size=[1, -2]),
+        lambda d: d["nodes"][loop]["structure"].update(extra=1),
+        lambda d: d["nodes"][loop]["structure"]["diagrams"][0].update(values=[1.5]),
+        lambda d: d["nodes"][loop]["structure"]["diagrams"][0].update(default="no"),
+        lambda d: d["nodes"][loop]["structure"]["diagrams"][0]["nodes"][0].update(id="1bad"),
+        lambda d: d["nodes"][loop]["structure"]["diagrams"][0]["connections"].append({"from": ["a"], "to": ["b", "c"]}),
+    ]
+    for mutate in mutations:
+        bad = _copy.deepcopy(good)
+        mutate(bad)
+        assert not fmt._conforms(bad)
+        assert list(validator.iter_errors(bad)), bad
+        with pytest.raises(GraphFormatError):
+            fmt.check_document(bad)
+
+
+def test_haibal_run_validate_info_and_set_reach_inside_structures(tmp_path):
+    import subprocess
+    import sys
+    g = new_graph()
+    counting_while(g)
+    path = tmp_path / "count.json"
+    g.save(path)
+
+    def haibal(*args):
+        return subprocess.run([sys.executable, "-m", "haibal_py", *args], capture_output=True, text=True, timeout=120)
+
+    run = haibal("run", str(path), "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["outputs"]["acc"]["value"] == 10.0
+    inner = next(gid for gid, gn in g.structure(_loop_id(g)).body.nodes.items() if gn.type_id.endswith("Add"))
+    assert haibal("run", str(path), "--set", f"{_const_named(g, 'one')}.value=2", "--json").returncode == 0
+    info = haibal("info", str(path))
+    assert info.returncode == 0 and "format version 2" in info.stdout and "terminal 'acc': shift register" in info.stdout
+    assert f"{inner}  haibal.math.Add" in info.stdout
+    limited = haibal("run", str(path), "--limit", "max_loop_iterations=3")
+    assert limited.returncode == 2 and "max_loop_iterations" in limited.stderr
+    g.structure(_loop_id(g)).body.disconnect(inner, "result", g.structure(_loop_id(g)).terminal_node("acc", side="sink"),
+                                             "value")
+    g.save(path)
+    bad = haibal("validate", str(path))
+    assert bad.returncode == 2 and "shift register 'acc' is not fed inside the loop" in bad.stdout
+
+
+def _loop_id(g):
+    return next(gid for gid, gn in g.nodes.items() if gn.type_id.startswith("haibal.structure."))
