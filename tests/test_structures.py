@@ -24,7 +24,6 @@ from haibal_py.numeric.kernels.sparse_categorical import sparse_categorical_cros
 from haibal_py.runtime import NodeRunError, Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
-F0 = PortType("float", 0, 0)
 CONST = "haibal.io.Constant"
 
 

@@ -49,16 +49,17 @@ import numpy as np
 from ..errors import HaibalError, HaibalValueError
 from ..files.graph_format import NODE_ID_RE
 from ..files.limits import LimitError
-from ..node.base import AUTOMATIC, REQUIRED, HelpText, Instance, Port
+from ..node.base import AUTOMATIC, HelpText, Instance, Port
 from ..node.registry import register
 from ..node.types import ANY, Batches, PortType
 from . import typecheck, validation
 from .composite import CompositeNode, Template
-from .parts import Connection, GraphError, Problem, TerminalSpec
+from .parts import Problem, TerminalSpec
 from .terminals import VALUE
 
-__all__ = ["CASE_TYPE_ID", "CONDITIONS", "CaseStructure", "Diagram", "FOR_TYPE_ID", "ForLoop", "ITERATION", "Layout",
-           "StructureError", "StructureNode", "Structure", "WHILE_TYPE_ID", "WhileLoop", "case_label"]
+__all__ = ["CASE_TYPE_ID", "CONDITIONS", "COUNT", "CaseStructure", "Diagram", "FOR_TYPE_ID", "ForLoop", "ITERATION",
+           "Layout", "SELECTOR", "StructureError", "StructureNode", "Structure", "WHILE_TYPE_ID", "WhileLoop",
+           "array_type", "case_label", "connect_across", "element_type", "enclose", "move_nodes"]
 
 FOR_TYPE_ID = "haibal.structure.ForLoop"
 WHILE_TYPE_ID = "haibal.structure.WhileLoop"
@@ -879,7 +880,7 @@ class Structure:
 
     def _inner_id(self, index: int, name: str, suffix: str = "") -> str | None:
         base = f"{self.id}_{name}{suffix}" + (f"_{index}" if index else "")
-        ok = typecheck_id(base) and not self.graph._id_taken(base)
+        ok = _is_id(base) and not self.graph._id_taken(base)
         return base if ok else None
 
     def _add_terminal_nodes(self, index: int, t: TerminalSpec, k: int) -> None:
@@ -1146,7 +1147,7 @@ class Structure:
         return name
 
 
-def typecheck_id(text: str) -> bool:
+def _is_id(text: str) -> bool:
     """Whether ``text`` can be a node id."""
     return len(text) <= 200 and NODE_ID_RE.fullmatch(text) is not None
 
