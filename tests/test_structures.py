@@ -19,7 +19,7 @@ from haibal_py.graph import Graph, GraphValidationError
 from haibal_py.graph.structures import (CaseStructure, ForLoop, StructureError, WhileLoop, connect_across, enclose,
                                         move_nodes)
 from haibal_py.node import HelpText, Instance, Node, Param, Port
-from haibal_py.node.types import ANY, PortType
+from haibal_py.node.types import ANY
 from haibal_py.numeric.kernels.sparse_categorical import sparse_categorical_crossentropy
 from haibal_py.runtime import NodeRunError, Runtime
 
