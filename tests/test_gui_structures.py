@@ -182,11 +182,16 @@ def test_copy_and_paste_a_structure(window, qtbot):
     (sid,) = window.canvas.frames
     window.canvas.select([sid])
     assert window.copy()
-    made = window.paste()
+    made = window.paste()  # at the view's centre: inside the loop's frame, so into its diagram
     assert len(made) == 1 and made[0] != sid and made[0] in window.canvas.frames
-    inner_old = set(window.model.graph.structure(sid).body.nodes)
+    assert window.model.home(made[0]) == (sid, 0)
+    inner_old = set(window.model.graph.structure(sid).body.nodes) - {made[0]}
     inner_new = set(window.model.graph.structure(made[0]).body.nodes)
     assert len(inner_new) == len(inner_old) and not inner_new & inner_old and drawn_everything(window)
+    window.act_undo.trigger()
+    at = window.canvas.frame_rect(sid)
+    (outside,) = window.model.paste_text(window.model.copy_text([sid]), at=(at[0] + at[2] + 400, at[1]))
+    assert window.model.home(outside) == () and outside in window.canvas.frames and drawn_everything(window)
 
 
 def test_a_frame_resized_on_the_canvas_is_a_model_edit(window):

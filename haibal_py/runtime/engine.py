@@ -466,7 +466,7 @@ class Runtime:
                 if watched:
                     hook.node_finished(gid, seconds)
         finally:
-            self._hooks = _Hooks(None)
+            self._release_hooks()
         self._finish(result, plan, start)
         hook.run_finished(result)
         return result
@@ -582,6 +582,12 @@ class Runtime:
         for name, state in res.output_states.items():  # the inner graph's outputs merge as they do inside
             context.mergeable(name, state)
         return dict(res.outputs)
+
+    def _release_hooks(self) -> None:
+        """Forget the run's observer (and so do the diagrams' sub-runtimes, which used it)."""
+        self._hooks = _Hooks(None)
+        for run in self._diagrams.values():
+            run.sub._release_hooks()
 
     def _diagram(self, gid: str, node: Node, index: int) -> "DiagramRun":
         """The runner of a structure's diagram, kept between runs (a new one for a new diagram)."""
