@@ -159,8 +159,12 @@ class LivePlot(QtWidgets.QWidget):
     ``add(kind, payload)`` takes one event: a number is the next point of series
     ``kind``; a mapping gives several series at once (``{"loss": 0.3, "val_loss": 0.4}``),
     its ``"step"`` or ``"epoch"`` entry (if any) as their x; a pair ``(x, y)`` is one point.
-    Anything else is shown as the last event's text. Points are kept as they come and
-    drawn when ``redraw`` is called (the window does it a few times a second)."""
+    A training curve's point (a Fit's: ``{"stage", "epoch", "batch", "step", "loss", ...}``)
+    plots its values against the global step, so the batch points and the epochs' validation
+    values (``val_loss`` at the epoch's last step) share one x axis; ``epoch`` and ``batch``
+    are coordinates, not series. A mapping holding only ``"text"`` (a status) is shown as
+    the label. Anything else is shown as the last event's text. Points are kept as they come
+    and drawn when ``redraw`` is called (the window does it a few times a second)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -188,11 +192,12 @@ class LivePlot(QtWidgets.QWidget):
     def add(self, kind: str, payload) -> None:
         if isinstance(payload, dict):
             x = payload.get("step", payload.get("epoch"))
-            numbers = {k: v for k, v in payload.items() if k not in ("step", "epoch") and _is_number(v)}
+            numbers = {k: v for k, v in payload.items() if k not in _COORDINATES and _is_number(v)}
             for name, y in numbers.items():
                 self._point(name, x, y)
             if not numbers:
-                self.label.setText(f"{kind}: {payload!r}"[:300])
+                text = payload.get("text")
+                self.label.setText(str(text)[:300] if isinstance(text, str) else f"{kind}: {payload!r}"[:300])
         elif _is_number(payload):
             self._point(kind, None, payload)
         elif isinstance(payload, (tuple, list)) and len(payload) == 2 and all(_is_number(v) for v in payload):
@@ -220,6 +225,10 @@ class LivePlot(QtWidgets.QWidget):
         self._curves.clear()
         self._dirty = False
         self.label.setText("(waiting for values)")
+
+
+#: entries of a mapping event that place its point rather than being series of their own
+_COORDINATES = ("step", "epoch", "batch")
 
 
 def _is_number(v) -> bool:

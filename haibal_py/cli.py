@@ -138,6 +138,7 @@ class ProgressBar:
         self.min_nodes, self.min_batches = min_nodes, min_batches
         self.total, self.done, self.shown, self.last = 0, 0, False, 0.0
         self.detail = ""
+        self.values: dict[str, str] = {}  # node id -> its last training values, for the detail
 
     def run_started(self, to_run):
         self.total, self.done = len(to_run), 0
@@ -154,18 +155,27 @@ class ProgressBar:
         self._end()
 
     def node_progress(self, node_id, done, total):
-        self.detail = f"{node_id} {done}/{total}"
+        self.detail = f"{node_id} {done}/{total}" + self.values.get(node_id, "")
         if total >= self.min_batches:
             self._draw(force_show=True)
 
     def node_event(self, node_id, kind, payload):
-        """A loop's iteration: its number and its scalar values (a While Loop has no total)."""
-        if kind != "iteration" or not isinstance(payload, dict):
+        """A loop's iteration (its number and scalar values) or a training curve's point (its
+        epoch and logged values): they join the node's progress."""
+        if not isinstance(payload, dict):
             return
-        values = "  ".join(f"{k} {v:.4g}" for k, v in payload.items()
-                           if k != "step" and isinstance(v, float))
-        self.detail = f"{node_id} i={payload.get('step')}  {values}".rstrip()
-        self._draw(force_show=True)
+        if kind == "iteration":
+            values = "  ".join(f"{k} {v:.4g}" for k, v in payload.items() if k != "step" and isinstance(v, float))
+            self.detail = f"{node_id} i={payload.get('step')}  {values}".rstrip()
+            self._draw(force_show=True)
+            return
+        if kind != "curve":
+            return
+        shown = [f"{k} {v:.4f}" for k, v in payload.items()
+                 if k not in ("stage", "epoch", "batch", "step") and isinstance(v, float)][:3]
+        epoch = payload.get("epoch")
+        self.values[node_id] = (f" epoch {epoch + 1}" if isinstance(epoch, int) else "") + \
+            ("  " + "  ".join(shown) if shown else "")
 
     def run_finished(self, result):
         self._draw(final=True)
@@ -180,7 +190,7 @@ class ProgressBar:
         self.last, self.shown = now, True
         frac = self.done / self.total if self.total else 1.0
         bar = "#" * int(frac * 30)
-        self.stream.write(f"\r[{bar:<30}] {self.done}/{self.total} nodes  {self.detail[:40]:<40}")
+        self.stream.write(f"\r[{bar:<30}] {self.done}/{self.total} nodes  {self.detail[:72]:<72}")
         self.stream.flush()
 
     def _end(self):

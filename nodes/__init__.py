@@ -14,3 +14,6 @@ from . import array  # noqa: F401,E402  (the Array palette: reshape, slice, one_
 from . import math  # noqa: F401,E402  (the Math palette: arithmetic and reductions)
 from . import layers  # noqa: F401,E402  (the Layers palette: model wires, one node per Keras layer)
 from . import models  # noqa: F401,E402  (the Model palette: Model, Predict, Model Summary, weights files)
+from . import optimizers  # noqa: F401,E402  (the Optimizers palette: optimizers and learning-rate schedules)
+from . import training  # noqa: F401,E402  (the Training palette: session, fit, evaluate, step-level nodes)
+from . import datasets  # noqa: F401,E402  (the Datasets palette: load, split, normalise, batches)

@@ -61,3 +61,16 @@ def open_editor(qtbot, tmp_path):
         return w
 
     return make
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Empty the system clipboard before the interpreter exits: with Qt's offscreen platform,
+    a clipboard still holding the editor's copied nodes (QMimeData) crashes the process at
+    exit (a segmentation fault after every test passed). Qt is only looked up if a test
+    imported it."""
+    import sys
+
+    widgets = sys.modules.get("PySide6.QtWidgets")
+    app = widgets.QApplication.instance() if widgets is not None else None
+    if app is not None:
+        app.clipboard().clear()

@@ -15,7 +15,7 @@ from haibal_py.testing import check_node_class
 
 #: HAIBAL's palette categories, plus the graph terminals', the viewers' and the structures' categories
 PALETTE = {"Losses", "Metrics", "Activations", "Array", "Math", "I/O", "Graph", "Viewers", "Layers", "Model",
-           "Structures"}
+           "Optimizers", "Training", "Datasets", "Structures"}
 CLASSES = list(CATALOG)
 
 

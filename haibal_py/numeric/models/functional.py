@@ -25,6 +25,7 @@ from ..layers.symbolic import SymbolicTensor, format_shape
 from . import summary as _summary
 from . import weights_io
 from .graph import map_graph
+from .training import Trainer
 
 __all__ = ["Model", "Functional"]
 
@@ -62,7 +63,7 @@ class _Sum:
         return self.values.pop(key, None)
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """Keras' functional ``Model(inputs, outputs, name=None)`` (see the module docstring)."""
 
     def __new__(cls, *args, **kwargs):
