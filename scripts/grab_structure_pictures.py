@@ -32,8 +32,11 @@ def wait_run(app, window, timeout: float = 120.0) -> None:
         time.sleep(0.02)
 
 
-def grab(window, name: str) -> None:
-    window.fit_view()
+def grab(window, name: str, gids=None) -> None:
+    if gids:
+        window.canvas.fit(gids, max_scale=1.0, margin=20.0)
+    else:
+        window.fit_view()
     QtWidgets.QApplication.processEvents()
     path = IMG / f"structures_{name}.png"
     window.canvas.viewer.grab().save(str(path))
@@ -52,11 +55,12 @@ def main() -> None:
             continue
         window = new_window(recovery_path=Path("/tmp") / f"haibal-grab-{example}.json")
         window.ask_save_changes = lambda: "discard"
-        window.resize(1500, 900)
+        big = example == "train_steps"  # a wide graph: its While Loop, larger
+        window.resize(2600, 1300) if big else window.resize(1500, 900)
         window.show()
         window.open(path)
         wait_run(app, window)
-        grab(window, example)
+        grab(window, example, list(window.canvas.frames) if big else None)
         if example == "case_from_logits":
             (sid,) = window.canvas.frames
             window.canvas.show_case(sid, 1)

@@ -58,18 +58,18 @@ def build_rows(window):
     return x, s, y
 
 
-@pytest.mark.parametrize("name", ["loop_batches", "case_from_logits"])
-def test_examples_open_as_frames_and_run_as_headless(window, qtbot, name):
+@pytest.mark.parametrize("name, frames", [("loop_batches", 1), ("case_from_logits", 1), ("train_steps", 2)])
+def test_examples_open_as_frames_and_run_as_headless(window, qtbot, name, frames):
     path = ROOT / "examples" / f"{name}.json"
     window.open(path)
     canvas = window.canvas
-    (sid,) = canvas.frames
-    assert canvas.terminals and drawn_everything(window)
+    assert len(canvas.frames) == frames  # train_steps: a For Loop inside a While Loop
+    assert canvas.terminals and drawn_everything(window) and window.errors.errors() == []
     run_and_wait(window, qtbot)
     headless = Runtime(Graph.load(path)).run().outputs
     for key, value in headless.items():
         np.testing.assert_array_equal(window.last_result.outputs[key], value)
-    assert canvas.states[sid] == "done" and window.errors.errors() == []
+    assert all(canvas.states[sid] == "done" for sid in canvas.frames)
 
 
 def test_enclose_in_a_for_loop_and_undo(window):
