@@ -14,18 +14,19 @@ import re
 def display_names(graph) -> dict[str, str]:
     """node id -> how the editor names it in a message."""
     count: dict[str, int] = {}
-    for gn in graph.nodes.values():
+    every = list(graph.all_nodes())  # inside structures too
+    for _, gn in every:
         count[gn.name] = count.get(gn.name, 0) + 1
-    return {gid: (f"'{gn.name}'" if count[gn.name] == 1 else f"'{gn.name}' ({gid})")
-            for gid, gn in graph.nodes.items()}
+    return {gid: (f"'{gn.name}'" if count[gn.name] == 1 else f"'{gn.name}' ({gid})") for gid, gn in every}
 
 
 def plain_names(graph) -> dict[str, str]:
     """node id -> its name without quotes, for a column or a title (``mean (scc2)`` when shared)."""
     count: dict[str, int] = {}
-    for gn in graph.nodes.values():
+    every = list(graph.all_nodes())  # inside structures too
+    for _, gn in every:
         count[gn.name] = count.get(gn.name, 0) + 1
-    return {gid: gn.name if count[gn.name] == 1 else f"{gn.name} ({gid})" for gid, gn in graph.nodes.items()}
+    return {gid: gn.name if count[gn.name] == 1 else f"{gn.name} ({gid})" for gid, gn in every}
 
 
 def by_name(text: str, graph) -> str:

@@ -99,7 +99,9 @@ def snippet_from_selection(window, name: str, description: str = "", category: s
     if not gids:
         raise SnippetError("select the nodes to put in the snippet first")
     last = window.model.runtime.last_result
-    return Snippet.from_selection(window.model.graph, gids, name, description, category, expose=expose,
+    graph = window.model.graph
+    holder = graph.locate(gids[0]) if graph.find(gids[0]) is not None else graph  # nodes inside a structure
+    return Snippet.from_selection(holder, gids, name, description, category, expose=expose,
                                   values=last.values if last is not None else None)
 
 
@@ -126,8 +128,9 @@ def insert_snippet_at(window, snippet: Snippet, scene_pos=(0.0, 0.0), on_clash: 
         _, _, w, h = layout.bounding(boxes)
         x, y = layout.free_spot(x, y, w, h, window.canvas.boxes())
     try:
-        with window.model.edit(f"insert snippet {snippet.name}") as graph:
-            mapping = insert_snippet(graph, snippet, at=(x, y), on_clash=on_clash)
+        where = window.canvas.frame_at(x + 10.0, y + 10.0)  # dropped inside a frame: into its diagram
+        with window.model.edit(f"insert snippet {snippet.name}"):
+            mapping = insert_snippet(window.model.holder(where), snippet, at=(x, y), on_clash=on_clash)
     except SnippetError:
         raise
     except HaibalError as exc:

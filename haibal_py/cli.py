@@ -29,11 +29,12 @@ import numpy as np
 from . import __version__
 from .errors import HaibalError
 from .files.array_files import SUFFIXES, check_writable, read_array, write_arrays
-from .files.graph_format import GraphFormatError, dumps, loads
-from .files.limits import Limits
+from .files.graph_format import STRUCTURES_VERSION, GraphFormatError, dumps, loads
+from .files.limits import LimitError, Limits
 from .files.policy import FilePolicy
 from .files.snippet_format import is_snippet_path
 from .graph import Graph, GraphValidationError
+from .graph.structures import StructureNode
 from .graph.templates import load_runnable
 from .node.registry import CATALOG
 from .node.types import Batches, PortType
@@ -159,8 +160,16 @@ class ProgressBar:
             self._draw(force_show=True)
 
     def node_event(self, node_id, kind, payload):
-        """A training curve's point: its epoch and logged values join the node's progress."""
-        if kind != "curve" or not isinstance(payload, dict):
+        """A loop's iteration (its number and scalar values) or a training curve's point (its
+        epoch and logged values): they join the node's progress."""
+        if not isinstance(payload, dict):
+            return
+        if kind == "iteration":
+            values = "  ".join(f"{k} {v:.4g}" for k, v in payload.items() if k != "step" and isinstance(v, float))
+            self.detail = f"{node_id} i={payload.get('step')}  {values}".rstrip()
+            self._draw(force_show=True)
+            return
+        if kind != "curve":
             return
         shown = [f"{k} {v:.4f}" for k, v in payload.items()
                  if k not in ("stage", "epoch", "batch", "step") and isinstance(v, float)][:3]
@@ -209,7 +218,8 @@ def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
             raise UsageError(f"--set {item!r}: name the node and the parameter, as NODE.PARAM=VALUE")
         ref, pname = left.rsplit(".", 1)
         node_id = graph.resolve(ref)
-        gn = graph.node(node_id)
+        holder = graph.locate(node_id)  # a node inside a structure is named by its id too
+        gn = holder.node(node_id)
         if gn.node is None:
             raise UsageError(f"--set {item!r}: node {node_id!r} has an unknown type {gn.type_id!r}")
         kind = gn.node.param(pname).kind
@@ -219,7 +229,7 @@ def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
                 value = loads(raw, "--set")  # strict: no NaN, no 1e999, no deep nesting
             except GraphFormatError:
                 value = raw  # plain text: the parameter says whether it takes it
-        graph.set_param(node_id, pname, value)
+        holder.set_param(node_id, pname, value)
 
 
 def read_inputs(items: Sequence[str], limits: Limits | None = None) -> dict[str, Any]:
@@ -297,7 +307,7 @@ def cmd_run(args) -> int:
         result = runtime.run(inputs, observer=observer)
     except NodeRunError as exc:
         print(f"haibal: {printable(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INVALID if isinstance(_root_cause(exc), LimitError) else EXIT_FAILED
     if args.output:
         write_arrays(args.output, result.outputs)
     if args.json:
@@ -318,6 +328,13 @@ def cmd_run(args) -> int:
         if args.output:
             print(f"wrote {len(result.outputs)} output(s) to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error at the bottom of a chain of node failures (a node failing inside a loop)."""
+    while isinstance(exc, NodeRunError) and exc.cause is not None:
+        exc = exc.cause
+    return exc
 
 
 def cmd_run_over(args) -> int:
@@ -383,7 +400,8 @@ def cmd_info(args) -> int:
     title = printable(graph.name or Path(args.graph).stem)
     print(f"{title}" + (f": {printable(graph.description)}" if graph.description else ""))
     size = f" ({expanded} with composite nodes expanded, nested {nesting} deep)" if expanded != len(graph.nodes) else ""
-    print(f"format version 1, {len(graph.nodes)} nodes{size}, {len(graph.connections)} connections, "
+    version = STRUCTURES_VERSION if any(True for _ in graph.diagrams()) else 1
+    print(f"format version {version}, {len(graph.nodes)} nodes{size}, {len(graph.connections)} connections, "
           + ("valid" if not problems else f"{len(problems)} problem(s)"))
     print("\nInputs")
     for name, gid in graph.inputs.items():
@@ -409,6 +427,16 @@ def cmd_info(args) -> int:
     if not files:
         print("  (none)")
     print("\nNodes")
+    _print_nodes(graph, info, "  ")
+    if problems:
+        print()
+        _print_problems(args.graph, problems, sys.stdout)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _print_nodes(graph: Graph, info, indent: str) -> None:
+    """The nodes of a graph (a structure's diagrams below it, indented)."""
     for gid, gn in graph.nodes.items():
         if gn.is_input or gn.is_output:
             continue
@@ -420,13 +448,18 @@ def cmd_info(args) -> int:
             pinned = "unknown type"
         params = ", ".join(f"{k}=({summarize(v)})" if isinstance(v, np.ndarray) else f"{k}={v!r}"
                            for k, v in gn.params.items())
-        print(printable(f"  {gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else ""))
-              + (f"\n      {printable(params)}" if params else ""))
-    if problems:
-        print()
-        _print_problems(args.graph, problems, sys.stdout)
-        return EXIT_INVALID
-    return EXIT_OK
+        print(printable(f"{indent}{gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else ""))
+              + (f"\n{indent}    {printable(params)}" if params else ""))
+        if isinstance(gn.node, StructureNode):
+            node = gn.node
+            for t in node.terminals:
+                what = ("shift register" if t.kind == "shift" else
+                        f"{t.direction}put tunnel{', indexing' if t.indexing else ''}")
+                print(printable(f"{indent}    terminal {t.name!r}: {what}"))
+            for d in node.diagrams:
+                title = f"case {d.label}" if not node.loop else "diagram"
+                print(printable(f"{indent}    {title}:"))
+                _print_nodes(d.graph, info, indent + "      ")
 
 
 def describe_node_class(cls) -> list[str]:
