@@ -30,6 +30,8 @@ import numpy as np
 from Qt import QtCore, QtGui
 
 from haibal_py.errors import HaibalError, ParameterError
+from haibal_py.files.limits import Limits
+from haibal_py.files.policy import FilePolicy
 from haibal_py.graph import Connection, Graph
 from haibal_py.graph.parts import GraphParts, NodeSpec
 from haibal_py.graph.structures import WHILE_TYPE_ID, Layout, StructureNode, connect_across, enclose, move_nodes
@@ -273,7 +275,10 @@ class EditorModel(QtCore.QObject):
         self.undo_stack = QtGui.QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.graph = graph if graph is not None else Graph()
-        self.runtime = Runtime(self.graph)
+        #: what runs may touch: the graph's folder unless widened (Run settings), and the limits
+        self.policy = FilePolicy()
+        self.limits = Limits()
+        self.runtime = Runtime(self.graph, policy=self.policy, limits=self.limits)
         self._depth = 0
         self._locked = False
 
@@ -281,9 +286,16 @@ class EditorModel(QtCore.QObject):
     def load(self, graph: Graph) -> None:
         """Edit ``graph`` from now on (history cleared, a fresh runtime)."""
         self.graph = graph
-        self.runtime = Runtime(graph)
+        self.runtime = Runtime(graph, policy=self.policy, limits=self.limits)
         self.undo_stack.clear()
         self.notify(Change(reset=True))
+
+    def set_run_settings(self, policy: FilePolicy, limits: Limits) -> None:
+        """The folders runs may read and write beyond the graph's own, and the limits; later
+        runs (a fresh runtime: everything runs again) and checks use them."""
+        self.policy, self.limits = policy, limits
+        self.runtime = Runtime(self.graph, policy=policy, limits=limits)
+        self.notify(Change(reset=False))
 
     def node_name(self, gid: str) -> str:
         gn = self.graph.find(gid)

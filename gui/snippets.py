@@ -28,6 +28,7 @@ from haibal_py.snippets import Snippet, insert_snippet, is_snippet_path, load_sn
 
 from . import layout
 from .messages import by_name
+from .run_settings import notice_files
 
 MARGIN = 24
 
@@ -139,6 +140,7 @@ def insert_snippet_at(window, snippet: Snippet, scene_pos=(0.0, 0.0), on_clash: 
     if free:
         window.canvas.make_room(made)
     window.canvas.select(made)
+    notice_files(window, window.model.graph, f"snippet {snippet.name!r}", nodes=set(made))
     return made
 
 

@@ -595,7 +595,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         issues = []
         try:
             info = graph.port_types()
-            problems = graph.validate()
+            problems = graph.validate(self.model.policy, self.model.limits)
         except HaibalError as exc:  # a node class whose type rules fail: shown, not raised
             info, problems = None, []
             issues.append(Issue("error", None, "", by_name(str(exc), graph)))
