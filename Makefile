@@ -23,13 +23,18 @@ editor: $(STAMP)
 	$(VENV)/bin/haibal-editor
 
 # Benchmarks, with the peers (torch, tensorflow-cpu) in a venv of their own.
-bench:
+bench: $(STAMP)
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet -e ".[bench]"
+	.venv-bench/bin/python -m pip install --quiet -e ".[bench,distributed]"
 	.venv-bench/bin/python bench/scce.py
-	.venv-bench/bin/python bench/runtime.py
 	.venv-bench/bin/python bench/catalog.py
+	.venv-bench/bin/python bench/runtime.py
+	.venv-bench/bin/python bench/layers.py
 	.venv-bench/bin/python bench/optimizers.py
+	.venv-bench/bin/python bench/train.py --peer-python .venv-bench/bin/python
+	.venv-bench/bin/python bench/onnx.py
+	.venv-bench/bin/python bench/scale.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/editor.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info
