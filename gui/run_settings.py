@@ -158,8 +158,8 @@ def install(window) -> None:
     def on_change(change):
         if change.reset:  # a graph opened (or recovered): say what it would write
             window.__dict__["_noticed_files"] = set()
-            path = getattr(window, "path", None)
-            QtCore.QTimer.singleShot(0, lambda: notice_files(window, window.model.graph,
-                                                             Path(path).name if path else "this graph"))
+            graph = window.model.graph
+            name = Path(graph.path).name if graph.path is not None else (graph.name or "this graph")
+            QtCore.QTimer.singleShot(0, lambda: notice_files(window, graph, name))
 
     window.model.changed.connect(on_change)

@@ -918,8 +918,6 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._run_started = time.perf_counter()
         runtime, inputs = self.model.runtime, dict(self.run_inputs) or None
         self.model.set_locked(True)  # the worker reads the graph: no edits until it is done
-        for live in [k for k in self.viewers.entries if k[0] == "live"]:
-            self.viewers.entries[live].view.clear()
         self.worker = runner.RunWorker(lambda events: runner.run(runtime, events, inputs), self)
         self.worker.done.connect(self._on_run_done)
         self._collector.pause()
@@ -1025,6 +1023,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             if kind == "progress":
                 progress = event[1:]
             else:
+                if kind == "started" and ("live", event[1]) in self.viewers.entries:
+                    self.viewers.entries[("live", event[1])].view.clear()  # it runs again: a new curve
                 latest.pop(event[1], None)
                 latest[event[1]] = (state[kind], by_name(event[2], self.model.graph) if kind == "failed" else "")
         for gid, (node_state, message) in latest.items():
