@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[gui,dev,distributed]"
+	$(PY) -m pip install --quiet -e ".[gui,dev,distributed,onnx]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,13 +23,18 @@ editor: $(STAMP)
 	$(VENV)/bin/haibal-editor
 
 # Benchmarks, with the peers (torch, tensorflow-cpu) in a venv of their own.
-bench:
+bench: $(STAMP)
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet -e ".[bench]"
+	.venv-bench/bin/python -m pip install --quiet -e ".[bench,distributed]"
 	.venv-bench/bin/python bench/scce.py
-	.venv-bench/bin/python bench/runtime.py
 	.venv-bench/bin/python bench/catalog.py
+	.venv-bench/bin/python bench/runtime.py
+	.venv-bench/bin/python bench/layers.py
 	.venv-bench/bin/python bench/optimizers.py
+	.venv-bench/bin/python bench/train.py --peer-python .venv-bench/bin/python
+	.venv-bench/bin/python bench/onnx.py
+	.venv-bench/bin/python bench/scale.py
+	QT_QPA_PLATFORM=offscreen $(PY) bench/editor.py
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info

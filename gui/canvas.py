@@ -7,6 +7,13 @@ in, something dropped) becomes one model edit, and the canvas then draws what th
 says changed. An edit the model refuses is drawn back as the graph has it, and
 ``refused(message)`` says why.
 
+Structures (loops, case structures) are frames on the same canvas (``frames``): their
+diagrams' nodes are ordinary canvas nodes inside the frame (a Case Structure shows one
+case at a time), their terminals small items on the frame (``terminals``). A graph wire
+is drawn between *endpoints*: a node's port, or a terminal's side (the structure's port
+outside, the terminal node's ``value`` inside). Dropping nodes into a frame (or out of
+one) moves them into that diagram; a wire drawn across a frame's border gets a tunnel.
+
 Wires are coloured by type (``Graph.port_types``: the runtime's own static types):
 broken ones dashed red with the reason as tooltip, conversions that can fail at run time
 (float into int) dotted amber. Nodes show their run state (a coloured frame and badge:
@@ -28,10 +35,13 @@ from Qt import QtCore, QtGui, QtWidgets
 
 from haibal_py.errors import HaibalError
 from haibal_py.graph import Connection
+from haibal_py.graph.structures import CONDITIONS, COUNT, ITERATION, SELECTOR, StructureNode
 from haibal_py.node.types import ANY, Compat, PortType
 
 from . import layout
 from .adapter import INSTANCE_PROP, MAX_EMBEDDED, HaibalNode, register, register_catalog, text_to_param
+from .frames import (BORDER, MARGIN, FrameNode, SinkTerminal, SourceTerminal, ThroughTerminal, frame_min_size,
+                     layout_terminals, register_frames)
 from .messages import by_name
 from .model import Change, EditorModel
 from .style import (BROKEN_COLOR, DARK, FAILED_NODE_COLOR, LOSSY_COLOR, RUNNING_NODE_COLOR, STATE_COLORS, Theme,
@@ -147,9 +157,19 @@ class Canvas(QtCore.QObject):
         self.graph.set_acyclic(False)  # a cycle is drawn; the graph's validation reports it
         self.graph.set_pipe_collision(False)
         self.types = register_catalog(self.graph)
+        register_frames(self.graph)
         self.theme: Theme = DARK
-        self.items: dict[str, HaibalNode] = {}  # graph node id -> canvas node
+        self.items: dict[str, HaibalNode] = {}  # graph node id -> canvas node (a structure's inner nodes too)
         self._gid: dict[str, str] = {}  # NodeGraphQt node id -> graph node id
+        self.frames: dict[str, FrameNode] = {}  # structure id -> its frame
+        self._frame_id: dict[str, str] = {}  # NodeGraphQt node id -> structure id
+        self.terminals: dict[tuple, object] = {}  # (structure id, role, name) -> terminal item
+        self._terminal_key: dict[str, tuple] = {}  # NodeGraphQt node id -> terminal key
+        self._src_ports: dict[tuple, object] = {}  # graph endpoint (id, port) shown by a terminal, as a source
+        self._dst_ports: dict[tuple, object] = {}  # ... as a destination
+        self._port_end: dict[object, tuple] = {}  # a terminal's PortItem -> its graph endpoint
+        #: the case each Case Structure shows (view only: never saved nor undone)
+        self.visible_case: dict[str, int] = {}
         self.backdrops: dict[str, BackdropNode] = {}  # backdrop id -> item
         self._backdrop_id: dict[str, str] = {}
         self.hidden: list[str] = []  # graph nodes of unknown types (kept in the file, not drawn)
@@ -203,28 +223,55 @@ class Canvas(QtCore.QObject):
     def wires(self) -> list[Connection]:
         """The wires drawn, as graph connections."""
         out = []
-        for gid, node in self.items.items():
-            for in_name, port in node.inputs().items():
+        for node in list(self.items.values()) + list(self.terminals.values()):
+            for port in node.inputs().values():
+                dst = self._end(port.view)
                 for src in port.connected_ports():
-                    out.append(Connection(self._gid[src.node().id], src.name(), gid, in_name))
+                    start = self._end(src.view)
+                    if start is not None and dst is not None:
+                        out.append(Connection(start[0], start[1], dst[0], dst[1]))
         return out
 
+    def _end(self, port_view) -> tuple[str, str] | None:
+        """The graph endpoint (node id, port) a canvas port shows."""
+        end = self._port_end.get(port_view)
+        if end is not None:
+            return end
+        gid = self._gid.get(port_view.node.id)
+        return (gid, port_view.name) if gid is not None else None
+
+    def _out_port(self, gid: str, port: str):
+        """The canvas port showing the graph endpoint ``gid.port`` as a wire's start (None: not drawn)."""
+        found = self._src_ports.get((gid, port))
+        if found is not None:
+            return found
+        node = self.items.get(gid)
+        return node.get_output(port) if node is not None else None
+
+    def _in_port(self, gid: str, port: str):
+        found = self._dst_ports.get((gid, port))
+        if found is not None:
+            return found
+        node = self.items.get(gid)
+        return node.get_input(port) if node is not None else None
+
     def pipe_item(self, conn: Connection):
-        src, dst = self.items.get(conn.src), self.items.get(conn.dst)
-        if src is None or dst is None or src.get_output(conn.src_port) is None or dst.get_input(conn.dst_port) is None:
+        out, inp = self._out_port(conn.src, conn.src_port), self._in_port(conn.dst, conn.dst_port)
+        if out is None or inp is None:
             return None
-        out_view = src.get_output(conn.src_port).view
-        for pipe in dst.get_input(conn.dst_port).view.connected_pipes:
-            if pipe.output_port is out_view:
+        for pipe in inp.view.connected_pipes:
+            if pipe.output_port is out.view:
                 return pipe
         return None
 
     def connection_of(self, pipe) -> Connection | None:
         try:
-            return Connection(self._gid[pipe.output_port.node.id], pipe.output_port.name,
-                              self._gid[pipe.input_port.node.id], pipe.input_port.name)
-        except (KeyError, AttributeError):
+            start, end = self._end(pipe.output_port), self._end(pipe.input_port)
+        except AttributeError:
             return None
+        if start is None or end is None:
+            return None
+        return Connection(start[0], start[1], end[0], end[1])
 
     # ------------------------------------------------------------------ drawing the model
     def apply(self, change: Change) -> None:
@@ -237,28 +284,44 @@ class Canvas(QtCore.QObject):
             else:
                 for gid in change.removed | change.replaced:
                     self._remove_item(gid)
+                    self._remove_frame(gid)
                 fresh = change.added | change.replaced
-                for gid in graph.nodes:
-                    if gid in fresh:
-                        self._make_item(gid)
+                items, frames = self._drawn()
+                for gid in [g for g in self.items if g not in items]:  # in a case no longer shown
+                    self._remove_item(gid)
+                for sid in [s for s in self.frames if s not in frames]:
+                    self._remove_frame(sid)
+                made = set()
+                for gid in items:
+                    if gid not in self.items and gid not in self.hidden:
+                        if self._make_item(gid) is not None:
+                            made.add(gid)
+                redo = {sid for sid in frames if sid not in self.frames or sid in change.structures
+                        or sid in change.moved or sid in change.updated or sid in fresh}
+                redo |= {self.owner_of(g) for g in fresh | change.removed | change.replaced} & set(frames)
+                for sid in sorted(redo, key=self.depth_of):
+                    self._draw_frame(sid)
                 for gid in change.updated - fresh:
                     node = self.items.get(gid)
                     if node is not None:
-                        gn = graph.nodes[gid]
+                        gn = graph.find(gid)
                         with node.view.held():
                             node.show_name(gn.name)
                             node.show_values(gn.params, gn.instance)
                 for gid in change.moved - fresh:
                     node = self.items.get(gid)
-                    pos = graph.nodes[gid].pos if gid in graph.nodes else None
+                    gn = graph.find(gid)
+                    pos = gn.pos if gn is not None else None
                     if node is not None and pos is not None and tuple(node.pos()) != tuple(pos):
                         node.set_property("pos", [float(pos[0]), float(pos[1])], push_undo=False)
                 for c in change.wires_removed:
                     self._unwire(c)
-                wanted = [c for c in graph.connections
-                          if c in change.wires_added or c.src in fresh or c.dst in fresh]
-                for c in wanted:
-                    self._wire(c)
+                around = fresh | made | redo
+                for sid in redo:
+                    around |= self.terminal_nodes(sid)
+                for c in self.all_connections():
+                    if c in change.wires_added or c.src in around or c.dst in around:
+                        self._wire(c)
             if change.reset or change.editor:
                 self._draw_backdrops()
         finally:
@@ -273,19 +336,268 @@ class Canvas(QtCore.QObject):
             self.graph.delete_node(node, push_undo=False)
         self._sink.clear()
         self.items, self._gid, self.backdrops, self._backdrop_id = {}, {}, {}, {}
+        self.frames, self._frame_id, self.terminals, self._terminal_key = {}, {}, {}, {}
+        self._src_ports, self._dst_ports, self._port_end = {}, {}, {}
+        self.visible_case = {}
         self.hidden, self.states, self.messages, self.values = [], {}, {}, {}
         graph = self.model.graph
-        self.compact = len(graph.nodes) > COMPACT_ABOVE
-        for gid in graph.nodes:
+        items, frames = self._drawn()
+        self.compact = len(items) > COMPACT_ABOVE
+        for gid in items:
             self._make_item(gid)
-        for c in graph.connections:
+        for sid in sorted(frames, key=self.depth_of):
+            self._draw_frame(sid)
+        for c in self.all_connections():
             self._wire(c)
+
+    # ------------------------------------------------------------------ structures
+    def all_connections(self) -> list[Connection]:
+        """Every wire of the graph and of its structures' diagrams."""
+        return [c for g in self.model.graph.graphs() for c in g.connections]
+
+    def visible(self, sid: str, node=None) -> int:
+        """The diagram a structure shows: a loop's body, the case chosen for a Case Structure."""
+        node = node if node is not None else self.model.graph.find(sid).node
+        k = self.visible_case.get(sid, 0)
+        return k if 0 <= k < len(node.diagrams) else 0
+
+    def _drawn(self) -> tuple[list[str], list[str]]:
+        """(the nodes drawn as canvas nodes, the structures drawn as frames): the graph's, and
+        those of the diagram each structure shows; a structure's terminal nodes are drawn by
+        its terminals."""
+        items, frames = [], []
+
+        def walk(g) -> None:
+            terminal_names = None
+            if g.owner is not None:
+                holder = g.owner[0].nodes[g.owner[1]].node
+                terminal_names = (set(holder.inner_inputs()), set(holder.inner_outputs()))
+            for gid, gn in g.nodes.items():
+                if isinstance(gn.node, StructureNode):
+                    frames.append(gid)
+                    walk(gn.node.diagrams[self.visible(gid, gn.node)].graph)
+                elif terminal_names and ((gn.is_input and gn.name in terminal_names[0])
+                                         or (gn.is_output and gn.name in terminal_names[1])):
+                    continue
+                else:
+                    items.append(gid)
+
+        walk(self.model.graph)
+        return items, frames
+
+    def depth_of(self, gid: str) -> int:
+        graph = self.model.graph
+        if graph.find(gid) is None:
+            return 0
+        depth, holder = 0, graph.locate(gid)
+        while holder.owner is not None:
+            depth += 1
+            holder = holder.owner[0]
+        return depth
+
+    def owner_of(self, gid: str) -> str | None:
+        """The structure whose diagram holds ``gid`` (None at the top, or when it is gone)."""
+        graph = self.model.graph
+        if graph.find(gid) is None:
+            return None
+        holder = graph.locate(gid)
+        return holder.owner[1] if holder.owner is not None else None
+
+    def terminal_nodes(self, sid: str) -> set[str]:
+        gn = self.model.graph.find(sid)
+        if gn is None or not isinstance(gn.node, StructureNode):
+            return set()
+        d = gn.node.diagrams[self.visible(sid, gn.node)].graph
+        return set(d.inputs.values()) | set(d.outputs.values())
+
+    def frame_rect(self, sid: str) -> tuple[float, float, float, float]:
+        """A structure's drawn frame (x, y, w, h), from the graph."""
+        holder = self.model.graph.structure(sid)
+        x, y = holder.graph.nodes[sid].pos or (0.0, 0.0)
+        node = holder.node
+        rows = len(node.shift_registers) + max(len(node.tunnels_in), len(node.tunnels_out))
+        w, h = node.size or (420.0, 280.0)
+        mw, mh = frame_min_size(rows)
+        return x, y, max(w, mw), max(h, mh)
+
+    def _remove_frame(self, sid: str) -> None:
+        frame = self.frames.pop(sid, None)
+        for key in [k for k in self.terminals if k[0] == sid]:
+            item = self.terminals.pop(key)
+            self._terminal_key.pop(item.id, None)
+            for port in list(item.inputs().values()) + list(item.outputs().values()):
+                end = self._port_end.pop(port.view, None)
+                if end is not None:
+                    self._src_ports.pop(end, None)
+                    self._dst_ports.pop(end, None)
+            self.graph.delete_node(item, push_undo=False)
+        if frame is not None:
+            self._frame_id.pop(frame.id, None)
+            self.states.pop(sid, None)
+            self.graph.delete_node(frame, push_undo=False)
+
+    def _draw_frame(self, sid: str) -> None:
+        """(Re)draw a structure's frame and terminals from the graph."""
+        was_selected = sid in self.frames and self.frames[sid].view.isSelected()
+        self._remove_frame(sid)
+        st = self.model.graph.structure(sid)
+        node, gn = st.node, st.graph.nodes[sid]
+        x, y, w, h = self.frame_rect(sid)
+        frame = self.graph.create_node(FrameNode.type_, name=gn.name, selected=False, push_undo=False)
+        frame.sid = sid
+        view = frame.view
+        view.kind = {"haibal.structure.ForLoop": "for", "haibal.structure.WhileLoop": "while"}.get(gn.type_id, "case")
+        k = self.visible(sid, node)
+        if view.kind == "case":
+            view.case_text = node.diagrams[k].label
+            view.on_case_step = lambda step, s=sid: self.step_case(s, step)
+        frame.set_property("width", w + 2 * MARGIN, push_undo=False)
+        frame.set_property("height", h + 2 * MARGIN, push_undo=False)
+        frame.set_property("pos", [x - MARGIN, y - MARGIN], push_undo=False)
+        view.setZValue(-4 + self.depth_of(sid) * 0.01)
+        view.setToolTip(f"{gn.name} — {node.display_name}" + (f", case {node.diagrams[k].label}"
+                                                              if view.kind == "case" else ""))
+        state = self.states.get(sid)
+        frame_state = STATE_COLORS.get(state) if state else None
+        view.state_color = frame_state
+        self.frames[sid] = frame
+        self._frame_id[frame.id] = sid
+        if was_selected:
+            view.setSelected(True)
+        d = node.diagrams[k].graph
+        keys: list[tuple] = []
+        if view.kind == "for":
+            keys.append(("count", COUNT))
+        if view.kind == "case":
+            keys.append(("selector", SELECTOR))
+        for t in node.terminals:
+            if t.kind == "shift":
+                keys.append(("shift_left", t.name))
+            else:
+                keys.append(("tunnel_in" if t.direction == "in" else "tunnel_out", t.name))
+        if node.loop and ITERATION in d.inputs:
+            keys.append(("iteration", ITERATION))
+        cond = next((c for c in CONDITIONS if c in d.outputs), None) if node.loop else None
+        if cond is not None:
+            keys.append(("condition", cond))
+        places = layout_terminals((x, y, w, h), keys)
+        shifts = [k_ for k_ in keys if k_[0] == "shift_left"]
+        for key in keys + [("shift_right", name) for _, name in shifts]:
+            role, name = key
+            if role in ("count", "selector"):
+                item = self._terminal(sid, key, SinkTerminal, places[key], dst=(sid, name))
+            elif role == "condition":
+                item = self._terminal(sid, key, SinkTerminal, places[key], dst=(d.outputs[name], "value"))
+                item.view.condition = name
+            elif role == "iteration":
+                item = self._terminal(sid, key, SourceTerminal, places[key], src=(d.inputs[name], "value"))
+            elif role in ("tunnel_in", "shift_left"):
+                inner = d.inputs.get(name)
+                item = self._terminal(sid, key, ThroughTerminal, places[key], dst=(sid, name),
+                                      src=(inner, "value") if inner is not None else None)
+            else:  # tunnel_out, shift_right
+                inner = d.outputs.get(name)
+                item = self._terminal(sid, key, ThroughTerminal, places[key], src=(sid, name),
+                                      dst=(inner, "value") if inner is not None else None)
+            if role.startswith("tunnel"):
+                item.view.indexing = node.terminal(name).indexing
+            item.view.setToolTip(self._terminal_tip(node, role, name))
+
+    def _terminal(self, sid: str, key: tuple, cls, pos, src=None, dst=None):
+        item = self.graph.create_node(cls.type_, name=key[1], selected=False, push_undo=False)
+        item.sid, item.key = sid, key
+        item.view.role = key[0]
+        item.view.draw_node()
+        item.set_property("pos", [float(pos[0]), float(pos[1])], push_undo=False)
+        item.view.setZValue(2)
+        full = (sid,) + key
+        self.terminals[full] = item
+        self._terminal_key[item.id] = full
+        if dst is not None:
+            port = item.get_input("in")
+            self._dst_ports[dst] = port
+            self._port_end[port.view] = dst
+        if src is not None:
+            port = item.get_output("out")
+            self._src_ports[src] = port
+            self._port_end[port.view] = src
+        return item
+
+    @staticmethod
+    def _terminal_tip(node, role: str, name: str) -> str:
+        if role == "count":
+            return "N: the number of iterations (unwired: the length of the indexing inputs)"
+        if role == "selector":
+            return "selector: picks the case"
+        if role == "iteration":
+            return "i: the iteration, from 0"
+        if role == "condition":
+            return f"conditional terminal: {'stop' if name == 'stop' else 'continue'} if true"
+        t = node.terminal(name)
+        if role.startswith("shift"):
+            side = "previous iteration's value" if role == "shift_left" else "value for the next iteration"
+            return f"shift register {name!r}: the {side} (right click: remove)"
+        what = "input" if t.direction == "in" else "output"
+        idx = ", indexing" if t.indexing else ""
+        return f"{what} tunnel {name!r}{idx} (right click: indexing, remove)"
+
+    def step_case(self, sid: str, step: int) -> None:
+        """Show the previous (-1) or next (+1) case of a Case Structure."""
+        node = self.model.graph.find(sid).node
+        self.show_case(sid, (self.visible(sid, node) + step) % len(node.diagrams))
+
+    def show_case(self, sid: str, index: int) -> None:
+        """Show case ``index`` of a Case Structure (its nodes drawn, the others' hidden)."""
+        self.visible_case[sid] = index
+        self.apply(Change(structures={sid}))
+
+    def frame_under(self, pos) -> str | None:
+        """The structure whose frame (border or label) is at a scene point, or None."""
+        for item in self.graph.scene().items(QtCore.QPointF(float(pos[0]), float(pos[1]))):
+            sid = self._frame_id.get(getattr(item, "id", None))
+            if sid is not None:
+                return sid
+        return None
+
+    def terminal_under(self, pos) -> tuple | None:
+        """(structure id, role, name) of the terminal at a scene point, or None."""
+        for item in self.graph.scene().items(QtCore.QPointF(float(pos[0]), float(pos[1]))):
+            while item is not None and getattr(item, "id", None) not in self._terminal_key:
+                item = item.parentItem()
+            if item is not None:
+                return self._terminal_key[item.id]
+        return None
+
+    def frame_at(self, x: float, y: float, exclude: Iterable[str] = ()) -> tuple:
+        """The diagram shown at a scene point: (structure id, diagram index) of the innermost
+        frame there (not one of ``exclude`` nor inside them), or () for the graph itself."""
+        skip = set(exclude)
+        best, best_depth = (), -1
+        for sid in self.frames:
+            if sid in skip or any(self._inside(sid, e) for e in skip):
+                continue
+            fx, fy, fw, fh = self.frame_rect(sid)
+            if fx + BORDER <= x <= fx + fw - BORDER and fy + BORDER <= y <= fy + fh - BORDER:
+                depth = self.depth_of(sid)
+                if depth > best_depth:
+                    best, best_depth = (sid, self.visible(sid)), depth
+        return best
+
+    def _inside(self, gid: str, sid: str) -> bool:
+        """Whether node ``gid`` lies (at any depth) inside structure ``sid``."""
+        owner = self.owner_of(gid)
+        while owner is not None:
+            if owner == sid:
+                return True
+            owner = self.owner_of(owner)
+        return False
 
     def _make_item(self, gid: str) -> HaibalNode | None:
         graph = self.model.graph
-        gn = graph.nodes[gid]
+        gn = graph.find(gid)
         if gn.node is None:
-            self.hidden.append(gid)
+            if gid not in self.hidden:
+                self.hidden.append(gid)
             return None
         ngtype = register(self.graph, gn.cls, local=gn.type_id in graph.local_types)
         pos = gn.pos or (0.0, 0.0)
@@ -313,18 +625,12 @@ class Canvas(QtCore.QObject):
         self.graph.delete_node(node, push_undo=False)
 
     def _wire(self, c: Connection) -> None:
-        src, dst = self.items.get(c.src), self.items.get(c.dst)
-        if src is None or dst is None:
-            return
-        out, inp = src.get_output(c.src_port), dst.get_input(c.dst_port)
+        out, inp = self._out_port(c.src, c.src_port), self._in_port(c.dst, c.dst_port)
         if out is not None and inp is not None and out not in inp.connected_ports():
             out.connect_to(inp, push_undo=False, emit_signal=False)
 
     def _unwire(self, c: Connection) -> None:
-        src, dst = self.items.get(c.src), self.items.get(c.dst)
-        if src is None or dst is None:
-            return
-        out, inp = src.get_output(c.src_port), dst.get_input(c.dst_port)
+        out, inp = self._out_port(c.src, c.src_port), self._in_port(c.dst, c.dst_port)
         if out is not None and inp is not None and out in inp.connected_ports():
             out.disconnect_from(inp, push_undo=False, emit_signal=False)
 
@@ -335,14 +641,14 @@ class Canvas(QtCore.QObject):
         try:
             gids = set(gids)
             for gid in gids:
-                node, gn = self.items.get(gid), graph.nodes.get(gid)
+                node, gn = self.items.get(gid), graph.find(gid)
                 if node is None or gn is None:
                     continue
                 with node.view.held():
                     node.show_name(gn.name)
                     node.show_values(gn.params, gn.instance)
             drawn = {c for c in self.wires() if c.src in gids or c.dst in gids}
-            wanted = {c for c in graph.connections if c.src in gids or c.dst in gids}
+            wanted = {c for c in self.all_connections() if c.src in gids or c.dst in gids}
             for c in drawn - wanted:
                 self._unwire(c)
             for c in wanted - drawn:
@@ -393,6 +699,12 @@ class Canvas(QtCore.QObject):
     def _on_backdrop_updated(self, node_id, what, value) -> None:
         if node_id in self._backdrop_id and what in ("sizer_mouse_release", "sizer_double_clicked"):
             self._ask(lambda: self.model.set_editor_data("backdrops", self._backdrops_as_drawn(), "resize comment"))
+        elif node_id in self._frame_id and what == "sizer_mouse_release":
+            sid = self._frame_id[node_id]
+            x, y = value["pos"]
+            size = (value["width"] - 2 * MARGIN, value["height"] - 2 * MARGIN)
+            self._ask(lambda: self.model.set_frame(sid, pos=(x + MARGIN, y + MARGIN), size=size))
+            self.apply(Change(structures={sid}))
 
     def add_backdrop(self, title: str = "Comment", text: str = "", gids: Iterable[str] = (), margin: float = 30.0) -> str:
         """A backdrop (a titled comment frame) around ``gids`` (or at the view centre); returns its id."""
@@ -423,10 +735,10 @@ class Canvas(QtCore.QObject):
 
     def _conn(self, a, b) -> Connection | None:
         out, inp = (a, b) if a.port_type == "out" else (b, a)
-        src, dst = self._gid.get(out.node.id), self._gid.get(inp.node.id)
-        if src is None or dst is None:
+        start, end = self._end(out), self._end(inp)
+        if start is None or end is None:
             return None
-        return Connection(src, out.name, dst, inp.name)
+        return Connection(start[0], start[1], end[0], end[1])
 
     def _on_connection_changed(self, disconnected, connected) -> None:
         if self._applying:
@@ -445,14 +757,42 @@ class Canvas(QtCore.QObject):
 
     def _on_moved(self, moved: dict) -> None:
         graph = self.model.graph
-        positions = {gid: tuple(node.pos()) for gid, node in self.items.items()
-                     if gid in graph.nodes and tuple(node.pos()) != tuple(graph.nodes[gid].pos or (None, None))}
+        positions = {}
+        for gid, node in self.items.items():
+            gn = graph.find(gid)
+            if gn is not None and tuple(node.pos()) != tuple(gn.pos or (None, None)):
+                positions[gid] = tuple(node.pos())
+        frames = {}
+        for sid, frame in self.frames.items():
+            x, y = frame.pos()
+            if (x + MARGIN, y + MARGIN) != tuple(self.frame_rect(sid)[:2]):
+                frames[sid] = (x + MARGIN, y + MARGIN)
         backdrop_moved = any(view.id in self._backdrop_id for view in moved)
-        with self.model.edit("move", allow_locked=True):
-            if positions:
-                self.model.move(positions)
-            if backdrop_moved:
-                self.model.set_editor_data("backdrops", self._backdrops_as_drawn())
+        views = {view.id for view in moved}
+        homes = {}  # the nodes and frames dropped into another diagram (or out of one)
+        if not self.model.locked:
+            dropped = [g for g, node in self.items.items() if node.id in views] + \
+                      [s for s, f in self.frames.items() if f.id in views]
+            for gid in dropped:
+                r = (self.items[gid] if gid in self.items else self.frames[gid]).view.sceneBoundingRect()
+                where = self.frame_at(r.center().x(), r.top() + min(30.0, r.height() / 2), exclude=[gid])
+                if where != self.model.home(gid):
+                    homes.setdefault(where, []).append(gid)
+        if not (positions or frames or backdrop_moved or homes):
+            self.apply(Change(structures=set(self.frames)))  # terminals dragged: put them back
+            return
+
+        def edit():
+            with self.model.edit("move", allow_locked=True):
+                if positions:
+                    self.model.move(positions)
+                for sid, pos in frames.items():
+                    self.model.set_frame(sid, pos=pos)
+                if backdrop_moved:
+                    self.model.set_editor_data("backdrops", self._backdrops_as_drawn())
+                for where, gids in homes.items():
+                    self.model.move_to(gids, where)
+        self._ask(edit, positions)
 
     def _on_field_edit(self, node: HaibalNode, what: str, value) -> None:
         gid = node.gid
@@ -488,7 +828,8 @@ class Canvas(QtCore.QObject):
         if free:
             w, h = self.size_hint(type_id)
             x, y = layout.free_spot(x, y, w, h, self.boxes())
-        gid = self._ask(lambda: self.model.add_node(type_id, name=name, pos=(x, y)))
+        where = self.frame_at(x + 10.0, y + 10.0)  # dropped inside a frame: into that diagram
+        gid = self._ask(lambda: self.model.add_node(type_id, name=name, pos=(x, y), where=where))
         if free and gid in self.items:
             self.make_room([gid])
         return gid
@@ -505,8 +846,8 @@ class Canvas(QtCore.QObject):
         nx, ny = layout.free_spot(x, y, w, h, others)
         if (nx, ny) != (x, y):
             graph = self.model.graph
-            moved = {g: (graph.nodes[g].pos[0] + nx - x, graph.nodes[g].pos[1] + ny - y)
-                     for g in gids if g in graph.nodes and graph.nodes[g].pos is not None}
+            moved = {g: (graph.find(g).pos[0] + nx - x, graph.find(g).pos[1] + ny - y)
+                     for g in gids if graph.find(g) is not None and graph.find(g).pos is not None}
             self.model.move(moved, amend=True)
 
     def _on_wire_clicked(self, pipe) -> None:
@@ -515,7 +856,8 @@ class Canvas(QtCore.QObject):
             self.wire_selected.emit(conn)
 
     def _on_double_clicked(self, node) -> None:
-        gid = self._gid.get(getattr(node, "id", None))
+        nid = getattr(node, "id", None)
+        gid = self._gid.get(nid) or self._frame_id.get(nid)
         if gid is not None:
             self.node_activated.emit(gid)
 
@@ -534,6 +876,8 @@ class Canvas(QtCore.QObject):
 
     # ------------------------------------------------------------------ geometry
     def box(self, gid: str) -> tuple[float, float, float, float]:
+        if gid in self.frames:
+            return self.frame_rect(gid)
         r = self.items[gid].view.sceneBoundingRect()
         return r.x(), r.y(), r.width(), r.height()
 
@@ -559,12 +903,14 @@ class Canvas(QtCore.QObject):
         return c.x(), c.y()
 
     def scene_rect_of(self, gids: Iterable[str] | None = None) -> QtCore.QRectF | None:
-        gids = list(self.items) if gids is None else [g for g in gids if g in self.items]
+        everything = gids is None
+        gids = list(self.items) + list(self.frames) if gids is None else \
+            [g for g in gids if g in self.items or g in self.frames]
         rect = None
         for gid in gids:
-            r = self.items[gid].view.sceneBoundingRect()
+            r = (self.items[gid] if gid in self.items else self.frames[gid]).view.sceneBoundingRect()
             rect = r if rect is None else rect.united(r)
-        if gids is not None and len(gids) == len(self.items):
+        if everything or len(gids) == len(self.items) + len(self.frames):
             for item in self.backdrops.values():
                 r = item.view.sceneBoundingRect()
                 rect = r if rect is None else rect.united(r)
@@ -597,7 +943,13 @@ class Canvas(QtCore.QObject):
 
     # ------------------------------------------------------------------ selection
     def selected_ids(self) -> list[str]:
-        return [self._gid[n.id] for n in self.graph.selected_nodes() if n.id in self._gid]
+        """The selected nodes and structures (frames), by graph id."""
+        return [self._gid.get(n.id) or self._frame_id[n.id] for n in self.graph.selected_nodes()
+                if n.id in self._gid or n.id in self._frame_id]
+
+    def selected_terminals(self) -> list[tuple]:
+        """The selected terminals: (structure id, role, name)."""
+        return [self._terminal_key[n.id] for n in self.graph.selected_nodes() if n.id in self._terminal_key]
 
     def selected_backdrops(self) -> list[str]:
         return [self._backdrop_id[n.id] for n in self.graph.selected_nodes() if n.id in self._backdrop_id]
@@ -605,7 +957,7 @@ class Canvas(QtCore.QObject):
     def select(self, gids: Iterable[str]) -> None:
         wanted = set(gids)
         self.graph.scene().clearSelection()
-        for gid, node in self.items.items():
+        for gid, node in list(self.items.items()) + list(self.frames.items()):
             if gid in wanted:
                 node.view.setSelected(True)
 
@@ -639,6 +991,16 @@ class Canvas(QtCore.QObject):
                 coerced.setdefault(c.dst, {})[c.dst_port] = compat.lossy
         for node in self.items.values():
             self._color_ports(node, coerced.get(node.gid, {}))
+        for item in self.terminals.values():  # in the colour of the value they carry
+            end = next((self._port_end[p.view] for p in list(item.outputs().values()) + list(item.inputs().values())
+                        if p.view in self._port_end), None)
+            ptype = ANY
+            if end is not None and info is not None:
+                ptype = info.outputs.get(end) or info.wired.get(end[0], {}).get(end[1]) or ANY
+            color = self.theme.kind_color(ptype.kind)
+            if item.view.fill != color:
+                item.view.fill = color
+                item.view.update()
         for c in self.wires():
             pipe = self.pipe_item(c)
             if pipe is not None:
@@ -749,6 +1111,16 @@ class Canvas(QtCore.QObject):
     # ------------------------------------------------------------------ run states and values
     def set_state(self, gid: str, state: str, message: str = "") -> None:
         """``state``: idle, running, done, cached, stale or failed (view only: never saved nor undone)."""
+        frame = self.frames.get(gid)
+        if frame is not None:  # a structure: its frame in the state's colour
+            self.states[gid] = state
+            color = (FAILED_NODE_COLOR if state == "failed" else RUNNING_NODE_COLOR if state == "running"
+                     else STATE_COLORS.get(state))
+            frame.view.state_color = color
+            if message:
+                self.messages[gid] = message
+            frame.view.update()
+            return
         node = self.items.get(gid)
         if node is None or (self.states.get(gid, "idle") == state and state != "failed"):
             return
@@ -770,6 +1142,8 @@ class Canvas(QtCore.QObject):
         view.update()
 
     def state_color(self, gid: str) -> tuple:
+        if gid in self.frames:
+            return tuple(self.frames[gid].view.state_color or ())
         return tuple(self.items[gid].view.color[:3])
 
     def reset_states(self, gids: Iterable[str] | None = None) -> None:

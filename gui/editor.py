@@ -8,13 +8,15 @@ same ones.
 
 from __future__ import annotations
 
-from . import snippet_panel, subgraphs
+from . import run_settings, snippet_panel, structures, subgraphs
 from .window import EditorWindow
 
 #: each feature: ``install(window)``, idempotent
 FEATURES = (
     snippet_panel.install,  # Snippets panel, 'Save selection as snippet…', snippet drops
     subgraphs.install,  # 'Collapse into subgraph', 'Expand subgraph', double-click opens one
+    structures.install,  # 'Enclose in For Loop / While Loop / Case Structure', frames' context menus
+    run_settings.install,  # Run settings (allowed folders, limits); which files an opened graph writes
 )
 
 

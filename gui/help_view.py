@@ -37,6 +37,9 @@ def help_html(cls) -> str:
             rows.append([f"<b>{escape(inst.name)}</b>", f"<code>{escape(sig)}</code>", escape(inst.doc)])
         parts += ["<h3>Instances</h3><p>Picked from what is wired, or pinned with the instance selector.</p>",
                   _table(["instance", "inputs", "what it does"], rows)]
+    if cls.help.terminals:
+        rows = [[f"<b>{escape(name)}</b>", escape(what)] for name, what in cls.help.terminals]
+        parts += ["<h3>Terminals</h3>", _table(["terminal", "what it is"], rows)]
     if cls.help.use_cases:
         parts += ["<h3>Use cases</h3><ul>" + "".join(f"<li>{escape(u)}</li>" for u in cls.help.use_cases) + "</ul>"]
     return "\n".join(parts)

@@ -199,3 +199,25 @@ def spread(boxes: Mapping[str, Box]) -> dict[str, tuple[float, float]]:
         return {}
     x0, y0 = x.min(), y.min()
     return {k: (float(x0 + (xi - x0) * sx), float(y0 + (yi - y0) * sy)) for k, xi, yi in zip(keys, x, y)}
+
+
+def spread_frames(boxes: Mapping[str, Box], moved: Mapping[str, tuple[float, float]],
+                  frames: Mapping[str, Box]) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """The frames of structures spread as ``spread`` spread the nodes ``boxes`` to ``moved``:
+    structure id -> (new top-left, new size), so a frame keeps holding its nodes."""
+    keys = [k for k in moved if k in boxes]
+    if not keys or not frames:
+        return {}
+    x = np.array([boxes[k][0] for k in keys])
+    nx = np.array([moved[k][0] for k in keys])
+    y = np.array([boxes[k][1] for k in keys])
+    ny = np.array([moved[k][1] for k in keys])
+    x0, y0 = x.min(), y.min()
+    sx = float(np.max((nx - x0) / np.where(x > x0, x - x0, 1.0), initial=1.0)) or 1.0
+    sy = float(np.max((ny - y0) / np.where(y > y0, y - y0, 1.0), initial=1.0)) or 1.0
+    out = {}
+    for sid, (fx, fy, fw, fh) in frames.items():
+        left, top = x0 + (fx - x0) * sx, y0 + (fy - y0) * sy
+        right, bottom = x0 + (fx + fw - x0) * sx, y0 + (fy + fh - y0) * sy
+        out[sid] = ((float(left), float(top)), (float(right - left), float(bottom - top)))
+    return out

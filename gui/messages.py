@@ -14,22 +14,40 @@ import re
 def display_names(graph) -> dict[str, str]:
     """node id -> how the editor names it in a message."""
     count: dict[str, int] = {}
-    for gn in graph.nodes.values():
+    every = list(graph.all_nodes())  # inside structures too
+    for _, gn in every:
         count[gn.name] = count.get(gn.name, 0) + 1
-    return {gid: (f"'{gn.name}'" if count[gn.name] == 1 else f"'{gn.name}' ({gid})")
-            for gid, gn in graph.nodes.items()}
+    return {gid: (f"'{gn.name}'" if count[gn.name] == 1 else f"'{gn.name}' ({gid})") for gid, gn in every}
 
 
 def plain_names(graph) -> dict[str, str]:
     """node id -> its name without quotes, for a column or a title (``mean (scc2)`` when shared)."""
     count: dict[str, int] = {}
-    for gn in graph.nodes.values():
+    every = list(graph.all_nodes())  # inside structures too
+    for _, gn in every:
         count[gn.name] = count.get(gn.name, 0) + 1
-    return {gid: gn.name if count[gn.name] == 1 else f"{gn.name} ({gid})" for gid, gn in graph.nodes.items()}
+    return {gid: gn.name if count[gn.name] == 1 else f"{gn.name} ({gid})" for gid, gn in every}
+
+
+#: the command line's hints, as the editor says them
+_HINTS = (
+    (re.compile(r"\s*(?:with |: )?--allow-(?:read|write) DIR"), " in Run → Run settings… (allowed folders)"),
+    (re.compile(r"(?:haibal run )?--limit (\w+)=(?:VALUE|\.\.\.)(?:, or Limits\(\.\.\.\)\.raised\(\w+=\.\.\.\))?"),
+     r"Run → Run settings… (limit \1)"),
+)
+
+
+def editor_hints(text: str) -> str:
+    """A core message's command-line advice turned into the editor's menu path."""
+    for pattern, replacement in _HINTS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def by_name(text: str, graph) -> str:
-    """``text`` with the graph's node ids (and the labels around them) replaced by node names."""
+    """``text`` with the graph's node ids (and the labels around them) replaced by node names,
+    and command-line advice given as the editor's menu path."""
+    text = editor_hints(text)
     if not text or graph is None or not graph.nodes:
         return text
     names = display_names(graph)

@@ -9,7 +9,10 @@ way round). Each edit is one graph transaction (all or nothing: a refused edit r
 Undo keeps the graph's parts before and after each step; undoing applies the difference
 back as ordinary graph edits, so the graph's change log still tells the ``Runtime``
 exactly which nodes to run again. A ``Change`` says what differs: nodes added, removed,
-updated (name, parameters, instance, state, class), moved, wires added and removed.
+updated (name, parameters, instance, state, class), moved, wires added and removed, and
+structures whose terminals, cases or frame changed. Structures' diagrams are part of it:
+a snapshot lists every node at every depth (node ids are unique in the whole graph) with
+the diagram it is in, so an edit inside a loop is undone as that edit.
 
 While a run reads the graph on its worker thread the model is *locked* (as LabVIEW's
 block diagram is while its VI runs): edits raise ``GraphLocked``; moving nodes, which
@@ -20,15 +23,18 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 from Qt import QtCore, QtGui
 
 from haibal_py.errors import HaibalError, ParameterError
+from haibal_py.files.limits import Limits
+from haibal_py.files.policy import FilePolicy
 from haibal_py.graph import Connection, Graph
-from haibal_py.graph.parts import NodeSpec
+from haibal_py.graph.parts import GraphParts, NodeSpec
+from haibal_py.graph.structures import WHILE_TYPE_ID, Layout, StructureNode, connect_across, enclose, move_nodes
 from haibal_py.graph.templates import Snippet, insert_snippet
 from haibal_py.node import AUTOMATIC
 from haibal_py.runtime import Runtime
@@ -58,7 +64,10 @@ def _same_params(a: Mapping, b: Mapping) -> bool:
 
 @dataclass
 class Snapshot:
-    """A graph's editable content at one moment (what an undo step restores)."""
+    """A graph's editable content at one moment (what an undo step restores): every node, at
+    every depth (a structure's spec without its diagrams), where it is (``home``: () in the
+    graph itself, (structure id, diagram index) inside a structure), each structure's
+    layout (terminals, cases, frame), every wire."""
 
     name: str
     description: str
@@ -67,13 +76,40 @@ class Snapshot:
     connections: list[Connection]
     local_types: dict[str, type]
     editor: dict
+    home: dict[str, tuple] = field(default_factory=dict)
+    layouts: dict[str, Layout] = field(default_factory=dict)
 
     @classmethod
     def of(cls, graph: Graph) -> "Snapshot":
         parts = graph.to_parts()
-        return cls(parts.name, parts.description, {s.id: s for s in parts.nodes},
-                   {gid: gn.cls for gid, gn in graph.nodes.items()}, list(parts.connections),
-                   dict(graph.local_types), json.loads(json.dumps(graph.editor)))
+        specs: dict[str, NodeSpec] = {}
+        home: dict[str, tuple] = {}
+        layouts: dict[str, Layout] = {}
+        wires: list[Connection] = []
+
+        def walk(gparts, where: tuple) -> None:
+            for spec in gparts.nodes:
+                st = spec.structure
+                specs[spec.id] = replace(spec, structure=None) if st is not None else spec
+                home[spec.id] = where
+                if st is not None:
+                    layouts[spec.id] = Layout(tuple(st.terminals), tuple((d.values, d.default) for d in st.diagrams),
+                                              st.size, tuple(json.dumps(d.graph.editor, sort_keys=True)
+                                                             for d in st.diagrams))
+                    for k, d in enumerate(st.diagrams):
+                        walk(d.graph, (spec.id, k))
+            wires.extend(gparts.connections)
+
+        walk(parts, ())
+        return cls(parts.name, parts.description, specs, {gid: gn.cls for gid, gn in graph.all_nodes()}, wires,
+                   dict(graph.local_types), json.loads(json.dumps(graph.editor)), home, layouts)
+
+    def depth(self, gid: str) -> int:
+        n, where = 0, self.home.get(gid, ())
+        while where:
+            n += 1
+            where = self.home.get(where[0], ())
+        return n
 
 
 @dataclass
@@ -87,17 +123,19 @@ class Change:
     moved: set[str] = field(default_factory=set)
     wires_added: set[Connection] = field(default_factory=set)
     wires_removed: set[Connection] = field(default_factory=set)
+    structures: set[str] = field(default_factory=set)  # terminals, cases or frame changed
     editor: bool = False  # the editor's own data (backdrops) changed
     reset: bool = False  # a new graph: redraw everything
 
     @property
     def empty(self) -> bool:
         return not (self.added or self.removed or self.updated or self.replaced or self.moved or self.wires_added
-                    or self.wires_removed or self.editor or self.reset)
+                    or self.wires_removed or self.structures or self.editor or self.reset)
 
     @property
     def structural(self) -> bool:
-        return bool(self.added or self.removed or self.replaced or self.wires_added or self.wires_removed or self.reset)
+        return bool(self.added or self.removed or self.replaced or self.wires_added or self.wires_removed
+                    or self.structures or self.reset)
 
     def touched(self) -> set[str]:
         """Nodes whose values may change: edited ones and the ends of changed wires."""
@@ -111,56 +149,78 @@ def diff(a: Snapshot, b: Snapshot) -> Change:
     change = Change()
     change.added = set(b.specs) - set(a.specs)
     change.removed = set(a.specs) - set(b.specs)
-    for gid in set(a.specs) & set(b.specs):
+    gone = set(change.removed)
+    for gid in sorted(set(a.specs) & set(b.specs), key=a.depth):  # outer nodes first
         sa, sb = a.specs[gid], b.specs[gid]
-        if sa.type_id != sb.type_id or a.classes.get(gid) is not b.classes.get(gid):
+        ha, hb = a.home.get(gid, ()), b.home.get(gid, ())
+        if (sa.type_id != sb.type_id or a.classes.get(gid) is not b.classes.get(gid) or ha != hb
+                or (ha and ha[0] in gone)):  # moved to another diagram, or its structure is made anew
             change.replaced.add(gid)
-        elif (sa.name != sb.name or sa.instance != sb.instance or not _same_params(sa.params, sb.params)
-              or not _same_params(sa.state, sb.state)):
+            gone.add(gid)
+            continue
+        if (sa.name != sb.name or sa.instance != sb.instance or not _same_params(sa.params, sb.params)
+                or not _same_params(sa.state, sb.state)):
             change.updated.add(gid)
         if sa.pos != sb.pos:
             change.moved.add(gid)
+        if a.layouts.get(gid) != b.layouts.get(gid):
+            change.structures.add(gid)
     wa, wb = set(a.connections), set(b.connections)
     change.wires_added, change.wires_removed = wb - wa, wa - wb
     change.editor = a.editor != b.editor or a.name != b.name or a.description != b.description
     return change
 
 
-def _apply(graph: Graph, target: Snapshot, change: Change) -> None:
+def _holder(graph: Graph, where: tuple) -> Graph:
+    """The graph a snapshot's ``home`` names: ``graph`` itself, or a structure's diagram."""
+    if not where:
+        return graph
+    return graph.structure(where[0]).diagram(where[1])
+
+
+def _apply(graph: Graph, target: Snapshot, change: Change, current: Snapshot | None = None) -> None:
     """Make ``graph`` equal ``target`` through ordinary graph edits (one transaction)."""
     with graph.transaction():
         graph.local_types.clear()
         graph.local_types.update(target.local_types)
-        have = set(graph.connections)
         for c in change.wires_removed:
-            if c in have and c.src in graph.nodes and c.dst in graph.nodes:
-                graph.disconnect(c.src, c.src_port, c.dst, c.dst_port)
-        for gid in change.removed | change.replaced:
-            if gid in graph.nodes:
-                graph.remove_node(gid)
+            holder = graph.locate(c.dst) if graph.find(c.dst) is not None else None
+            if holder is not None and holder.has_wire(c):
+                holder.disconnect(c.src, c.src_port, c.dst, c.dst_port)
+        depth = current.depth if current is not None else (lambda gid: 0)
+        for gid in sorted(change.removed | change.replaced, key=depth):
+            if graph.find(gid) is not None:  # else: gone with its structure
+                graph.locate(gid).remove_node(gid)
+        for sid in change.structures:
+            if graph.find(sid) is not None and sid in target.layouts:
+                graph.structure(sid).set_layout(target.layouts[sid])
         fresh = change.added | change.replaced
-        for gid, spec in target.specs.items():
-            if gid in fresh:
-                graph.add_node(spec.type_id, spec.name, {}, AUTOMATIC, spec.pos, id=gid, state=spec.state)
-                _set_params(graph, gid, spec.params)
-                if spec.instance != AUTOMATIC:
-                    graph.set_instance(gid, spec.instance)
-            elif gid in change.updated:
-                gn = graph.nodes[gid]
-                if gn.name != spec.name and spec.name is not None:
-                    graph.rename(gid, spec.name)
-                _set_params(graph, gid, {k: v for k, v in spec.params.items()
-                                         if not same_value(gn.params.get(k), v)})
-                if gn.instance != spec.instance:
-                    graph.set_instance(gid, spec.instance)
-                if gn.node is not None and not _same_params(gn.node.get_state(), spec.state):
-                    graph.set_state(gid, spec.state)
-            if gid in change.moved:
-                graph.set_pos(gid, spec.pos)
-        have = set(graph.connections)
+        for gid in sorted(fresh, key=target.depth):  # a structure before what is inside it
+            spec = target.specs[gid]
+            holder = _holder(graph, target.home.get(gid, ()))
+            holder.add_node(spec.type_id, spec.name, {}, AUTOMATIC, spec.pos, id=gid, state=spec.state)
+            if gid in target.layouts:
+                graph.structure(gid).set_layout(target.layouts[gid])
+            _set_params(holder, gid, spec.params)
+            if spec.instance != AUTOMATIC:
+                holder.set_instance(gid, spec.instance)
+        for gid in change.updated - fresh:
+            spec, holder = target.specs[gid], graph.locate(gid)
+            gn = holder.nodes[gid]
+            if gn.name != spec.name and spec.name is not None:
+                holder.rename(gid, spec.name)
+            _set_params(holder, gid, {k: v for k, v in spec.params.items() if not same_value(gn.params.get(k), v)})
+            if gn.instance != spec.instance:
+                holder.set_instance(gid, spec.instance)
+            if gn.node is not None and not _same_params(gn.node.get_state(), spec.state):
+                holder.set_state(gid, spec.state)
+        for gid in change.moved - fresh:
+            graph.locate(gid).set_pos(gid, target.specs[gid].pos)
         for c in target.connections:
-            if c not in have and (c in change.wires_added or c.src in fresh or c.dst in fresh):
-                graph.connect(c.src, c.src_port, c.dst, c.dst_port, replace=True)
+            if c in change.wires_added or c.src in fresh or c.dst in fresh:
+                holder = graph.locate(c.dst)
+                if not holder.has_wire(c):
+                    holder.connect(c.src, c.src_port, c.dst, c.dst_port, replace=True)
         graph.editor = json.loads(json.dumps(target.editor))
         graph.name, graph.description = target.name, target.description
 
@@ -215,7 +275,10 @@ class EditorModel(QtCore.QObject):
         self.undo_stack = QtGui.QUndoStack(self)
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.graph = graph if graph is not None else Graph()
-        self.runtime = Runtime(self.graph)
+        #: what runs may touch: the graph's folder unless widened (Run settings), and the limits
+        self.policy = FilePolicy()
+        self.limits = Limits()
+        self.runtime = Runtime(self.graph, policy=self.policy, limits=self.limits)
         self._depth = 0
         self._locked = False
 
@@ -223,13 +286,37 @@ class EditorModel(QtCore.QObject):
     def load(self, graph: Graph) -> None:
         """Edit ``graph`` from now on (history cleared, a fresh runtime)."""
         self.graph = graph
-        self.runtime = Runtime(graph)
+        self.runtime = Runtime(graph, policy=self.policy, limits=self.limits)
         self.undo_stack.clear()
         self.notify(Change(reset=True))
 
+    def set_run_settings(self, policy: FilePolicy, limits: Limits) -> None:
+        """The folders runs may read and write beyond the graph's own, and the limits; later
+        runs (a fresh runtime: everything runs again) and checks use them."""
+        self.policy, self.limits = policy, limits
+        self.runtime = Runtime(self.graph, policy=policy, limits=limits)
+        self.notify(Change(reset=False))
+
     def node_name(self, gid: str) -> str:
-        gn = self.graph.nodes.get(gid)
+        gn = self.graph.find(gid)
         return gn.name if gn is not None else gid
+
+    def node(self, gid: str):
+        """The ``GraphNode`` ``gid``, in the graph or inside one of its structures (GraphError otherwise)."""
+        return self.graph.locate(gid).nodes[gid]
+
+    def holder(self, where: tuple = ()) -> Graph:
+        """The graph ``where`` names: () the graph itself, (structure id, diagram index) a diagram."""
+        return _holder(self.graph, where)
+
+    def home(self, gid: str) -> tuple:
+        """Where node ``gid`` is: () in the graph itself, (structure id, diagram index) in a diagram."""
+        holder = self.graph.locate(gid)
+        if holder.owner is None:
+            return ()
+        sid = holder.owner[1]
+        diagrams = holder.owner[0].nodes[sid].node.diagrams
+        return sid, next(k for k, d in enumerate(diagrams) if d.graph is holder)
 
     # ------------------------------------------------------------------ locking
     @property
@@ -279,24 +366,35 @@ class EditorModel(QtCore.QObject):
     def restore(self, current: Snapshot, target: Snapshot) -> None:
         """Make the graph ``target`` again (an undo step applying its difference to ``current``)."""
         change = diff(current, target)
-        _apply(self.graph, target, change)
+        _apply(self.graph, target, change, current)
         self.notify(change)
 
     def notify(self, change: Change) -> None:
         self.changed.emit(change)
 
     def add_node(self, type_id: str, name: str | None = None, params: Mapping[str, Any] | None = None,
-                 pos: Iterable[float] | None = None, instance: str = AUTOMATIC) -> str:
-        """A new node; its name made unique among the graph's names (``SoftMax 2``) unless given."""
+                 pos: Iterable[float] | None = None, instance: str = AUTOMATIC, where: tuple = ()) -> str:
+        """A new node (in the diagram ``where`` names: () the graph itself); its name made
+        unique among the graph's names (``SoftMax 2``) unless given. A structure comes with
+        its iteration terminal (loops) and its conditional terminal (While Loops)."""
         with self.edit("add node") as g:
             cls = g.node_class(type_id)
             base = name or cls.display_name or cls.__name__
             if name is None:
                 base = self.unique_name(base)
-            return g.add_node(type_id, base, params, instance, pos)
+            holder = _holder(g, where)
+            gid = holder.add_node(type_id, base, params, instance, pos)
+            if isinstance(holder.nodes[gid].node, StructureNode):
+                st = holder.structure(gid)
+                st.set_size((420.0, 280.0))
+                if st.node.loop:
+                    st.add_iteration()
+                if st.node.type_id == WHILE_TYPE_ID:
+                    st.set_condition("stop")
+            return gid
 
     def unique_name(self, base: str, extra_taken: Iterable[str] = ()) -> str:
-        taken = {gn.name for gn in self.graph.nodes.values()} | set(extra_taken)
+        taken = {gn.name for _, gn in self.graph.all_nodes()} | set(extra_taken)
         if base not in taken:
             return base
         n = 2
@@ -305,25 +403,28 @@ class EditorModel(QtCore.QObject):
         return f"{base} {n}"
 
     def remove(self, gids: Iterable[str], label: str = "delete") -> None:
-        gids = [g for g in gids if g in self.graph.nodes]
+        gids = [g for g in gids if self.graph.find(g) is not None]
         if gids:
             with self.edit(label) as g:
                 for gid in gids:
-                    g.remove_node(gid)
+                    if g.find(gid) is not None:  # not gone with a structure removed before it
+                        g.locate(gid).remove_node(gid)
 
     def rewire(self, disconnect: Iterable[Connection] = (), connect: Iterable[Connection] = (),
                label: str = "wire") -> None:
-        """Remove and add wires in one step (a wire dragged from one input to another)."""
+        """Remove and add wires in one step (a wire dragged from one input to another). A wire
+        between nodes of different diagrams crosses structures' borders through tunnels."""
         disconnect, connect = list(disconnect), list(connect)
         if not disconnect and not connect:
             return
         with self.edit(label) as g:
-            have = set(g.connections)
             for c in disconnect:
-                if c in have:
-                    g.disconnect(c.src, c.src_port, c.dst, c.dst_port)
+                if g.find(c.dst) is not None:
+                    holder = g.locate(c.dst)
+                    if holder.has_wire(c):
+                        holder.disconnect(c.src, c.src_port, c.dst, c.dst_port)
             for c in connect:
-                g.connect(c.src, c.src_port, c.dst, c.dst_port, replace=True)
+                connect_across(g, c.src, c.src_port, c.dst, c.dst_port, replace_wire=True)
 
     def connect(self, src: str, src_port: str, dst: str, dst_port: str) -> Connection:
         conn = Connection(src, src_port, dst, dst_port)
@@ -335,35 +436,38 @@ class EditorModel(QtCore.QObject):
 
     def set_param(self, gid: str, name: str, value) -> None:
         """Set a parameter (``ParameterError`` naming the node by name when refused)."""
-        gn = self.graph.node(gid)
+        gn = self.node(gid)
         if name in gn.params and same_value(gn.params[name], value):
             return
         try:
             with self.edit(f"set {name}") as g:
-                g.set_param(gid, name, value)
+                g.locate(gid).set_param(gid, name, value)
         except ParameterError as exc:
             raise ParameterError(_by_name(str(exc), gid, gn.name)) from None
 
     def set_instance(self, gid: str, instance: str) -> None:
-        if self.graph.node(gid).instance != instance:
+        if self.node(gid).instance != instance:
             with self.edit("set instance") as g:
-                g.set_instance(gid, instance)
+                g.locate(gid).set_instance(gid, instance)
 
     def rename(self, gid: str, name: str) -> None:
         name = " ".join(str(name).split())
-        if self.graph.node(gid).name != name:
+        if self.node(gid).name != name:
             with self.edit("rename") as g:
-                g.rename(gid, name)
+                g.locate(gid).rename(gid, name)
 
     def move(self, positions: Mapping[str, tuple[float, float]], label: str = "move", amend: bool = False) -> None:
         """New positions (the runtime never reads them: allowed while a run reads the graph);
         ``amend``: part of the previous step."""
-        moved = {gid: (float(p[0]), float(p[1])) for gid, p in positions.items()
-                 if gid in self.graph.nodes and self.graph.nodes[gid].pos != (float(p[0]), float(p[1]))}
+        moved = {}
+        for gid, p in positions.items():
+            gn = self.graph.find(gid)
+            if gn is not None and gn.pos != (float(p[0]), float(p[1])):
+                moved[gid] = (float(p[0]), float(p[1]))
         if moved:
             with self.edit(label, allow_locked=True, amend=amend) as g:
                 for gid, pos in moved.items():
-                    g.set_pos(gid, pos)
+                    g.locate(gid).set_pos(gid, pos)
 
     def set_editor_data(self, key: str, value, label: str = "edit") -> None:
         """The editor's own data saved with the graph (``graph.editor[key]``: backdrops ...)."""
@@ -371,23 +475,60 @@ class EditorModel(QtCore.QObject):
             with self.edit(label, allow_locked=True) as g:
                 g.editor = {**g.editor, key: json.loads(json.dumps(value))}
 
+    # ------------------------------------------------------------------ structures
+    def structure_edit(self, sid: str, label: str, fn):
+        """``fn(Structure)`` as one edit (a terminal, a case, the conditional terminal ...)."""
+        with self.edit(label) as g:
+            return fn(g.structure(sid))
+
+    def set_frame(self, sid: str, pos=None, size=None, label: str = "resize structure") -> None:
+        """A structure's frame: its position and size (layout only: allowed while running)."""
+        st = self.graph.structure(sid)
+        gn = st.graph.nodes[sid]
+        new_pos = gn.pos if pos is None else (float(pos[0]), float(pos[1]))
+        new_size = st.node.size if size is None else (float(size[0]), float(size[1]))
+        if (new_pos, new_size) != (gn.pos, st.node.size):
+            with self.edit(label, allow_locked=True) as g:
+                holder = g.structure(sid)
+                holder.graph.set_pos(sid, new_pos)
+                holder.set_size(new_size)
+
+    def enclose(self, gids: Iterable[str], kind: str, name: str | None = None) -> str:
+        """Put the nodes inside a new For Loop ("for"), While Loop ("while") or Case Structure ("case")."""
+        labels = {"for": "For Loop", "while": "While Loop", "case": "Case Structure"}
+        with self.edit(f"enclose in {labels.get(kind, kind)}") as g:
+            return enclose(g, gids, kind, name or self.unique_name(labels.get(kind, "Structure")))
+
+    def move_to(self, gids: Iterable[str], where: tuple, label: str = "move into structure") -> list:
+        """Move nodes into the diagram ``where`` names (() the graph itself); the wires they had
+        cross the borders through tunnels. Returns the wires that could not follow."""
+        with self.edit(label) as g:
+            return move_nodes(g, gids, _holder(g, where))
+
     # ------------------------------------------------------------------ clipboard
     def copy_text(self, gids: Iterable[str]) -> str:
-        """The nodes ``gids`` and the wires among them as a graph document (JSON text)."""
-        chosen = [g for g in gids if g in self.graph.nodes and self.graph.nodes[g].node is not None]
+        """The nodes ``gids`` (structures whole) and the wires among them as a graph document
+        (JSON text). Nodes inside a selected structure come with it; of the rest, those in
+        the diagram of the first one."""
+        graph = self.graph
+        chosen = [g for g in gids if graph.find(g) is not None and graph.find(g).node is not None]
+        inside = {gid for sid in chosen if isinstance(graph.find(sid).node, StructureNode)
+                  for d in graph.find(sid).node.diagrams for gid, _ in d.graph.all_nodes()}
+        chosen = [g for g in chosen if g not in inside]
+        if not chosen:
+            return json.dumps(Graph("clipboard").to_dict())
+        holder = graph.locate(chosen[0])
+        keep = {g for g in chosen if g in holder.nodes}
         sub = Graph("clipboard")
-        sub.local_types = dict(self.graph.local_types)
-        for gid in chosen:
-            gn = self.graph.nodes[gid]
-            sub.add_node(gn.type_id, gn.name, gn.params, gn.instance, gn.pos, id=gid, state=gn.node.get_state())
-        keep = set(chosen)
-        for c in self.graph.connections:
-            if c.src in keep and c.dst in keep:
-                sub.connect(c.src, c.src_port, c.dst, c.dst_port)
+        sub.local_types = dict(graph.local_types)
+        sub.add_parts(GraphParts(nodes=[spec for spec in holder.to_parts().nodes if spec.id in keep],
+                                 connections=[c for c in holder.connections if c.src in keep and c.dst in keep]))
         return json.dumps(sub.to_dict(inline_limit=1 << 62))
 
-    def paste_text(self, text: str, at: tuple[float, float] | None = None, label: str = "paste") -> list[str]:
-        """Insert a copied graph document (its top-left node at ``at``); returns the new ids.
+    def paste_text(self, text: str, at: tuple[float, float] | None = None, label: str = "paste",
+                   where: tuple = ()) -> list[str]:
+        """Insert a copied graph document (its top-left node at ``at``) in the diagram ``where``
+        names (() the graph itself); returns the new ids.
 
         Terminal names the graph already has get a free name (``y_true_2``), other
         nodes a name no node has yet (``SoftMax 2``)."""
@@ -396,13 +537,14 @@ class EditorModel(QtCore.QObject):
         except (ValueError, TypeError) as exc:
             raise HaibalError(f"the clipboard holds no graph ({exc})") from None
         with self.edit(label) as g:
-            taken = {gn.name for gn in g.nodes.values()}
-            mapping = insert_snippet(g, Snippet("clipboard", sub), at, on_clash="rename")
+            holder = _holder(g, where)
+            taken = {gn.name for _, gn in g.all_nodes()}
+            mapping = insert_snippet(holder, Snippet("clipboard", sub), at, on_clash="rename")
             for new in mapping.values():
-                gn = g.nodes[new]
+                gn = holder.nodes[new]
                 if not gn.is_terminal and gn.name in taken:
-                    g.rename(new, self.unique_name(gn.name, taken))
-                taken.add(g.nodes[new].name)
+                    holder.rename(new, self.unique_name(gn.name, taken))
+                taken.add(holder.nodes[new].name)
         return list(mapping.values())
 
 

@@ -66,7 +66,7 @@ class PropertiesPanel(QtWidgets.QWidget):
     # ------------------------------------------------------------------ what is shown
     def show_node(self, gid: str | None) -> None:
         self.backdrop = None
-        gn = self.model.graph.nodes.get(gid) if gid is not None else None
+        gn = self.model.graph.find(gid) if gid is not None else None
         self.gid = gid if gn is not None and gn.node is not None else None
         self._clear_form()
         self.message.hide()
@@ -135,7 +135,7 @@ class PropertiesPanel(QtWidgets.QWidget):
 
     def refresh(self) -> None:
         """Show the graph's values (after any change, refused ones included)."""
-        gn = self.model.graph.nodes.get(self.gid) if self.gid is not None else None
+        gn = self.model.graph.find(self.gid) if self.gid is not None else None
         if gn is None or gn.node is None:
             return
         if not self.name_edit.hasFocus():
@@ -163,7 +163,7 @@ class PropertiesPanel(QtWidgets.QWidget):
         if self.gid is None:
             return
         if change.reset or self.gid in change.removed or self.gid in change.replaced:
-            self.show_node(self.gid if self.gid in self.model.graph.nodes else None)
+            self.show_node(self.gid if self.model.graph.find(self.gid) is not None else None)
         elif self.gid in change.updated:
             self.refresh()
 

@@ -28,6 +28,7 @@ from haibal_py.snippets import Snippet, insert_snippet, is_snippet_path, load_sn
 
 from . import layout
 from .messages import by_name
+from .run_settings import notice_files
 
 MARGIN = 24
 
@@ -99,7 +100,9 @@ def snippet_from_selection(window, name: str, description: str = "", category: s
     if not gids:
         raise SnippetError("select the nodes to put in the snippet first")
     last = window.model.runtime.last_result
-    return Snippet.from_selection(window.model.graph, gids, name, description, category, expose=expose,
+    graph = window.model.graph
+    holder = graph.locate(gids[0]) if graph.find(gids[0]) is not None else graph  # nodes inside a structure
+    return Snippet.from_selection(holder, gids, name, description, category, expose=expose,
                                   values=last.values if last is not None else None)
 
 
@@ -126,8 +129,9 @@ def insert_snippet_at(window, snippet: Snippet, scene_pos=(0.0, 0.0), on_clash: 
         _, _, w, h = layout.bounding(boxes)
         x, y = layout.free_spot(x, y, w, h, window.canvas.boxes())
     try:
-        with window.model.edit(f"insert snippet {snippet.name}") as graph:
-            mapping = insert_snippet(graph, snippet, at=(x, y), on_clash=on_clash)
+        where = window.canvas.frame_at(x + 10.0, y + 10.0)  # dropped inside a frame: into its diagram
+        with window.model.edit(f"insert snippet {snippet.name}"):
+            mapping = insert_snippet(window.model.holder(where), snippet, at=(x, y), on_clash=on_clash)
     except SnippetError:
         raise
     except HaibalError as exc:
@@ -136,6 +140,7 @@ def insert_snippet_at(window, snippet: Snippet, scene_pos=(0.0, 0.0), on_clash: 
     if free:
         window.canvas.make_room(made)
     window.canvas.select(made)
+    notice_files(window, window.model.graph, f"snippet {snippet.name!r}", nodes=set(made))
     return made
 
 

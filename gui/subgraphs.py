@@ -27,7 +27,7 @@ DEFAULT_NAME = "Subgraph"
 
 
 def is_subgraph(window, gid: str) -> bool:
-    gn = window.model.graph.nodes.get(gid)
+    gn = window.model.graph.find(gid)
     return gn is not None and gn.type_id in window.model.graph.local_types
 
 
@@ -37,7 +37,8 @@ def collapse_problem(window, gids: list[str]) -> str | None:
     if not gids:
         return "select the nodes to collapse into a subgraph first"
     try:
-        collapse(window.model.graph.copy(), gids, DEFAULT_NAME)
+        copy = window.model.graph.copy()
+        collapse(copy.locate(gids[0]) if copy.find(gids[0]) is not None else copy, gids, DEFAULT_NAME)
     except HaibalError as exc:
         return by_name(str(exc), window.model.graph)
     return None
@@ -49,7 +50,8 @@ def collapse_selection(window, name: str = DEFAULT_NAME, description: str = "") 
     if not gids:
         raise SubgraphError("select the nodes to collapse into a subgraph first")
     with window.model.edit(f"collapse into subgraph {name}") as graph:
-        new_id = collapse(graph, gids, name, description)
+        holder = graph.locate(gids[0]) if graph.find(gids[0]) is not None else graph  # inside a structure
+        new_id = collapse(holder, gids, name, description)
     window.canvas.select([new_id])
     return new_id
 
@@ -64,7 +66,7 @@ def expand_node(window, gid: str | None = None) -> list[str]:
     if not is_subgraph(window, gid):
         raise SubgraphError(f"node {window.model.node_name(gid)!r} is not a subgraph")
     with window.model.edit(f"expand subgraph {window.model.node_name(gid)}") as graph:
-        mapping = expand(graph, gid)
+        mapping = expand(graph.locate(gid), gid)
     made = list(mapping.values())
     window.canvas.select(made)
     return made
@@ -82,7 +84,7 @@ class SubgraphWindow(EditorWindow):
     """A subgraph opened from its node. Save applies the edit to the graph it came from."""
 
     def __init__(self, owner: EditorWindow, gid: str):
-        cls = owner.model.graph.nodes[gid].cls
+        cls = owner.model.graph.find(gid).cls
         super().__init__(recovery_path=owner.recovery_path.with_name(f"{owner.recovery_path.stem}.{cls.type_id}.json"),
                          settings_path=owner.settings.path)
         self.owner, self.type_id, self.title = owner, cls.type_id, cls.template.name
@@ -105,7 +107,7 @@ class SubgraphWindow(EditorWindow):
     def values_reaching(owner: EditorWindow, gid: str) -> dict:
         """template input name -> the value that reached node ``gid`` in its graph's last run."""
         values = {}
-        for c in owner.model.graph.incoming(gid):
+        for c in owner.model.graph.locate(gid).incoming(gid):
             src = owner.outputs.get(c.src, {})
             if c.src_port in src:
                 values[c.dst_port] = src[c.src_port]
@@ -144,7 +146,7 @@ def open_subgraph(window, gid: str) -> SubgraphWindow:
     """Open a subgraph node in its own window (the one already open for it, if any)."""
     if not is_subgraph(window, gid):
         raise SubgraphError(f"node {window.model.node_name(gid)!r} is not a subgraph")
-    type_id = window.model.graph.nodes[gid].type_id
+    type_id = window.model.graph.find(gid).type_id
     for child in window.findChildren(SubgraphWindow):
         if child.type_id == type_id and child.isVisible():
             child.raise_()

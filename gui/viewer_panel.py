@@ -45,6 +45,8 @@ def viewer_keys(graph, prefix: tuple = (), titles: tuple = ()) -> dict[tuple, tu
         template = getattr(gn.cls, "template", None)
         if template is not None and len(prefix) < 8:
             out.update(viewer_keys(template.graph, path, names))
+        for diagram in getattr(gn.node, "diagrams", ()):  # a structure: its nodes' values are the graph's own
+            out.update(viewer_keys(diagram.graph, prefix, names))
     return out
 
 

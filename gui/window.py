@@ -116,6 +116,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.stale: set[str] = set()
         self.features: tuple = ()  # install functions applied to this window (editor.new_window)
         self.paste_checks: list = []  # ``check(window) -> reason or None`` after a paste; a reason undoes it
+        self.context_hooks: list = []  # ``hook(menu, scene point)``: features add to the canvas's context menu
+        self.delete_hooks: list = []  # ``hook()``: features delete what they own in the selection (terminals)
         self.menus: dict[str, QtWidgets.QMenu] = {}
         self.context_actions: list[QtGui.QAction | None] = []
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -322,8 +324,8 @@ class EditorWindow(QtWidgets.QMainWindow):
                                 self.act_help]
 
     def _show_context_menu(self, global_pos, scene_pos) -> None:
-        menu = self.context_menu()
         self._context_scene_pos = (scene_pos.x(), scene_pos.y())
+        menu = self.context_menu()
         menu.exec(global_pos)
         self._context_scene_pos = None
 
@@ -344,6 +346,8 @@ class EditorWindow(QtWidgets.QMainWindow):
                 align.addAction(act)
             align.addAction(self.act_distribute_h)
             align.addAction(self.act_distribute_v)
+        for hook in self.context_hooks:
+            hook(menu, getattr(self, "_context_scene_pos", None))
         self._context_menu = menu
         return menu
 
@@ -362,8 +366,9 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.settings.save()
 
     # ------------------------------------------------------------------ editing, as a user would
-    def _edit(self, fn, done: str = ""):
-        """Run a model edit from a menu or a panel; a refused one goes to the status bar."""
+    def try_edit(self, fn, done: str = ""):
+        """Run a model edit from a menu or a panel (features' too); a refused one goes to the
+        status bar (None)."""
         try:
             result = fn()
         except HaibalError as exc:
@@ -382,10 +387,10 @@ class EditorWindow(QtWidgets.QMainWindow):
         return gid
 
     def undo(self) -> None:
-        self._edit(self.model.undo)
+        self.try_edit(self.model.undo)
 
     def redo(self) -> None:
-        self._edit(self.model.redo)
+        self.try_edit(self.model.redo)
 
     def select_all(self) -> None:
         self.canvas.select(self.canvas.items)
@@ -414,7 +419,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status("the clipboard holds no nodes", "error")
             return []
         at = self._free_spot_for(text)
-        made = self._edit(lambda: self.model.paste_text(text, at))
+        where = self.canvas.frame_at(at[0] + 10.0, at[1] + 10.0)  # pasted inside a frame: into its diagram
+        made = self.try_edit(lambda: self.model.paste_text(text, at, where=where))
         if not made:
             return []
         for check in self.paste_checks:
@@ -465,11 +471,13 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.model.set_editor_data("backdrops", [b for b in self.canvas.backdrop_data()
                                                              if b.get("id") not in bids])
         if gids or wires or bids:
-            self._edit(edit)
+            self.try_edit(edit)
+        for hook in self.delete_hooks:
+            hook()
 
     def set_param(self, gid: str, name: str, value) -> bool:
         """Set a parameter as the Properties panel does (False and a message when refused)."""
-        return self._edit(lambda: self.model.set_param(gid, name, value) or True) is not None
+        return self.try_edit(lambda: self.model.set_param(gid, name, value) or True) is not None
 
     # ------------------------------------------------------------------ arranging
     def _boxes(self, gids) -> dict[str, tuple]:
@@ -480,14 +488,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         if len(boxes) < 2:
             self.show_status("select two nodes or more to align them")
             return
-        self._edit(lambda: self.model.move(layout.align(boxes, edge), f"align {edge}"))
+        self.try_edit(lambda: self.model.move(layout.align(boxes, edge), f"align {edge}"))
 
     def distribute(self, axis: str) -> None:
         boxes = self._boxes(self.canvas.selected_ids())
         if len(boxes) < 3:
             self.show_status("select three nodes or more to distribute them")
             return
-        self._edit(lambda: self.model.move(layout.distribute(boxes, axis), f"distribute {axis}"))
+        self.try_edit(lambda: self.model.move(layout.distribute(boxes, axis), f"distribute {axis}"))
 
     def clean_up(self) -> None:
         """Lay out the selection (or the whole graph) in columns by dataflow."""
@@ -499,16 +507,16 @@ class EditorWindow(QtWidgets.QMainWindow):
         sizes = {g: (b[2], b[3]) for g, b in boxes.items()}
         edges = [(c.src, c.dst) for c in self.model.graph.connections]
         positions = layout.auto_layout(sizes, edges, origin)
-        self._edit(lambda: self.model.move(positions, "clean up"), f"cleaned up {len(gids)} node(s)")
+        self.try_edit(lambda: self.model.move(positions, "clean up"), f"cleaned up {len(gids)} node(s)")
         self.fit_view()
 
     def add_comment(self, title: str = "Comment", text: str = "") -> str | None:
         """A comment frame (NodeGraphQt's backdrop) around the selection, saved with the graph."""
-        return self._edit(lambda: self.canvas.add_backdrop(title, text, self.canvas.selected_ids()))
+        return self.try_edit(lambda: self.canvas.add_backdrop(title, text, self.canvas.selected_ids()))
 
     def _commit_backdrop(self, bid: str, title: str, text: str) -> None:
         data = [dict(b, title=title, text=text) if b.get("id") == bid else b for b in self.canvas.backdrop_data()]
-        self._edit(lambda: self.model.set_editor_data("backdrops", data, "edit comment"))
+        self.try_edit(lambda: self.model.set_editor_data("backdrops", data, "edit comment"))
 
     # ------------------------------------------------------------------ navigation
     def fit_view(self) -> None:
@@ -524,8 +532,18 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status("select nodes to zoom to them")
 
     def go_to_node(self, gid: str) -> None:
-        """Select a node and bring it into view (a click in the error list)."""
-        if gid in self.canvas.items:
+        """Select a node and bring it into view (a click in the error list); a node in a case
+        not shown shows that case (and the cases around it)."""
+        graph = self.model.graph
+        if graph.find(gid) is not None:
+            homes, at = [], gid
+            while self.model.home(at):
+                homes.append(self.model.home(at))
+                at = homes[-1][0]
+            for sid, k in reversed(homes):  # the outermost first
+                if self.canvas.visible(sid) != k:
+                    self.canvas.show_case(sid, k)
+        if gid in self.canvas.items or gid in self.canvas.frames:
             self.canvas.select([gid])
             self.canvas.center_on([gid])
 
@@ -556,14 +574,19 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._update_title()
 
     def _downstream(self, gids) -> set[str]:
+        """What depends on ``gids``: the nodes they feed, and for a node inside a structure the
+        structure (and what it feeds), at every depth."""
         graph = self.model.graph
-        seen, todo = set(), [g for g in gids if g in graph.nodes]
+        seen, todo = set(), [g for g in gids if graph.find(g) is not None]
         while todo:
             gid = todo.pop()
             if gid in seen:
                 continue
             seen.add(gid)
-            todo.extend(graph.successors(gid))
+            holder = graph.locate(gid)
+            todo.extend(holder.successors(gid))
+            if holder.owner is not None:
+                todo.append(holder.owner[1])
         return seen
 
     def refresh_checks(self) -> None:
@@ -572,7 +595,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         issues = []
         try:
             info = graph.port_types()
-            problems = graph.validate()
+            problems = graph.validate(self.model.policy, self.model.limits)
         except HaibalError as exc:  # a node class whose type rules fail: shown, not raised
             info, problems = None, []
             issues.append(Issue("error", None, "", by_name(str(exc), graph)))
@@ -582,8 +605,11 @@ class EditorWindow(QtWidgets.QMainWindow):
             text = by_name(p.message, graph)
             if p.port and repr(p.port) not in text and p.port not in text:
                 text = f"{p.port}: {text}"
-            issues.append(Issue("error", p.node if p.node in graph.nodes else None,
-                                names.get(p.node, "") if p.node else "", text))
+            node = p.innermost().node  # inside a structure: the inner node at fault
+            if node is None or graph.find(node) is None:
+                node = p.node
+            issues.append(Issue("error", node if node is not None and graph.find(node) is not None else None,
+                                names.get(node, "") if node else "", text))
         for gid, gn in graph.nodes.items():  # a graph input the run would have no value for
             if gn.is_input and gn.params.get("default") is None and gn.name not in self.run_inputs:
                 issues.append(Issue("error", gid, gn.name, f"graph input {gn.name!r} has no value: give it a default "
@@ -649,7 +675,8 @@ class EditorWindow(QtWidgets.QMainWindow):
 
     def value(self, node: str, port: str = "value"):
         """A value of the last run, by node id or name."""
-        gid = node if node in self.model.graph.nodes else self.model.graph.resolve(node)
+        graph = self.model.graph
+        gid = node if graph.find(node) is not None else graph.resolve(node)
         return self.outputs[gid][port]
 
     # ------------------------------------------------------------------ title and status
@@ -692,9 +719,14 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.run_issues = []
         self.stale = set()
         self.model.load(graph)
-        moved = layout.spread({gid: self.canvas.box(gid) for gid in self.canvas.items})
+        boxes = {gid: self.canvas.box(gid) for gid in self.canvas.items}
+        moved = layout.spread(boxes)
         if moved:  # saved positions closer than our nodes are wide: spread, keeping the arrangement
-            self.model.move(moved, "spread")
+            frames = layout.spread_frames(boxes, moved, {sid: self.canvas.frame_rect(sid) for sid in self.canvas.frames})
+            with self.model.edit("spread", allow_locked=True):
+                self.model.move(moved, "spread")
+                for sid, (pos, size) in frames.items():
+                    self.model.set_frame(sid, pos=pos, size=size)
         self.model.undo_stack.clear()
         self.path, self.recovered = path, recovered
         if recovered:
@@ -886,8 +918,6 @@ class EditorWindow(QtWidgets.QMainWindow):
         self._run_started = time.perf_counter()
         runtime, inputs = self.model.runtime, dict(self.run_inputs) or None
         self.model.set_locked(True)  # the worker reads the graph: no edits until it is done
-        for live in [k for k in self.viewers.entries if k[0] == "live"]:
-            self.viewers.entries[live].view.clear()
         self.worker = runner.RunWorker(lambda events: runner.run(runtime, events, inputs), self)
         self.worker.done.connect(self._on_run_done)
         self._collector.pause()
@@ -993,6 +1023,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             if kind == "progress":
                 progress = event[1:]
             else:
+                if kind == "started" and ("live", event[1]) in self.viewers.entries:
+                    self.viewers.entries[("live", event[1])].view.clear()  # it runs again: a new curve
                 latest.pop(event[1], None)
                 latest[event[1]] = (state[kind], by_name(event[2], self.model.graph) if kind == "failed" else "")
         for gid, (node_state, message) in latest.items():
@@ -1001,7 +1033,8 @@ class EditorWindow(QtWidgets.QMainWindow):
         if live:
             graph = self.model.graph
             for gid, kind, payload in live:
-                self.viewers.live(gid, graph.nodes[gid].name if gid in graph.nodes else gid).add(kind, payload)
+                gn = graph.find(gid)
+                self.viewers.live(gid, gn.name if gn is not None else gid).add(kind, payload)
             self.viewers.redraw_live()
             self.live_values.emit(live)
         if progress is not None and time.perf_counter() - self._progress_shown > 0.25:
@@ -1027,9 +1060,14 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.last_result = result
         values = result.values if result is not None else {}
         ran = set(result.ran) if result is not None else set()
+        n_ran = len(ran)
+        for sid in list(ran):  # a structure that ran: what is inside it ran with it
+            gn = graph.find(sid)
+            for d in getattr(gn.node, "diagrams", ()) if gn is not None else ():
+                ran.update(g for g, _ in d.graph.all_nodes())
         failed = payload.get("failed")
-        self.stale = {gid for gid in graph.nodes if gid not in values}
-        for gid in self.canvas.items:
+        self.stale = {gid for gid, _ in graph.all_nodes() if gid not in values}
+        for gid in list(self.canvas.items) + list(self.canvas.frames):
             if gid == failed:
                 continue  # drawn failed by its event
             elif gid in ran:
@@ -1060,8 +1098,8 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.show_status(f"stopped after {len(result.ran)} node(s); what ran is kept (Ctrl+R runs the rest)",
                              "warning")
         else:
-            n_cached = len([g for g in values if g not in ran])
-            self.show_status(f"ran {len(ran)} node(s) in {seconds * 1000:.0f} ms ({n_cached} from the cache)"
+            n_cached = len(result.cached)
+            self.show_status(f"ran {n_ran} node(s) in {seconds * 1000:.0f} ms ({n_cached} from the cache)"
                              + (f"; {dropped} live values dropped (they came faster than shown)" if dropped else ""))
         self.overview.update()
         self.run_finished.emit(not error)
@@ -1072,7 +1110,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         cls = getattr(node, "haibal_class", None)
         if cls is None:
             sel = self.canvas.selected_ids()
-            cls = self.model.graph.nodes[sel[0]].cls if sel else None
+            cls = self.model.graph.find(sel[0]).cls if sel else None
         if cls is None:
             item = self.palette.tree.currentItem()
             type_id = item.data(0, TYPE_ROLE) if item is not None else None

@@ -29,14 +29,15 @@ import numpy as np
 from . import __version__
 from .errors import HaibalError
 from .files.array_files import SUFFIXES, check_writable, read_array, write_arrays
-from .files.graph_format import GraphFormatError, dumps, loads
-from .files.limits import Limits
+from .files.graph_format import STRUCTURES_VERSION, GraphFormatError, dumps, loads
+from .files.limits import LimitError, Limits
 from .files.policy import FilePolicy
 from .files.snippet_format import is_snippet_path
 from .graph import Graph, GraphValidationError
+from .graph.structures import StructureNode
 from .graph.templates import load_runnable
 from .node.registry import CATALOG
-from .node.types import Batches
+from .node.types import Batches, PortType
 from .runtime import GraphInputError, NodeRunError, Runtime
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -159,8 +160,16 @@ class ProgressBar:
             self._draw(force_show=True)
 
     def node_event(self, node_id, kind, payload):
-        """A training curve's point: its epoch and logged values join the node's progress."""
-        if kind != "curve" or not isinstance(payload, dict):
+        """A loop's iteration (its number and scalar values) or a training curve's point (its
+        epoch and logged values): they join the node's progress."""
+        if not isinstance(payload, dict):
+            return
+        if kind == "iteration":
+            values = "  ".join(f"{k} {v:.4g}" for k, v in payload.items() if k != "step" and isinstance(v, float))
+            self.detail = f"{node_id} i={payload.get('step')}  {values}".rstrip()
+            self._draw(force_show=True)
+            return
+        if kind != "curve":
             return
         shown = [f"{k} {v:.4f}" for k, v in payload.items()
                  if k not in ("stage", "epoch", "batch", "step") and isinstance(v, float)][:3]
@@ -209,7 +218,8 @@ def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
             raise UsageError(f"--set {item!r}: name the node and the parameter, as NODE.PARAM=VALUE")
         ref, pname = left.rsplit(".", 1)
         node_id = graph.resolve(ref)
-        gn = graph.node(node_id)
+        holder = graph.locate(node_id)  # a node inside a structure is named by its id too
+        gn = holder.node(node_id)
         if gn.node is None:
             raise UsageError(f"--set {item!r}: node {node_id!r} has an unknown type {gn.type_id!r}")
         kind = gn.node.param(pname).kind
@@ -219,7 +229,7 @@ def apply_sets(graph: Graph, sets: Sequence[str]) -> None:
                 value = loads(raw, "--set")  # strict: no NaN, no 1e999, no deep nesting
             except GraphFormatError:
                 value = raw  # plain text: the parameter says whether it takes it
-        graph.set_param(node_id, pname, value)
+        holder.set_param(node_id, pname, value)
 
 
 def read_inputs(items: Sequence[str], limits: Limits | None = None) -> dict[str, Any]:
@@ -297,7 +307,7 @@ def cmd_run(args) -> int:
         result = runtime.run(inputs, observer=observer)
     except NodeRunError as exc:
         print(f"haibal: {printable(exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INVALID if isinstance(_root_cause(exc), LimitError) else EXIT_FAILED
     if args.output:
         write_arrays(args.output, result.outputs)
     if args.json:
@@ -318,6 +328,13 @@ def cmd_run(args) -> int:
         if args.output:
             print(f"wrote {len(result.outputs)} output(s) to {printable(args.output)}", file=sys.stderr)
     return EXIT_OK
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The error at the bottom of a chain of node failures (a node failing inside a loop)."""
+    while isinstance(exc, NodeRunError) and exc.cause is not None:
+        exc = exc.cause
+    return exc
 
 
 def cmd_run_over(args) -> int:
@@ -383,7 +400,8 @@ def cmd_info(args) -> int:
     title = printable(graph.name or Path(args.graph).stem)
     print(f"{title}" + (f": {printable(graph.description)}" if graph.description else ""))
     size = f" ({expanded} with composite nodes expanded, nested {nesting} deep)" if expanded != len(graph.nodes) else ""
-    print(f"format version 1, {len(graph.nodes)} nodes{size}, {len(graph.connections)} connections, "
+    version = STRUCTURES_VERSION if any(True for _ in graph.diagrams()) else 1
+    print(f"format version {version}, {len(graph.nodes)} nodes{size}, {len(graph.connections)} connections, "
           + ("valid" if not problems else f"{len(problems)} problem(s)"))
     print("\nInputs")
     for name, gid in graph.inputs.items():
@@ -409,6 +427,16 @@ def cmd_info(args) -> int:
     if not files:
         print("  (none)")
     print("\nNodes")
+    _print_nodes(graph, info, "  ")
+    if problems:
+        print()
+        _print_problems(args.graph, problems, sys.stdout)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _print_nodes(graph: Graph, info, indent: str) -> None:
+    """The nodes of a graph (a structure's diagrams below it, indented)."""
     for gid, gn in graph.nodes.items():
         if gn.is_input or gn.is_output:
             continue
@@ -420,13 +448,18 @@ def cmd_info(args) -> int:
             pinned = "unknown type"
         params = ", ".join(f"{k}=({summarize(v)})" if isinstance(v, np.ndarray) else f"{k}={v!r}"
                            for k, v in gn.params.items())
-        print(printable(f"  {gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else ""))
-              + (f"\n      {printable(params)}" if params else ""))
-    if problems:
-        print()
-        _print_problems(args.graph, problems, sys.stdout)
-        return EXIT_INVALID
-    return EXIT_OK
+        print(printable(f"{indent}{gid}  {gn.type_id}  name={gn.name!r}" + (f"  instance: {pinned}" if pinned else ""))
+              + (f"\n{indent}    {printable(params)}" if params else ""))
+        if isinstance(gn.node, StructureNode):
+            node = gn.node
+            for t in node.terminals:
+                what = ("shift register" if t.kind == "shift" else
+                        f"{t.direction}put tunnel{', indexing' if t.indexing else ''}")
+                print(printable(f"{indent}    terminal {t.name!r}: {what}"))
+            for d in node.diagrams:
+                title = f"case {d.label}" if not node.loop else "diagram"
+                print(printable(f"{indent}    {title}:"))
+                _print_nodes(d.graph, info, indent + "      ")
 
 
 def describe_node_class(cls) -> list[str]:
@@ -474,6 +507,95 @@ def cmd_nodes(args) -> int:
 
 
 # ---------------------------------------------------------------------------- entry point
+# ---------------------------------------------------------------------------- haibal onnx
+LOAD_ONNX_TYPE = "haibal.model.LoadONNX"
+MODEL_TYPE = PortType("model", 0, 0)
+
+
+def cmd_onnx_import(args) -> int:
+    """An ONNX file as a graph of layer nodes (the catalog's Load ONNX node knows how)."""
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise UsageError(f"{args.model!r}: no such file")
+    out = Path(args.output) if args.output else model_path.with_suffix(".json")
+    if out.suffix.lower() != ".json":
+        raise UsageError(f"-o {str(out)!r}: a graph is written as a .json file")
+    hook = getattr(CATALOG.get(LOAD_ONNX_TYPE), "graph_from_file", None)
+    if hook is None:
+        raise UsageError(f"the node catalog's {LOAD_ONNX_TYPE} gives no graph_from_file")
+    graph = hook(model_path, name=out.stem)
+    graph.save(out)
+    print(printable(f"wrote {out} ({len(graph.nodes)} nodes; inputs {', '.join(graph.inputs) or 'none'}; "
+                    f"outputs {', '.join(graph.outputs) or 'none'})"))
+    return EXIT_OK
+
+
+def _model_nodes(graph: Graph) -> list[str]:
+    """Ids of the nodes whose output is a built model (model[0]: Model, Load ONNX ...)."""
+    found = []
+    for gid, gn in graph.nodes.items():
+        node = gn.node
+        if node is not None and any(p.type == MODEL_TYPE for p in type(node).outputs):
+            found.append(gid)
+    return found
+
+
+def _ancestors(graph: Graph, node_id: str) -> set[str]:
+    keep, stack = set(), [node_id]
+    while stack:
+        gid = stack.pop()
+        if gid in keep:
+            continue
+        keep.add(gid)
+        stack.extend(c.src for c in graph.incoming(gid))
+    return keep
+
+
+def cmd_onnx_export(args) -> int:
+    """The model a graph builds, written as ONNX: the graph's nodes up to its Model node run."""
+    from .onnx import save as save_onnx
+    out = Path(args.output)
+    if out.suffix.lower() != ".onnx":
+        raise UsageError(f"-o {args.output!r}: the model is written as a .onnx file")
+    policy, limits = _trust(args)
+    graph = _load(args.graph, limits)
+    candidates = _model_nodes(graph)
+    if args.node:
+        chosen = [gid for gid in candidates if gid == args.node or graph.nodes[gid].name == args.node]
+        if not chosen:
+            raise UsageError(f"--node {args.node!r}: no node giving a model (choices: {', '.join(candidates)})")
+    else:
+        # the last model of the graph: a node giving a model that no other such node depends on
+        # (a trained model after the untrained one; a model passed on by a summary is the same model)
+        upstream = set()
+        for gid in candidates:
+            upstream |= _ancestors(graph, gid) - {gid}
+        chosen = [gid for gid in candidates if gid not in upstream]
+    if len(chosen) != 1:
+        what = "no node gives a built model (wire the layers into a Model node)" if not chosen else \
+            f"several nodes give a model ({', '.join(chosen)}): choose one with --node"
+        raise UsageError(f"{args.graph}: {what}")
+    node_id = chosen[0]
+    sub = graph.copy()
+    keep = _ancestors(sub, node_id)
+    for gid in [g for g in sub.nodes if g not in keep]:
+        sub.remove_node(gid)
+    problems = sub.validate(policy, limits)
+    if problems:
+        _print_problems(args.graph, problems, sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = Runtime(sub, policy=policy, limits=limits).run({})
+    except NodeRunError as exc:
+        print(f"haibal: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    model = next((v for v in result.values.get(node_id, {}).values() if v is not None), None)
+    save_onnx(model, out, opset=args.opset)
+    print(f"wrote {printable(str(out))} (model {printable(getattr(model, 'name', '?'))!r} of node "
+          f"{printable(node_id)!r})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="haibal", description="Run and inspect haibal-py graphs.")
     parser.add_argument("--version", action="version", version=f"haibal-py {__version__}")
@@ -506,6 +628,20 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("graph", metavar="GRAPH")
     _trust_options(info)
     info.set_defaults(func=cmd_info)
+    onnx = sub.add_parser("onnx", help="ONNX models: import as a graph of layer nodes, export a graph's model")
+    onnx_sub = onnx.add_subparsers(dest="onnx_command", metavar="COMMAND", required=True)
+    imp = onnx_sub.add_parser("import", help="write an ONNX file as a graph of layer nodes (with its weights)")
+    imp.add_argument("model", metavar="MODEL.onnx")
+    imp.add_argument("-o", "--output", metavar="GRAPH.json", help="the graph file (default: MODEL.json)")
+    imp.set_defaults(func=cmd_onnx_import)
+    exp = onnx_sub.add_parser("export", help="write the model a graph builds (its Model node) as ONNX")
+    exp.add_argument("graph", metavar="GRAPH")
+    exp.add_argument("-o", "--output", metavar="MODEL.onnx", required=True, help="the ONNX file")
+    exp.add_argument("--node", metavar="NODE", help="the node giving the model (id or name); default: the last "
+                     "one (no other node giving a model depends on it)")
+    exp.add_argument("--opset", type=int, default=None, help="the ONNX opset (default 17)")
+    _trust_options(exp)
+    exp.set_defaults(func=cmd_onnx_export)
     return parser
 
 

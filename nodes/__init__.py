@@ -17,3 +17,4 @@ from . import models  # noqa: F401,E402  (the Model palette: Model, Predict, Mod
 from . import optimizers  # noqa: F401,E402  (the Optimizers palette: optimizers and learning-rate schedules)
 from . import training  # noqa: F401,E402  (the Training palette: session, fit, evaluate, step-level nodes)
 from . import datasets  # noqa: F401,E402  (the Datasets palette: load, split, normalise, batches)
+from . import onnx  # noqa: F401,E402  (ONNX layer nodes, Load ONNX, Save ONNX, ONNX Runtime)

@@ -23,11 +23,14 @@ declaration names it as ``("strides", "pool_strides")``: the parameter keeps Ker
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from haibal_py import activations, initializers, regularizers
+from haibal_py.numeric.layers.onnx_math import OnnxElementwise, OnnxUnary
+from haibal_py.numeric.layers.onnx_shape import OnnxReduce
 from haibal_py.node import Param
 
 __all__ = ["ACTIVATIONS", "ARGS", "INITIALIZERS", "KerasArg", "REQUIRED", "keras_default",
@@ -144,7 +147,8 @@ class KerasArg:
     ``initializer``, ``regularizer``, ``sizes`` (an int when one size is given, else a
     tuple), ``shape`` (always a tuple), ``shape_or_none`` (``""`` -> None), ``axis`` (an int,
     or a tuple when several), ``pairs`` (paddings and croppings), ``none_word`` (an enum whose
-    choice "none" is None)."""
+    choice "none" is None), ``text`` (a string as it is), ``json`` (a value written as
+    JSON), ``words`` (names separated by commas)."""
 
     kind: str
     doc: str
@@ -166,6 +170,12 @@ class KerasArg:
 
     def shown(self, default: Any) -> Any:
         """A Keras default as the parameter's value."""
+        if self.form == "text":
+            return "" if default is None else str(default)
+        if self.form == "json":
+            return json.dumps(default, separators=(", ", ": "))
+        if self.form == "words":
+            return ", ".join(str(w) for w in default)
         if self.form == "activation":
             return "linear" if default is None else str(default)
         if self.form == "initializer":
@@ -186,6 +196,15 @@ class KerasArg:
     def value(self, shown: Any) -> Any:
         """The parameter's value as the constructor's argument (ValueError when unreadable)."""
         form = self.form
+        if form == "text":
+            return shown
+        if form == "json":
+            try:
+                return json.loads(shown)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{shown!r} is not JSON ({exc.msg})") from None
+        if form == "words":
+            return [w for w in _items(shown)]
         if form == "initializer":
             return shown
         if form == "regularizer":
@@ -387,6 +406,35 @@ ARGS: dict[str, KerasArg] = {
     "batch_size": KerasArg("int", "a fixed batch size (none: any).", minimum=1, optional=True),
     "input_dtype": KerasArg("enum", "the dtype of the input (integers for token ids).",
                             choices=("float32", "float64", "int32", "int64")),
+    # -- ONNX operator layers (haibal_py.numeric.layers.onnx_math / onnx_shape)
+    "onnx_elementwise_op": KerasArg("enum", "the ONNX operator (NumPy broadcasting).",
+                                    choices=tuple(OnnxElementwise.OPS)),
+    "onnx_unary_op": KerasArg("enum", "the element-wise function.", choices=tuple(OnnxUnary.OPS)),
+    "onnx_reduce_op": KerasArg("enum", "the reduction.", choices=tuple(OnnxReduce.OPS)),
+    "operands": KerasArg("str", "where each ONNX operand comes from, in order: x (a wired input), w (a trainable "
+                         "constant), c (a fixed constant): x, w.", "words"),
+    "constant_shapes": KerasArg("str", "the shape of each constant operand, by position, as JSON: {\"1\": [4]}. "
+                                "Their values are the layer's weights (operand_<position>).", "json"),
+    "equation": KerasArg("str", "the einsum equation, explicit: bij,jk->bik.", "text"),
+    "perm": KerasArg("str", "the new order of every axis, 0-based, the batch axis included: 1, 0, 2.", "shape"),
+    "onnx_shape": KerasArg("str", "the target sizes of every axis, the batch axis included (ONNX: 0 copies the "
+                           "input's size, one -1 is inferred): 0, -1.", "shape"),
+    "expand_shape": KerasArg("str", "the sizes to broadcast to, every axis (1 keeps the input's size).", "shape"),
+    "indices": KerasArg("str", "the indices taken along axis (JSON: 2, [0, 2] or [[0, 1], [1, 2]]; negative "
+                        "ones count from the end).", "json"),
+    "gather_axis": KerasArg("int", "the axis the indices select along (0-based, the batch axis is 0)."),
+    "starts": KerasArg("str", "where each sliced axis starts (negative: from the end).", "shape"),
+    "ends": KerasArg("str", "where each sliced axis ends, excluded (clamped to the axis).", "shape"),
+    "slice_axes": KerasArg("str", "the axes sliced, 0-based, the batch axis included.", "shape"),
+    "steps": KerasArg("str", "the step of each sliced axis (negative: backwards).", "shape"),
+    "pads": KerasArg("str", "sizes added before every axis, then after every axis (negative values crop).",
+                     "shape"),
+    "pad_mode": KerasArg("enum", "constant (value), reflect (mirror, edge excluded) or edge (repeat the edge).",
+                         choices=("constant", "reflect", "edge")),
+    "pad_value": KerasArg("float", "the value of constant padding."),
+    "reduce_axes": KerasArg("str", "the axes reduced, 0-based (empty: every axis).", "shape_or_none"),
+    "clip_min": KerasArg("float", "the lower bound (none: no bound).", optional=True),
+    "clip_max": KerasArg("float", "the upper bound (none: no bound).", optional=True),
 }
 
 

@@ -12,7 +12,9 @@ the graph's validation reports as a "bad-shape" problem.
 
 Port families (``ports``): ``single`` (``x``), ``merge`` (``x1``, ``x2``, optional ``x3``,
 ``x4``: a list), ``attention`` (``query``, ``value``, optional ``key`` and
-``attention_mask``), ``wrapper`` (``x`` and ``layer``: a sub-model wire, see TimeDistributed).
+``attention_mask``), ``wrapper`` (``x`` and ``layer``: a sub-model wire, see TimeDistributed),
+``variadic`` (``x1``, optional ``x2`` to ``x4``: one tensor, or a list of several; the ONNX
+operator layers whose other operands may be constants).
 Outputs are ``y`` and, for layers with several outputs, the ports ``output_names(params)``
 lists in the order of the layer's outputs; a port the parameters leave empty carries None.
 """
@@ -37,7 +39,7 @@ __all__ = ["LayerDecl", "declaration", "layer_node", "static_shapes", "Y"]
 
 Y = "y"
 UNKNOWN = PortType("model", 1, None)  # a model wire whose shape is not known statically
-_PORTS = ("single", "merge", "attention", "wrapper")
+_PORTS = ("single", "merge", "variadic", "attention", "wrapper")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +127,11 @@ class LayerDecl:
                     Port("x2", wire, "the second input (a model wire)."),
                     Port("x3", wire, "an optional third input.", default=None),
                     Port("x4", wire, "an optional fourth input.", default=None))
+        if self.ports == "variadic":
+            return (Port("x1", wire, "the first computed operand (a model wire)."),
+                    Port("x2", wire, "an optional second computed operand.", default=None),
+                    Port("x3", wire, "an optional third computed operand.", default=None),
+                    Port("x4", wire, "an optional fourth computed operand.", default=None))
         if self.ports == "attention":
             return (Port("query", wire, "the query sequence (batch, target length, features)."),
                     Port("value", wire, "the value sequence (batch, source length, features)."),
@@ -143,6 +150,9 @@ class LayerDecl:
         if self.ports == "merge":
             return [as_tensor(values[p], p) for p in ("x1", "x2", "x3", "x4")
                     if p in ("x1", "x2") or values.get(p) is not None], {}
+        if self.ports == "variadic":
+            ins = [as_tensor(values[p], p) for p in ("x1", "x2", "x3", "x4") if p == "x1" or values.get(p) is not None]
+            return (ins[0] if len(ins) == 1 else ins), {}
         ins = [as_tensor(values["query"], "query"), as_tensor(values["value"], "value")]
         if values.get("key") is not None:
             ins.append(as_tensor(values["key"], "key"))
@@ -191,6 +201,9 @@ def _static(decl_name: str, params: tuple, shapes: tuple) -> tuple:
             arg = named["x"]
         elif decl.ports == "merge":
             arg = [named[p] for p in ("x1", "x2", "x3", "x4") if p in named]
+        elif decl.ports == "variadic":
+            arg = [named[p] for p in ("x1", "x2", "x3", "x4") if p in named]
+            arg = arg[0] if len(arg) == 1 else arg
         else:
             arg = [named["query"], named["value"]] + ([named["key"]] if "key" in named else [])
         layer.build(arg)

@@ -13,9 +13,9 @@ import haibal_py.nodes  # noqa: F401  (the built-in catalog)
 from haibal_py import CATALOG
 from haibal_py.testing import check_node_class
 
-#: HAIBAL's palette categories, plus the graph terminals' and the viewers' categories
+#: HAIBAL's palette categories, plus the graph terminals', the viewers' and the structures' categories
 PALETTE = {"Losses", "Metrics", "Activations", "Array", "Math", "I/O", "Graph", "Viewers", "Layers", "Model",
-           "Optimizers", "Training", "Datasets"}
+           "Optimizers", "Training", "Datasets", "Structures"}
 CLASSES = list(CATALOG)
 
 

@@ -97,8 +97,10 @@ def test_train_test_split():
     assert sorted(np.concatenate([y_tr, y_te]).tolist()) == list(range(20))
     _, x_te2, _, _ = datasets.train_test_split(x, y, test_size=0.25, seed=0)
     assert np.array_equal(x_te, x_te2)
-    _, te, = datasets.train_test_split(y, test_size=3, shuffle=False)
-    assert te.tolist() == [0, 1, 2]
+    tr, te, = datasets.train_test_split(y, test_size=3, shuffle=False)  # as scikit-learn: the test part last
+    assert tr.tolist() == list(range(17)) and te.tolist() == [17, 18, 19]
+    (tr,), (va,), (te,) = datasets.train_val_test_split(y, validation_size=2, test_size=3, shuffle=False)
+    assert tr.tolist() == list(range(15)) and va.tolist() == [15, 16] and te.tolist() == [17, 18, 19]
     with pytest.raises(DatasetError, match="test_size must be a fraction"):
         datasets.train_test_split(y, test_size=1.5)
     with pytest.raises(DatasetError, match="leaves nothing"):

@@ -103,7 +103,7 @@ def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path):
     (b"\xff\xfe\x00", "not a text (UTF-8) JSON file"),
     (b"[1, 2, 3]", "not a haibal graph"),
     (b'{"format": "other", "version": 1}', "not a haibal graph"),
-    (b'{"format": "haibal-graph", "version": 2, "nodes": []}', "version 2, made by a newer haibal-py"),
+    (b'{"format": "haibal-graph", "version": 3, "nodes": []}', "version 3, made by a newer haibal-py"),
     (b'{"format": "haibal-graph", "version": 0, "nodes": []}', "unknown graph format version 0"),
     (b'{"format": "haibal-graph", "version": "1", "nodes": []}', 'no valid "version"'),
     (b'{"format": "haibal-graph", "version": 1}', "'nodes' is a required property"),

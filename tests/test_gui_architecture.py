@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 GUI = Path(__file__).resolve().parents[1] / "gui"
-FEATURES = {"snippet_panel", "subgraphs", "snippets"}
+FEATURES = {"snippet_panel", "subgraphs", "snippets", "structures"}
 
 
 def _imported_names(tree: ast.AST) -> set[str]:

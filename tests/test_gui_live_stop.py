@@ -90,7 +90,11 @@ def test_live_values_reach_a_live_plot_one_series_per_name(window, qtbot):
     curves = {c.name(): c for c in plot.plot.getPlotItem().listDataItems()}
     np.testing.assert_allclose(curves["loss"].yData, ys)
     assert window.viewers.entries[("live", em)].title().startswith("Emitter (live)")
-    # a second run starts a fresh curve
+    # a run that reuses the emitter's cached output keeps its curve (nothing ran again)
+    window.model.set_param(elu, "alpha", 0.5)
+    run_and_wait(window, qtbot)
+    assert len(plot.series["loss"][0]) == 40
+    # a run of the emitter itself starts a fresh curve
     window.model.set_param(em, "steps", 5)
     run_and_wait(window, qtbot)
     assert plot.series["loss"][0] == [0.0, 1.0, 2.0, 3.0, 4.0]

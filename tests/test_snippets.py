@@ -154,16 +154,16 @@ def test_insert_failure_midway_rolls_back(monkeypatch):
     target = source_graph()
     doc, rev = target.to_dict(), target.revision
     calls = {"n": 0}
-    real = Graph.connect
+    real = Graph._node_from_spec
 
-    def failing(self, *a, **k):
+    def failing(self, *a, **k):  # the second node of the snippet cannot be made: the first is in already
         calls["n"] += 1
         if calls["n"] == 2:
             from haibal_py.graph import GraphError
             raise GraphError("boom")
         return real(self, *a, **k)
 
-    monkeypatch.setattr(Graph, "connect", failing)
+    monkeypatch.setattr(Graph, "_node_from_spec", failing)
     with pytest.raises(SnippetError, match="boom"):
         insert_snippet(target, sn, on_clash="rename")
     monkeypatch.undo()

@@ -2,7 +2,10 @@
 
 ``{"format": "haibal-graph", "version": 1, "nodes": [...], "connections": [...]}``; the
 full description is in ``docs/graph-format.md`` and the schema in
-``haibal_py/files/schemas/graph-v1.json``. Loading parses JSON only: it never executes code
+``haibal_py/files/schemas/graph-v2.json``. Version 2 adds structures (nodes holding a
+``"structure"``: loops and case structures with their own diagrams); a document is
+written with the lowest version that holds it (``version_for``), so a graph without
+structures stays readable by haibal-py releases that read version 1 only. Loading parses JSON only: it never executes code
 and never unpickles (sibling ``.npz`` files are read with ``allow_pickle=False``). Saving
 is atomic: each file is written to a temporary file in the same folder, then renamed over
 the target, so a crash never leaves a truncated graph.
@@ -46,15 +49,16 @@ from .atomic import folder_lock, fsync_folder, write_atomic, write_hashed
 from .limits import DEFAULT_LIMITS, LimitError, Limits, array_bytes
 
 FORMAT = "haibal-graph"
-VERSION = 1
+VERSION = 2  # the newest version this haibal-py reads and writes
+STRUCTURES_VERSION = 2  # the first version holding structures
 INLINE_LIMIT = 64  # elements; larger arrays go into the sibling .npz
-SCHEMA_FILE = "graph-v1.json"
+SCHEMA_FILE = "graph-v2.json"
 MAX_DEPTH = 200  # nesting of JSON arrays and objects accepted on reading
 MAX_POS = 1e15  # |x|, |y| of a node position
 
-__all__ = ["FORMAT", "VERSION", "INLINE_LIMIT", "MAX_DEPTH", "NODE_ID_RE", "GraphFormatError", "NpzArrays",
+__all__ = ["FORMAT", "VERSION", "STRUCTURES_VERSION", "INLINE_LIMIT", "MAX_DEPTH", "NODE_ID_RE", "GraphFormatError", "NpzArrays",
            "arrays_path", "check_document", "decode_value", "dumps", "encode_value", "loads", "read_document",
-           "schema", "write_document"]
+           "schema", "uses_structures", "version_for", "write_document"]
 
 
 class GraphFormatError(HaibalValueError):
@@ -63,7 +67,7 @@ class GraphFormatError(HaibalValueError):
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    """The JSON Schema of version 1 documents (shipped as package data)."""
+    """The JSON Schema of graph documents, versions 1 and 2 (shipped as package data)."""
     text = resources.files("haibal_py.files").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)
 
@@ -81,7 +85,8 @@ def _where(path) -> str:
 
 
 def check_document(doc: Any, source: str = "") -> None:
-    """Raise GraphFormatError unless ``doc`` is a version-1 graph document (schema enforced)."""
+    """Raise GraphFormatError unless ``doc`` is a graph document of a version this haibal-py
+    reads (schema enforced; a version-1 document holds no structures)."""
     prefix = f"{source}: " if source else ""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise GraphFormatError(f"{prefix}not a haibal graph (expected a JSON object with "
@@ -89,19 +94,22 @@ def check_document(doc: Any, source: str = "") -> None:
     version = doc.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise GraphFormatError(f"{prefix}the graph has no valid \"version\" (got {version!r}); "
-                               f"this haibal-py reads version {VERSION}")
+                               f"this haibal-py reads versions 1 to {VERSION}")
     if version > VERSION:
         raise GraphFormatError(f"{prefix}the graph is format version {version}, made by a newer haibal-py; "
-                               f"this one reads version {VERSION} (upgrade haibal-py)")
-    if version != VERSION:
+                               f"this one reads versions 1 to {VERSION} (upgrade haibal-py)")
+    if version < 1:
         raise GraphFormatError(f"{prefix}unknown graph format version {version}; this haibal-py reads "
-                               f"version {VERSION}")
+                               f"versions 1 to {VERSION}")
     try:
         if _conforms(doc):  # the common case, checked fast; jsonschema explains the others
             return
     except RecursionError:
         raise GraphFormatError(f"{prefix}the document is nested too deeply") from None
     errors = sorted(_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if not errors and version < STRUCTURES_VERSION and uses_structures(doc):
+        raise GraphFormatError(f"{prefix}the graph holds structures (loops, case structures), which need "
+                               f"format version {STRUCTURES_VERSION}, but says version {version}")
     if not errors:  # _conforms is a little stricter than the schema's letter
         raise GraphFormatError(f"{prefix}the document is not in the strict form of the schema: node ids "
                                f"match {NODE_ID_RE.pattern} exactly, array shapes and versions are integers "
@@ -122,7 +130,10 @@ _DOC_KEYS = frozenset(("format", "version", "name", "description", "nodes", "con
                        "arrays"))
 NPZ_NAME_RE = re.compile(r"[^/\\:\x00]+\.npz")  # the sibling .npz: a plain file name in the graph's folder
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos", "state"))
+_NODE_KEYS = frozenset(("id", "type", "name", "instance", "params", "pos", "state", "structure"))
+_STRUCTURE_KEYS = frozenset(("terminals", "diagrams", "size"))
+_TERMINAL_KEYS = frozenset(("name", "kind", "direction", "indexing", "doc"))
+_DIAGRAM_KEYS = frozenset(("values", "default", "nodes", "connections", "editor"))
 
 
 def _is_number(v) -> bool:
@@ -160,8 +171,10 @@ def _port(p) -> bool:
     return type(p) is list and len(p) == 2 and _is_id(p[0]) and type(p[1]) is str and len(p[1]) >= 1
 
 
-def _node(n) -> bool:
+def _node(n, structures: bool) -> bool:
     if type(n) is not dict or not n.keys() <= _NODE_KEYS or "id" not in n or "type" not in n:
+        return False
+    if "structure" in n and not (structures and _structure(n["structure"])):
         return False
     if not _is_id(n["id"]) or type(n["type"]) is not str or not 1 <= len(n["type"]) <= 300:
         return False
@@ -181,11 +194,63 @@ def _node(n) -> bool:
     return True
 
 
+def _terminal(t) -> bool:
+    if type(t) is not dict or not t.keys() <= _TERMINAL_KEYS or "name" not in t or "kind" not in t:
+        return False
+    return (type(t["name"]) is str and 1 <= len(t["name"]) <= 200 and t["kind"] in ("tunnel", "shift")
+            and t.get("direction", "in") in ("in", "out") and type(t.get("indexing", False)) is bool
+            and type(t.get("doc", "")) is str)
+
+
+def _case_value(v) -> bool:
+    return type(v) in (int, bool) or (type(v) is str and len(v) <= 1000)
+
+
+def _wires(conns) -> bool:
+    if type(conns) is not list:
+        return False
+    return all(type(c) is dict and c.keys() == {"from", "to"} and _port(c["from"]) and _port(c["to"]) for c in conns)
+
+
+def _diagram(d) -> bool:
+    if type(d) is not dict or not d.keys() <= _DIAGRAM_KEYS or "nodes" not in d:
+        return False
+    if "values" in d and (type(d["values"]) is not list or not all(_case_value(v) for v in d["values"])):
+        return False
+    if type(d.get("default", False)) is not bool or type(d.get("editor", {})) is not dict:
+        return False
+    return (type(d["nodes"]) is list and all(_node(n, True) for n in d["nodes"])
+            and _wires(d.get("connections", [])))
+
+
+def _structure(s) -> bool:
+    if type(s) is not dict or not s.keys() <= _STRUCTURE_KEYS or "diagrams" not in s:
+        return False
+    if "size" in s:
+        size = s["size"]
+        if type(size) is not list or len(size) != 2 or not all(_is_number(x) and 0 <= x <= MAX_POS for x in size):
+            return False
+    if type(s.get("terminals", [])) is not list or not all(_terminal(t) for t in s.get("terminals", [])):
+        return False
+    return type(s["diagrams"]) is list and len(s["diagrams"]) >= 1 and all(_diagram(d) for d in s["diagrams"])
+
+
+def uses_structures(doc) -> bool:
+    """Whether a graph document (as read, unchecked) has a node holding a ``"structure"``."""
+    nodes = doc.get("nodes") if type(doc) is dict else None
+    return type(nodes) is list and any(type(n) is dict and "structure" in n for n in nodes)
+
+
+def version_for(doc) -> int:
+    """The lowest format version that holds ``doc``: 2 with structures, else 1."""
+    return STRUCTURES_VERSION if uses_structures(doc) else 1
+
+
 def _conforms(doc) -> bool:
-    """True when ``doc`` certainly satisfies the version-1 schema."""
+    """True when ``doc`` certainly satisfies the schema (and a version-1 document holds no structures)."""
     if type(doc) is not dict or not doc.keys() <= _DOC_KEYS or "nodes" not in doc:
         return False
-    if doc.get("format") != FORMAT or type(doc.get("version")) is not int or doc["version"] != VERSION:
+    if doc.get("format") != FORMAT or type(doc.get("version")) is not int or not 1 <= doc["version"] <= VERSION:
         return False
     for key in ("name", "description"):
         if key in doc and type(doc[key]) is not str:
@@ -201,15 +266,10 @@ def _conforms(doc) -> bool:
     if "subgraphs" in doc and (type(doc["subgraphs"]) is not list
                                or not all(type(d) is dict for d in doc["subgraphs"])):
         return False
-    if type(doc["nodes"]) is not list or not all(_node(n) for n in doc["nodes"]):
+    structures = doc["version"] >= STRUCTURES_VERSION
+    if type(doc["nodes"]) is not list or not all(_node(n, structures) for n in doc["nodes"]):
         return False
-    conns = doc.get("connections", [])
-    if type(conns) is not list:
-        return False
-    for c in conns:
-        if type(c) is not dict or c.keys() != {"from", "to"} or not _port(c["from"]) or not _port(c["to"]):
-            return False
-    return True
+    return _wires(doc.get("connections", []))
 
 
 def _short(text: str, limit: int = 200) -> str:

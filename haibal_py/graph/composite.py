@@ -127,7 +127,9 @@ class Template:
 
 
 class CompositeNode(Node):
-    """A node running a template's graph (a collapsed subgraph, a snippet as one node)."""
+    """A node running graphs of its own: a template's (a collapsed subgraph, a snippet as
+    one node), or a structure's diagrams (``structures.StructureNode``). ``templates()``
+    lists them; the size limits, file checks and validation look inside through it."""
 
     template: Template  # set on each generated class (``snippet``: the same, older name)
 
@@ -136,28 +138,45 @@ class CompositeNode(Node):
         """The template graph this class runs (shared: copy it before changing it)."""
         return cls.template.graph
 
+    def templates(self) -> list[Template]:
+        """The templates whose graphs this node runs: its class's one template here."""
+        return [self.template]
+
+    def where(self, template: Template) -> str:
+        """How messages name the inside of this node: ``subgraph 'NAME'``."""
+        return f"subgraph {template.name!r}"
+
+    def inner_problems(self, wired, check) -> list[tuple[Template | None, Any]]:
+        """(template, problem) for every problem inside this node, (None, problem) for the
+        node's own (a structure's terminals); ``check(template)`` gives a template's own
+        problems (validation passes it in: it lies above this module); ``wired``: the types
+        reaching this node's inputs (a structure types its diagrams with them)."""
+        return [(t, p) for t in self.templates() for p in check(t)]
+
     def inner_nodes(self):
-        """(inner node id, node) for the nodes of the template graph that declare files or
+        """(inner node id, node) for the nodes of the inner graphs that declare files or
         limits, as this node would run them: its exposed parameter values applied (on copies)."""
         exposed: dict[str, dict[str, Any]] = {}
-        for p in self.template.params:
-            exposed.setdefault(p.node, {})[p.param] = self.values[p.name]
-        for gid, node in hooked_nodes(self.template):
-            if gid in exposed:
-                node = copy.copy(node)
-                node.values = {**node.values, **exposed[gid]}
-            yield gid, node
+        for template in self.templates():
+            for p in template.params:
+                exposed.setdefault(p.node, {})[p.param] = self.values[p.name]
+        for template in self.templates():
+            for gid, node in hooked_nodes(template):
+                if gid in exposed:
+                    node = copy.copy(node)
+                    node.values = {**node.values, **exposed[gid]}
+                yield template, gid, node
 
     def files(self) -> list[FileUse]:
         """The files the inner graph's nodes would read or write (``via`` names them)."""
-        return [use.inside(gid) for gid, node in self.inner_nodes() for use in node.files()]
+        return [use.inside(gid) for _, gid, node in self.inner_nodes() for use in node.files()]
 
     def check_limits(self, limits: Limits) -> None:
-        for gid, node in self.inner_nodes():
+        for template, gid, node in self.inner_nodes():
             try:
                 node.check_limits(limits)
             except LimitError as exc:
-                raise LimitError(f"inside subgraph {self.template.name!r}, node {gid!r}: {exc}") from None
+                raise LimitError(f"inside {self.where(template)}, node {gid!r}: {exc}") from None
 
 
 def _hooked(cls) -> bool:
@@ -172,7 +191,7 @@ def hooked_nodes(template: Template) -> list[tuple[str, Node]]:
         return cached[1]
     found = [(gid, gn.node) for gid, gn in template.graph.nodes.items()
              if gn.node is not None and _hooked(type(gn.node))
-             and not (isinstance(gn.node, CompositeNode) and not hooked_nodes(gn.node.template))]
+             and not (isinstance(gn.node, CompositeNode) and not any(hooked_nodes(t) for t in gn.node.templates()))]
     template.cache["hooked"] = (key, found)
     return found
 
@@ -186,13 +205,13 @@ def expanded_size(graph, memo: dict | None = None) -> tuple[int, int]:
     for gn in graph.nodes.values():
         nodes += 1
         if isinstance(gn.node, CompositeNode):
-            template = gn.node.template
-            if id(template) not in memo:
-                memo[id(template)] = None  # a template met inside itself counts once
-                memo[id(template)] = expanded_size(template.graph, memo)
-            inner = memo[id(template)] or (0, 0)
-            nodes += inner[0]
-            depth = max(depth, inner[1] + 1)
+            for template in gn.node.templates():
+                if id(template) not in memo:
+                    memo[id(template)] = None  # a template met inside itself counts once
+                    memo[id(template)] = expanded_size(template.graph, memo)
+                inner = memo[id(template)] or (0, 0)
+                nodes += inner[0]
+                depth = max(depth, inner[1] + 1)
     return nodes, depth
 
 

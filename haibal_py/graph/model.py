@@ -29,6 +29,13 @@ object directly, call ``graph.touch(node_id)``. ``with graph.transaction():`` ma
 series of edits all-or-nothing: on an error everything is rolled back (nodes, their
 parameters, wires, definitions, revision, change log).
 
+Structures (For Loop, While Loop, Case Structure: ``structures``) are nodes owning
+diagrams, each a ``Graph`` nested in this one (``owner``): an edit inside a diagram is
+logged on it and on every graph around it, node ids are unique in the whole graph
+(``locate(node_id)`` finds the diagram holding one), and one ``transaction`` covers the
+diagrams too. Build them with ``add_for_loop`` / ``add_while_loop`` / ``add_case`` and
+edit their terminals and cases with ``structure(node_id)``.
+
 This module holds the data and its editing; ``algorithms``, ``typecheck`` and
 ``validation`` analyse it, ``document`` reads and writes its files.
 """
@@ -51,8 +58,10 @@ from ..node.registry import CATALOG
 from ..node.types import PortType
 from . import algorithms, document, resources, typecheck, validation
 from .composite import CompositeNode, Template, expanded_size, template_node_class
-from .parts import (Connection, GraphError, GraphParts, GraphValidationError, NodeSpec, Problem,
-                    TemplateParts)
+from .parts import (Connection, DiagramParts, GraphError, GraphParts, GraphValidationError, NodeSpec, Problem,
+                    StructureParts, TemplateParts)
+from .structures import (CASE_TYPE_ID, FOR_TYPE_ID, WHILE_TYPE_ID, Diagram, Structure, StructureError,
+                         StructureNode)
 from .terminals import INPUT_TYPE_ID, OUTPUT_TYPE_ID, Terminal
 
 __all__ = ["Connection", "Graph", "GraphError", "GraphNode", "GraphValidationError", "Problem", "ID_RE",
@@ -125,7 +134,8 @@ class GraphNode:
         return any(p.name == port for p in (self.node.outputs if output else self.node.inputs))
 
 
-def _initials(type_id: str) -> str:
+def initials(type_id: str) -> str:
+    """The stem of a new node's id: the capitals and digits of its class name (``scc``)."""
     last = type_id.rsplit(".", 1)[-1]
     caps = "".join(ch for ch in last if ch.isupper() or ch.isdigit())
     return (caps or last[:4] or "node").lower()
@@ -145,6 +155,7 @@ class _Snapshot:
     revision: int
     log_length: int
     id_hint: dict[str, int]
+    structures: dict[str, tuple]  # structure node id -> its terminals, diagrams and their graphs' snapshots
 
 
 class Graph:
@@ -157,8 +168,10 @@ class Graph:
         self._wires: dict[Connection, None] = {}  # every wire, in the order added
         self._in: dict[str, list[Connection]] = {}  # node id -> wires into it
         self._out: dict[str, list[Connection]] = {}  # node id -> wires out of it
-        #: folder that relative file paths (Read File, the sibling .npz) are resolved against
-        self.base_dir: Path | None = None
+        self._base_dir: Path | None = None
+        #: (the graph holding the structure, its node id) when this graph is a structure's diagram
+        self.owner: tuple["Graph", str] | None = None
+        self._structure_ids: dict[str, None] = {}  # the structure nodes among this graph's nodes
         #: the file it was loaded from or saved to, if any
         self.path: Path | None = None
         #: the editor's own data (view, backdrops ...): kept and saved, ignored by the runtime
@@ -169,6 +182,88 @@ class Graph:
         self._log: list[tuple[str | None, bool]] = []  # (changed node id, structural) per edit
         self._id_hint: dict[str, int] = {}  # id stem -> a number below which every id is taken
         self._snapshot: _Snapshot | None = None  # the open transaction's
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative file paths (Read File, the sibling .npz) are resolved against:
+        for a structure's diagram, that of the graph holding it."""
+        return self._base_dir if self.owner is None else self.root.base_dir
+
+    @base_dir.setter
+    def base_dir(self, value) -> None:
+        self._base_dir = Path(value) if value is not None else None
+
+    # ------------------------------------------------------------------ nesting
+    @property
+    def root(self) -> "Graph":
+        """The outermost graph (this one unless it is a structure's diagram)."""
+        g = self
+        while g.owner is not None:
+            g = g.owner[0]
+        return g
+
+    def diagrams(self) -> Iterator["Graph"]:
+        """The diagrams of this graph's structures, and theirs, depth first."""
+        for sid in list(self._structure_ids):
+            gn = self.nodes.get(sid)
+            if gn is None or not isinstance(gn.node, StructureNode):
+                continue
+            for d in gn.node.diagrams:
+                yield d.graph
+                yield from d.graph.diagrams()
+
+    def graphs(self) -> Iterator["Graph"]:
+        """This graph and every diagram inside it."""
+        yield self
+        yield from self.diagrams()
+
+    def locate(self, node_id: str) -> "Graph":
+        """The graph holding ``node_id``: this one or a diagram inside it (GraphError otherwise)."""
+        if node_id in self.nodes:
+            return self
+        for g in self.diagrams():
+            if node_id in g.nodes:
+                return g
+        self.node(node_id)  # the error, naming this graph's nodes
+        raise AssertionError("unreachable")
+
+    def find(self, node_id: str) -> GraphNode | None:
+        """The node ``node_id`` in this graph or a diagram inside it (None when there is none)."""
+        gn = self.nodes.get(node_id)
+        if gn is not None or not self._structure_ids:
+            return gn
+        for g in self.diagrams():
+            gn = g.nodes.get(node_id)
+            if gn is not None:
+                return gn
+        return None
+
+    def all_nodes(self) -> Iterator[tuple[str, GraphNode]]:
+        """(id, node) of every node, this graph's then its structures' diagrams' (depth first)."""
+        for g in self.graphs():
+            yield from g.nodes.items()
+
+    def _id_taken(self, node_id: str) -> bool:
+        return any(node_id in g.nodes for g in self.root.graphs())
+
+    def structure(self, node_id: str) -> Structure:
+        """The editor of structure ``node_id``, in this graph or a diagram inside it (terminals,
+        cases, conditional terminal, diagrams)."""
+        holder = self.locate(node_id)
+        gn = holder.nodes[node_id]
+        if not isinstance(gn.node, StructureNode):
+            raise StructureError(f"node {gn.label} is not a structure (For Loop, While Loop, Case Structure)")
+        return Structure(holder, node_id)
+
+    def new_diagram(self, node_id: str, values=(), default: bool = False, parts: GraphParts | None = None) -> Diagram:
+        """A diagram for structure ``node_id`` (empty, or built from ``parts``), owned by this graph;
+        the caller adds it to the structure's ``diagrams``."""
+        inner = type(self)()
+        inner.owner = (self, node_id)
+        inner.local_types = self.root.local_types  # one set of subgraph types for the whole graph
+        if parts is not None:
+            inner._fill(parts)
+        return Diagram(inner, values, default)
 
     # ------------------------------------------------------------------ lookup
     def __contains__(self, node_id: str) -> bool:
@@ -242,16 +337,24 @@ class Graph:
 
     # ------------------------------------------------------------------ change log
     def _touch(self, gn: GraphNode | None = None, structural: bool = False) -> None:
-        """Record a change: runtimes read the log to re-run only what changed."""
+        """Record a change: runtimes read the log to re-run only what changed. A change in a
+        structure's diagram is a change of the structure in the graph holding it."""
         self.revision += 1
         if gn is not None:
             gn.revision += 1
         self._log.append((gn.id if gn is not None else None, structural))
+        if self.owner is not None:
+            parent, sid = self.owner
+            holder = parent.nodes.get(sid)
+            if holder is not None and isinstance(holder.node, StructureNode) and \
+                    any(d.graph is self for d in holder.node.diagrams):
+                parent._touch(holder, structural)
 
-    def touch(self, node_id: str) -> None:
+    def touch(self, node_id: str, structural: bool = False) -> None:
         """Say that a node's ``Node`` was changed directly (not through ``set_param``), so
-        runtimes recompute it and what depends on it."""
-        self._touch(self.node(node_id))
+        runtimes recompute it and what depends on it; ``structural``: its ports changed (a
+        structure's terminals), so the graph is validated again."""
+        self._touch(self.node(node_id), structural)
 
     def changes_since(self, mark: int) -> tuple[int, set[str], bool]:
         """(new mark, ids of changed nodes, whether wires/nodes/instances/types changed) since ``mark``.
@@ -289,9 +392,14 @@ class Graph:
                    None if gn.node is None else (gn.node.name, dict(gn.node.values), gn.node.instance,
                                                  dict(gn.node.state)))
                   for gn in self.nodes.values()]
+        structures = {}
+        for sid in self._structure_ids:
+            node = self.nodes[sid].node
+            structures[sid] = (node, node.terminals, node.size,
+                               [(d, d.values, d.default, d.graph._take_snapshot()) for d in node.diagrams])
         return _Snapshot(self.name, self.description, dict(self.nodes), fields, list(self._wires),
                          dict(self.local_types), dict(self.editor), self.revision, len(self._log),
-                         dict(self._id_hint))
+                         dict(self._id_hint), structures)
 
     def _restore(self, snap: _Snapshot) -> None:
         self.name, self.description = snap.name, snap.description
@@ -304,25 +412,42 @@ class Graph:
         self._wires, self._in, self._out = {}, {}, {}
         for c in snap.connections:
             self._link(c)
-        self.local_types, self.editor = snap.local_types, snap.editor
+        self.local_types.clear()  # in place: the diagrams share the dict
+        self.local_types.update(snap.local_types)
+        self.editor = snap.editor
         self.revision = snap.revision
         del self._log[snap.log_length:]
         self._id_hint = snap.id_hint
+        self._structure_ids = dict.fromkeys(snap.structures)
+        for node, terminals, size, diagrams in snap.structures.values():
+            node.terminals, node.size = terminals, size
+            node.diagrams = []
+            for d, values, default, inner in diagrams:
+                d.values, d.default = values, default
+                d.graph._restore(inner)
+                node.diagrams.append(d)
+            node.refresh()
 
     # ------------------------------------------------------------------ editing
     def new_id(self, type_id: str) -> str:
-        """A fresh stable id for a node of this type (``scc1``, ``scc2`` ...)."""
-        stem = _initials(type_id)
-        n = self._id_hint.get(stem, 1) if f"{stem}1" in self.nodes else 1  # lowest free number
-        while f"{stem}{n}" in self.nodes:
+        """A fresh stable id for a node of this type (``scc1``, ``scc2`` ...), unique in the
+        whole graph (its structures' diagrams included)."""
+        stem = initials(type_id)
+        root = self.root
+        if not root._structure_ids and root is self:  # no diagrams: the common, fast case
+            taken = self.nodes.__contains__
+        else:
+            taken = root._id_taken
+        n = root._id_hint.get(stem, 1) if taken(f"{stem}1") else 1  # lowest free number
+        while taken(f"{stem}{n}"):
             n += 1
-        self._id_hint[stem] = n
+        root._id_hint[stem] = n
         return f"{stem}{n}"
 
     def _check_new_id(self, node_id: str) -> str:
         if not isinstance(node_id, str) or not ID_RE.fullmatch(node_id):
             raise GraphError(f"node id {node_id!r} must be a letter or _ followed by letters, digits, _ or -")
-        if node_id in self.nodes:
+        if node_id in self.nodes or (self.root._structure_ids or self.owner is not None) and self._id_taken(node_id):
             raise GraphError(f"node id {node_id!r} is already used")
         return node_id
 
@@ -346,25 +471,82 @@ class Graph:
             if gn.name in taken:
                 raise GraphError(f"the graph already has an {'input' if gn.is_input else 'output'} "
                                  f"named {gn.name!r}")
+        if isinstance(node, StructureNode):
+            node.diagrams = [self.new_diagram(node_id, values, default) for values, default in _first_cases(node)]
+            node.refresh()
+            self._structure_ids[node_id] = None
         self.nodes[node_id] = gn
         self._touch(gn, structural=True)
+        return node_id
+
+    def add_for_loop(self, name: str | None = None, pos: Iterable[float] | None = None,
+                     size: Iterable[float] | None = None, id: str | None = None) -> str:
+        """Add a For Loop (its diagram holds the iteration terminal ``i``); returns its id.
+        Give it terminals with ``structure(id)``: ``add_tunnel``, ``add_shift_register``."""
+        return self._add_structure(FOR_TYPE_ID, name, pos, size, id, condition=None)
+
+    def add_while_loop(self, name: str | None = None, condition: str = "stop", pos: Iterable[float] | None = None,
+                       size: Iterable[float] | None = None, id: str | None = None) -> str:
+        """Add a While Loop: its diagram holds ``i`` and the conditional terminal (a graph output
+        named ``"stop"``: stop if true, or ``"continue"``: continue if true); returns its id."""
+        return self._add_structure(WHILE_TYPE_ID, name, pos, size, id, condition=condition)
+
+    def add_case(self, cases: Iterable = (False, True), default: bool | int = False, name: str | None = None,
+                 pos: Iterable[float] | None = None, size: Iterable[float] | None = None,
+                 id: str | None = None) -> str:
+        """Add a Case Structure with one case per item of ``cases`` (a selector value, or a
+        list of them); ``default=True`` adds a Default case after them, an index makes that
+        case the Default too (LabVIEW's ``0, Default``). Returns its id."""
+        specs = [tuple(c) if isinstance(c, (list, tuple)) else (c,) for c in cases]
+        if not specs and default is not True:
+            raise StructureError("a Case Structure needs at least one case")
+        with self.transaction():
+            node_id = self.add_node(CASE_TYPE_ID, name, pos=pos, id=id)
+            node = self.nodes[node_id].node
+            node.diagrams = node.diagrams[:1]  # its first case, re-labelled below
+            node.diagrams[0].values = ()
+            st = self.structure(node_id)
+            for k, values in enumerate(specs):
+                is_default = not isinstance(default, bool) and k == default
+                if k == 0:
+                    st.set_case(0, values, default=is_default)
+                else:
+                    st.add_case(values, default=is_default)
+            if default is True:
+                if specs:
+                    st.add_case((), default=True)
+                else:
+                    st.set_case(0, (), default=True)
+            if size is not None:
+                st.set_size(size)
+        return node_id
+
+    def _add_structure(self, type_id, name, pos, size, id, condition) -> str:
+        with self.transaction():
+            node_id = self.add_node(type_id, name, pos=pos, id=id)
+            st = self.structure(node_id)
+            st.add_iteration()
+            if condition is not None:
+                st.set_condition(condition)
+            if size is not None:
+                st.set_size(size)
         return node_id
 
     def add_input(self, name: str, default=None, type: str | PortType = "any", doc: str = "",
                   pos: Iterable[float] | None = None, id: str | None = None) -> str:
         """Add a graph input terminal named ``name`` (also its id when free); returns its id."""
-        node_id = id if id is not None else (name if ID_RE.fullmatch(name) and name not in self.nodes else None)
+        node_id = id if id is not None else (name if ID_RE.fullmatch(name) and not self._id_taken(name) else None)
         return self.add_node(INPUT_TYPE_ID, name, {"type": str(type), "default": default, "doc": doc},
                              pos=pos, id=node_id)
 
     def add_output(self, name: str, type: str | PortType = "any", doc: str = "",
                    pos: Iterable[float] | None = None, id: str | None = None) -> str:
         """Add a graph output terminal named ``name`` (also its id when free); returns its id."""
-        node_id = id if id is not None else (name if ID_RE.fullmatch(name) and name not in self.nodes else None)
+        node_id = id if id is not None else (name if ID_RE.fullmatch(name) and not self._id_taken(name) else None)
         return self.add_node(OUTPUT_TYPE_ID, name, {"type": str(type), "doc": doc}, pos=pos, id=node_id)
 
     def remove_node(self, node_id: str) -> None:
-        """Remove a node and every wire to or from it."""
+        """Remove a node and every wire to or from it (a structure with its diagrams)."""
         self.node(node_id)
         fed = {c.dst for c in self._out.get(node_id, ()) if c.dst != node_id}
         for c in self.incoming(node_id) + self.outgoing(node_id):
@@ -372,7 +554,8 @@ class Graph:
         del self.nodes[node_id]
         self._in.pop(node_id, None)
         self._out.pop(node_id, None)
-        self._id_hint.clear()  # a number became free
+        self._structure_ids.pop(node_id, None)
+        self.root._id_hint.clear()  # a number became free
         self._touch(structural=True)
         for dst in fed:
             if dst in self.nodes:
@@ -387,6 +570,10 @@ class Graph:
         del self._wires[c]
         self._in[c.dst].remove(c)
         self._out[c.src].remove(c)
+
+    def has_wire(self, conn: Connection) -> bool:
+        """Whether this graph has the wire ``conn``."""
+        return conn in self._wires
 
     def feeding(self, node_id: str, port: str) -> list[Connection]:
         """The wires into ``node_id.port`` (more than one only in a faulty file)."""
@@ -416,7 +603,7 @@ class Graph:
 
     def _port(self, gn: GraphNode, port: str, output: bool):
         try:
-            return gn.cls.output(port) if output else gn.cls.input(port)
+            return gn.node.output(port) if output else gn.node.input(port)
         except PortTypeError as exc:
             raise GraphError(f"node {gn.id!r}: {exc}") from None
 
@@ -536,9 +723,16 @@ class Graph:
             params = gn.params
             params.update({name: raw for name, (raw, _msg) in gn.bad_params.items()})  # saved as read
             state = gn.node.get_state() if gn.node is not None else dict(gn.raw_state)
-            specs.append(NodeSpec(gid, gn.type_id, gn.name, instance, params, gn.pos, state))
-        used = [t for t in dict.fromkeys(gn.type_id for gn in self.nodes.values())
-                if isinstance(getattr(self.local_types.get(t), "template", None), Template)]
+            structure = None
+            if isinstance(gn.node, StructureNode):
+                node = gn.node
+                structure = StructureParts(list(node.terminals), [
+                    DiagramParts(d.graph.to_parts(), d.values, d.default) for d in node.diagrams], node.size)
+            specs.append(NodeSpec(gid, gn.type_id, gn.name, instance, params, gn.pos, state, structure))
+        used = []
+        if self.owner is None:  # the definitions of subgraphs are the outermost graph's, for its diagrams too
+            used = [t for t in dict.fromkeys(gn.type_id for g in self.graphs() for gn in g.nodes.values())
+                    if isinstance(getattr(self.local_types.get(t), "template", None), Template)]
         return GraphParts(self.name, self.description, specs, list(self._wires), dict(self.editor),
                           [self.local_types[t].template.to_parts() for t in used])
 
@@ -551,19 +745,67 @@ class Graph:
         ``local_types``: subgraph types already built (a copy shares its original's)."""
         graph = cls(parts.name, parts.description)
         graph.base_dir = Path(base_dir) if base_dir is not None else None
-        graph.editor = dict(parts.editor)
         graph.local_types.update(local_types or {})
         for tp in parts.subgraphs:
             graph.define_template(cls.template_from_parts(tp, base_dir), source=f"subgraph {tp.name!r}")
-        for spec in parts.nodes:
-            if spec.id in graph.nodes:
-                raise GraphError(f"node id {spec.id!r} is used twice")
-            graph.nodes[spec.id] = graph._node_from_spec(spec)
-        for c in parts.connections:
-            if c not in graph._wires:
-                graph._link(c)
-        graph._touch(structural=True)
+        graph._fill(parts)
+        if graph._structure_ids:  # ids are unique in the whole graph, diagrams included
+            seen: set[str] = set()
+            for g in graph.graphs():
+                twice = seen & set(g.nodes)
+                if twice:
+                    raise GraphError(f"node id {sorted(twice)[0]!r} is used twice (node ids are unique in the "
+                                     f"whole graph, inside structures too)")
+                seen |= set(g.nodes)
         return graph
+
+    def add_parts(self, parts: GraphParts) -> list[str]:
+        """Add the nodes of ``parts`` (structures with their diagrams) and the wires among them,
+        keeping their ids (GraphError when one is taken in the whole graph); returns the ids.
+        Moving nodes into or out of a structure, and pasting, go through it."""
+        ids = [spec.id for spec in parts.nodes]
+        inner = [gid for spec in parts.nodes if spec.structure is not None
+                 for gid in _spec_ids(spec.structure)]
+        with self.transaction():
+            for gid in ids + inner:
+                self._check_new_id(gid)
+            if len(set(ids + inner)) != len(ids) + len(inner):
+                raise GraphError("the nodes to add use one id twice")
+            self._add_specs(parts.nodes, parts.connections)
+        return ids
+
+    def _fill(self, parts: GraphParts) -> None:
+        """Add the nodes (structures with their diagrams), wires and editor data of ``parts``."""
+        self.editor = dict(parts.editor)
+        self._add_specs(parts.nodes, parts.connections)
+
+    def _add_specs(self, specs: list[NodeSpec], connections: list[Connection]) -> None:
+        for spec in specs:
+            if spec.id in self.nodes:
+                raise GraphError(f"node id {spec.id!r} is used twice")
+            self.nodes[spec.id] = gn = self._node_from_spec(spec)
+            if isinstance(gn.node, StructureNode):
+                self._structure_ids[spec.id] = None
+                self._build_structure(gn, spec.structure)
+            elif spec.structure is not None:
+                raise GraphError(f"node {spec.id!r} ({spec.type_id}) holds a structure but is not one "
+                                 f"(For Loop, While Loop, Case Structure)")
+        for c in connections:
+            if c not in self._wires:
+                self._link(c)
+        self._touch(structural=True)
+
+    def _build_structure(self, gn: GraphNode, parts: StructureParts | None) -> None:
+        node = gn.node
+        if parts is None:  # a structure made without its parts (a bare add): its first cases, empty
+            node.diagrams = [self.new_diagram(gn.id, values, default) for values, default in _first_cases(node)]
+        else:
+            node.terminals = tuple(parts.terminals)
+            node.size = parts.size
+            node.diagrams = [self.new_diagram(gn.id, d.values, d.default, d.graph) for d in parts.diagrams]
+            if node.loop and len(node.diagrams) != 1:
+                raise GraphError(f"node {gn.id!r}: a {node.display_name} has one diagram, got {len(node.diagrams)}")
+        node.refresh()
 
     def _node_from_spec(self, spec: NodeSpec) -> GraphNode:
         try:
@@ -650,6 +892,22 @@ class Graph:
         graph = cls._from_file_parts(document.load_parts(path, limits or DEFAULT_LIMITS), path.parent, str(path))
         graph.path = path
         return graph
+
+
+def _spec_ids(structure: StructureParts) -> list[str]:
+    """The ids of the nodes inside a structure's parts, at every depth."""
+    out = []
+    for d in structure.diagrams:
+        for spec in d.graph.nodes:
+            out.append(spec.id)
+            if spec.structure is not None:
+                out.extend(_spec_ids(spec.structure))
+    return out
+
+
+def _first_cases(node: StructureNode) -> list[tuple[tuple, bool]]:
+    """The diagrams a new structure starts with: a loop's body; a Case Structure's False and True."""
+    return [((), False)] if node.loop else [((False,), False), ((True,), False)]
 
 
 def _pos(pos: Iterable[float] | None) -> tuple[float, float] | None:

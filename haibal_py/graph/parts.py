@@ -14,8 +14,8 @@ import numpy as np
 
 from ..errors import HaibalError, HaibalValueError
 
-__all__ = ["Connection", "ExposedParam", "GraphError", "GraphParts", "GraphValidationError", "NodeSpec",
-           "Problem", "TemplateParts"]
+__all__ = ["Connection", "DiagramParts", "ExposedParam", "GraphError", "GraphParts", "GraphValidationError",
+           "NodeSpec", "Problem", "StructureParts", "TemplateParts", "TerminalSpec"]
 
 
 class GraphError(HaibalError, KeyError):
@@ -34,8 +34,18 @@ class Problem:
     message: str
     code: str = "invalid"  # unknown-type, unknown-node, unknown-port, fed-twice, unwired, cycle,
     #                  type-mismatch, no-instance, bad-param, bad-default, bad-instance, duplicate-terminal,
-    #                  inner (a problem inside a composite node), too-large (beyond the Limits),
-    #                  file-refused (outside the FilePolicy's folders)
+    #                  inner (a problem inside a composite node or structure), too-large (beyond the Limits),
+    #                  file-refused (outside the FilePolicy's folders); structures: structure (terminals
+    #                  and their inner nodes), tunnel-type, shift-register-type, case-output, case-selector
+    #: for an ``inner`` problem: the problem inside (its ``node`` an inner node id), else None
+    inner: "Problem | None" = field(default=None, compare=False, repr=False)
+
+    def innermost(self) -> "Problem":
+        """The problem at the bottom of a chain of ``inner`` problems (the inner node at fault)."""
+        p = self
+        while p.inner is not None:
+            p = p.inner
+        return p
 
     def __str__(self) -> str:
         where = ""
@@ -85,6 +95,40 @@ class ExposedParam:
         return out
 
 
+@dataclass(frozen=True)
+class TerminalSpec:
+    """A terminal on a structure's border, as a file holds it: a ``tunnel`` (``direction``
+    "in" or "out", ``indexing`` on or off) or a ``shift`` register (a value carried from
+    one iteration to the next). Its ``name`` is the structure's port and the name of the
+    terminal nodes inside each diagram."""
+
+    name: str
+    kind: str  # "tunnel" | "shift"
+    direction: str = "in"  # tunnels: "in" | "out"; shift registers: "in" (both sides)
+    indexing: bool = False
+    doc: str = ""
+
+
+@dataclass
+class DiagramParts:
+    """One subdiagram of a structure: its graph; for a Case Structure, the selector values
+    it handles (``values``) and whether it is the default case."""
+
+    graph: "GraphParts"
+    values: tuple = ()
+    default: bool = False
+
+
+@dataclass
+class StructureParts:
+    """What a structure node (For Loop, While Loop, Case Structure) holds besides its
+    parameters: its border terminals, its diagrams, and its frame's size on the canvas."""
+
+    terminals: list[TerminalSpec] = field(default_factory=list)
+    diagrams: list[DiagramParts] = field(default_factory=list)
+    size: tuple[float, float] | None = None
+
+
 @dataclass
 class NodeSpec:
     """A node as a file holds it: parameter values as read (not yet checked by the node)."""
@@ -96,6 +140,7 @@ class NodeSpec:
     params: dict[str, Any] = field(default_factory=dict)
     pos: tuple[float, float] | None = None
     state: dict[str, np.ndarray] = field(default_factory=dict)
+    structure: StructureParts | None = None  # structure nodes only
 
 
 @dataclass

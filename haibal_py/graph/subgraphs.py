@@ -24,7 +24,8 @@ from ..files.snippet_format import file_stem
 from ..node.registry import CATALOG
 from .composite import Template
 from .model import SUBGRAPH_PREFIX, Graph
-from .templates import Snippet
+from .parts import GraphParts
+from .templates import Snippet, moved_specs
 from .terminals import Constant
 
 __all__ = ["SUBGRAPH_PREFIX", "SubgraphError", "collapse", "expand", "define_subgraph", "is_subgraph",
@@ -150,15 +151,14 @@ def expand(graph: Graph, node_id: str) -> dict[str, str]:
     at = gn.pos or (0.0, 0.0)
 
     def apply(g: Graph) -> dict[str, str]:
-        for type_id in {template.nodes[b].type_id for b in body} & set(template.local_types):
+        used = {gn.type_id for h in template.graphs() for gn in h.nodes.values()}  # inside structures too
+        for type_id in used & set(template.local_types):
             define_subgraph(g, template.local_types[type_id].template)  # nested subgraphs come along
         g.remove_node(node_id)
-        mapping = {}
-        for gid in body:
-            inner = template.nodes[gid]
-            pos = (inner.pos[0] - x0 + at[0], inner.pos[1] - y0 + at[1]) if inner.pos is not None else at
-            mapping[gid] = g.add_node(inner.type_id, inner.name, inner.params, inner.instance, pos,
-                                      id=None if gid in g.nodes else gid)
+        mapping: dict[str, str] = {}
+        chosen = set(body)
+        specs = [spec for spec in template.to_parts().nodes if spec.id in chosen]
+        g.add_parts(GraphParts(nodes=moved_specs(g, specs, (at[0] - x0, at[1] - y0), at, mapping, set())))
         # each template port: the outer end it had, as a source (node, port) in g
         sources: dict[str, tuple[str, str] | None] = {}
         for tname, tid in template.inputs.items():
@@ -179,7 +179,7 @@ def expand(graph: Graph, node_id: str) -> dict[str, str]:
                 src = sources.get(c.src) if c.src in template.inputs.values() else (mapping[c.src], c.src_port)
                 if src is not None:
                     g.connect(src[0], src[1], dst, port)
-        return mapping
+        return {gid: mapping[gid] for gid in body}
 
     return _atomically(graph, apply, f"cannot expand node {gn.label}")
 

@@ -25,6 +25,7 @@ become code when dropped on a diagram. A haibal snippet is the same idea for a `
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -39,9 +40,9 @@ from ..node.registry import CATALOG
 from ..node.types import ANY
 from .composite import Template, template_node_class
 from .document import template_from_document
-from .model import ID_RE, Graph
-from .parts import ExposedParam
-from .terminals import VALUE
+from .model import ID_RE, Graph, initials
+from .parts import Connection, ExposedParam, GraphParts, NodeSpec
+from .terminals import INPUT_TYPE_ID, OUTPUT_TYPE_ID, VALUE
 
 __all__ = ["JSON_SUFFIX", "PNG_SUFFIX", "NO_SNIPPET", "ExposedParam", "Snippet", "SnippetError", "copy_graph",
            "file_stem", "insert_snippet", "is_snippet_path", "load_runnable", "load_snippet",
@@ -81,9 +82,7 @@ class Snippet(Template):
         chosen = set(ids)
         inner = Graph(name=name, description=description)
         inner.local_types = dict(graph.local_types)  # collapsed subgraphs in the selection
-        for gid in ids:
-            gn = graph.nodes[gid]
-            inner.add_node(gn.type_id, gn.name, gn.params, gn.instance, gn.pos, id=gid, state=gn.node.get_state())
+        inner.add_parts(GraphParts(nodes=[spec for spec in graph.to_parts().nodes if spec.id in chosen]))  # structures whole
         taken = set(inner.inputs) | set(inner.outputs) | set(inner.nodes)
         x0, y0, x1, y1 = _bbox([graph.nodes[g].pos for g in ids])
         types = graph.port_types()
@@ -175,7 +174,7 @@ def _unique(base: str, taken: set[str]) -> str:
 
 
 def _free_id(name: str, graph: Graph) -> str | None:
-    return name if ID_RE.fullmatch(name) and name not in graph.nodes else None
+    return name if ID_RE.fullmatch(name) and not graph._id_taken(name) else None
 
 
 def _bbox(positions: Iterable[tuple[float, float] | None]) -> tuple[float, float, float, float]:
@@ -211,12 +210,13 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
     if on_clash not in ("error", "rename"):
         raise SnippetError(f"on_clash must be 'error' or 'rename', got {on_clash!r}")
     src = snippet.graph
-    unknown = sorted({gn.type_id for gn in src.nodes.values()
+    everything = [gn for g in src.graphs() for gn in g.nodes.values()]  # inside structures too
+    unknown = sorted({gn.type_id for gn in everything
                       if gn.node is None or (gn.type_id not in CATALOG and gn.type_id not in src.local_types)})
     if unknown:
         raise SnippetError(f"snippet {snippet.name!r} uses unknown node types: {', '.join(unknown)}")
     new_types = {}
-    for type_id in {gn.type_id for gn in src.nodes.values()} & set(src.local_types):
+    for type_id in {gn.type_id for gn in everything} & set(src.local_types):
         have = graph.local_types.get(type_id)
         cls = src.local_types[type_id]
         if have is None:
@@ -241,22 +241,54 @@ def insert_snippet(graph: Graph, snippet: Snippet, at: tuple[float, float] | Non
                            f"{' and '.join(sorted(clashes))}; rename them first or insert with on_clash='rename'")
     x0, y0, _, _ = _bbox([gn.pos for gn in src.nodes.values()])
     dx, dy = (at[0] - x0, at[1] - y0) if at is not None else (0.0, 0.0)
+    parts = src.to_parts()
     mapping: dict[str, str] = {}
     try:
         with graph.transaction():
             graph.local_types.update(new_types)
-            for gid, gn in src.nodes.items():
-                pos = (gn.pos[0] + dx, gn.pos[1] + dy) if gn.pos is not None else (at if at is not None else None)
-                name = names.get(gid, gn.name)
-                new_id = gid if gid not in graph.nodes else None
-                if new_id is None and (gn.is_input or gn.is_output):
-                    new_id = _free_id(name, graph)
-                mapping[gid] = graph.add_node(gn.type_id, name, gn.params, gn.instance, pos, id=new_id,
-                                              state=gn.node.get_state())
-            for c in src.connections:
-                graph.connect(mapping[c.src], c.src_port, mapping[c.dst], c.dst_port)
+            specs = moved_specs(graph, parts.nodes, (dx, dy), at, mapping, set(), names)
+            graph.add_parts(GraphParts(nodes=specs, connections=[
+                Connection(mapping[c.src], c.src_port, mapping[c.dst], c.dst_port) for c in parts.connections]))
     except HaibalError as exc:
         raise SnippetError(f"cannot insert snippet {snippet.name!r}: {exc}") from None
-    return mapping
+    return {gid: mapping[gid] for gid in src.nodes}
+
+
+def moved_specs(graph: Graph, specs: list[NodeSpec], shift: tuple[float, float], at, mapping: dict[str, str],
+                 pending: set[str], names: Mapping[str, str] | None = None) -> list[NodeSpec]:
+    """Copies of ``specs`` for ``graph``: ids kept where free in the whole graph, else new ones
+    (``mapping``: old -> new, for the nodes inside structures too), positions shifted, names
+    of clashing terminals changed (``names``); a structure's diagrams the same way."""
+    out = []
+    for spec in specs:
+        name = (names or {}).get(spec.id, spec.name)
+        new_id = spec.id if not graph._id_taken(spec.id) and spec.id not in pending else None
+        if new_id is None and spec.type_id in (INPUT_TYPE_ID, OUTPUT_TYPE_ID) and names is not None:
+            free = _free_id(name, graph)
+            new_id = free if free is not None and free not in pending else None
+        if new_id is None:
+            new_id = _fresh_id(graph, spec.type_id, pending)
+        pending.add(new_id)
+        mapping[spec.id] = new_id
+        pos = (spec.pos[0] + shift[0], spec.pos[1] + shift[1]) if spec.pos is not None else at
+        out.append(replace(spec, id=new_id, name=name, pos=pos))
+    for k, spec in enumerate(out):
+        if spec.structure is not None:
+            diagrams = []
+            for d in spec.structure.diagrams:
+                inner = moved_specs(graph, d.graph.nodes, shift, None, mapping, pending)
+                wires = [Connection(mapping[c.src], c.src_port, mapping[c.dst], c.dst_port) for c in d.graph.connections]
+                diagrams.append(replace(d, graph=replace(d.graph, nodes=inner, connections=wires)))
+            out[k] = replace(spec, structure=replace(spec.structure, diagrams=diagrams))
+    return out
+
+
+def _fresh_id(graph: Graph, type_id: str, pending: set[str]) -> str:
+    """An id for a new node of ``type_id`` that no node of ``graph`` (nor one being added) has."""
+    stem = initials(type_id)
+    n = 1
+    while graph._id_taken(f"{stem}{n}") or f"{stem}{n}" in pending:
+        n += 1
+    return f"{stem}{n}"
 
 

@@ -12,6 +12,7 @@ take): that is a problem of the node ("bad-shape"), found before anything runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from ..errors import HaibalError
 from ..node.base import AUTOMATIC, Instance, Node
@@ -29,14 +30,28 @@ class TypeInfo:
     - ``inputs[(node_id, port)]``: the type the picked instance expects at an input;
     - ``wires[connection]``: a ``Compat`` (ok / coerced: LabVIEW's coercion dot / broken);
     - ``instances[node_id]``: the instance name picked (None: none fits, or unknown type);
+    - ``wired[node_id]``: the types reaching each of its inputs (from wires and non-None defaults);
     - ``problems``: the type problems found (also part of ``Graph.validate``).
+
+    Inside structures (loops, case structures) types flow from outside through their
+    tunnels: the nodes of their diagrams are typed with them and listed here too (node ids
+    are unique in the whole graph); their problems are the structure's (``validate``).
     """
 
     outputs: dict[tuple[str, str], PortType] = field(default_factory=dict)
     inputs: dict[tuple[str, str], PortType] = field(default_factory=dict)
     wires: dict[Connection, Compat] = field(default_factory=dict)
     instances: dict[str, str | None] = field(default_factory=dict)
+    wired: dict[str, dict[str, PortType]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+
+    def merge(self, other: "TypeInfo") -> None:
+        """Add the types of another graph's nodes (a structure's diagram), not its problems."""
+        self.outputs.update(other.outputs)
+        self.inputs.update(other.inputs)
+        self.wires.update(other.wires)
+        self.instances.update(other.instances)
+        self.wired.update(other.wired)
 
 
 def _exact(t: PortType) -> bool:
@@ -52,8 +67,10 @@ def _join(types: list[PortType]) -> PortType:
     return PortType(kind, lo, hi, all(t.sequence for t in types))
 
 
-def port_types(graph) -> TypeInfo:
-    """Static port types propagated through ``graph`` (see ``TypeInfo``)."""
+def port_types(graph, sources: Mapping[str, PortType] | None = None) -> TypeInfo:
+    """Static port types propagated through ``graph`` (see ``TypeInfo``). ``sources``: the
+    types of some graph inputs by name, in place of their declared types (a structure's
+    diagram: what its tunnels bring in); a given type must fit the declared one."""
     info = TypeInfo()
     order, stuck = graph.topological_order()
     stuck_set = set(stuck)
@@ -72,8 +89,25 @@ def port_types(graph) -> TypeInfo:
         for port in gn.node.inputs:
             if port.name not in wired and not port.required and port.default is not None:
                 wired[port.name] = PortType.of_value(port.default)
+        info.wired[gid] = wired
+        if sources and gn.is_input and gn.name in sources:
+            _type_source(gn, sources[gn.name], info)
+            continue
         _type_node(gn, wired, wires, info, in_cycle=gid in stuck_set)
     return info
+
+
+def _type_source(gn, given: PortType, info: TypeInfo) -> None:
+    """A graph input whose type is given from outside (a structure's tunnel)."""
+    declared = gn.node.declared_type
+    info.instances[gn.id] = "value"
+    compat = given.check(declared)
+    if compat.ok and not compat.lossy:
+        info.outputs[(gn.id, "value")] = declared if given.is_any else given
+    else:
+        info.outputs[(gn.id, "value")] = declared
+        info.problems.append(Problem(gn.id, None, f"{gn.label} receives {given} from outside, but is declared "
+                                     f"{declared}", "tunnel-type"))
 
 
 def _type_node(gn, wired, wires, info: TypeInfo, in_cycle: bool) -> None:
@@ -104,13 +138,15 @@ def _type_node(gn, wired, wires, info: TypeInfo, in_cycle: bool) -> None:
         outs = {}
     for port in node.outputs:
         info.outputs[(gid, port.name)] = ANY if in_cycle else outs.get(port.name, port.type)
+    for inner in node.static_inner_types(wired):  # a structure's diagrams, typed from its inputs
+        info.merge(inner)
 
 
 def _output_types(node: Node, picked: Instance, wired) -> dict[str, PortType]:
     """The picked instance's output types. A rule may refuse the wired types with a
     ``HaibalError`` (reported as a problem); any other failure means "not known statically"."""
     try:
-        outs = picked.output_types(wired, node.values)
+        outs = node.static_output_types(picked, wired)
     except HaibalError:
         raise
     except Exception:  # a type rule that cannot cope with uncertain types

@@ -28,10 +28,12 @@ STRUCTURAL = ("unknown-node", "unknown-port", "fed-twice", "duplicate-terminal",
 
 
 def validate(graph, policy: FilePolicy | None = None, limits: Limits | None = None,
-             outside: bool = True) -> list[Problem]:
+             outside: bool = True, sources=None, types=None) -> list[Problem]:
     """Every reason ``graph`` cannot run, in a stable order; [] when it can run. ``outside``:
     also check files against ``policy`` and sizes against ``limits`` (defaults: the
-    graph's folder, ``Limits()``); inner graphs are checked through their composite node."""
+    graph's folder, ``Limits()``); inner graphs are checked through their composite node.
+    ``sources``: the types of graph inputs given from outside (a structure's diagram);
+    ``types``: the graph's ``TypeInfo`` when already computed with them."""
     problems: list[Problem] = []
     if outside:
         too_large = resources.resource_problems(graph, policy, limits)
@@ -51,8 +53,9 @@ def validate(graph, policy: FilePolicy | None = None, limits: Limits | None = No
     for cycle in algorithms.cycles(stuck, graph.successors):
         problems.append(Problem(cycle[0], None, "cycle: " + " -> ".join(cycle + [cycle[0]])
                                 + " (a dataflow graph cannot feed a node its own output)", "cycle"))
-    problems.extend(typecheck.port_types(graph).problems)
-    problems.extend(_inner_problems(graph))
+    info = types if types is not None else typecheck.port_types(graph, sources)
+    problems.extend(info.problems)
+    problems.extend(_inner_problems(graph, info))
     if outside:
         problems.extend(too_large)
     return problems
@@ -128,15 +131,18 @@ def _check_default(gn) -> list[Problem]:
                     f"but the input is declared {declared}", "bad-default")]
 
 
-def _inner_problems(graph) -> list[Problem]:
-    """Problems inside each composite node's template graph, reported on the composite node."""
+def _inner_problems(graph, info) -> list[Problem]:
+    """Problems inside each composite node's graphs (a template's, a structure's diagrams),
+    reported on the composite node (``Problem.inner``: the problem inside)."""
     problems = []
     for gid, gn in graph.nodes.items():
         if not isinstance(gn.node, CompositeNode):
             continue
-        template = gn.node.template
-        for p in template_problems(template):
-            problems.append(Problem(gid, None, f"inside subgraph {template.name!r}: {p}", "inner"))
+        for template, p in gn.node.inner_problems(info.wired.get(gid, {}), template_problems):
+            if template is None:  # the node's own (a structure's terminals, its cases)
+                problems.append(Problem(gid, p.port, p.message, p.code))
+            else:
+                problems.append(Problem(gid, None, f"inside {gn.node.where(template)}: {p}", "inner", inner=p))
     return problems
 
 

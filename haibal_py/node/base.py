@@ -23,6 +23,12 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 - ``stateful`` + ``state``: arrays that persist across runs and are saved with the graph
   (a model's weights, an optimizer's slots); ``get_state`` / ``set_state``;
 - ``replaces``: type ids this class had before a rename, so old graph files still load;
+- ``dynamic_ports``: each node has ports of its own besides the class's (a structure's
+  tunnels): ``node.inputs`` / ``node.outputs`` / ``node.instances`` are the node's, and
+  ``node.input(name)`` looks there (on the class, ``cls.input(name)`` the declared ones);
+- ``static_output_types(instance, wired)`` / ``static_inner_types(wired)``: the static
+  type check's questions, answered from the instance's type rules by default (a structure
+  answers from its diagrams);
 - ``files()``: the files the node would read or write (``FileUse`` s), from its parameters
   alone: validation lists them and the runtime checks them against its file policy
   before anything runs;
@@ -41,6 +47,7 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import textwrap
@@ -214,11 +221,14 @@ class Instance:
 
 @dataclass(frozen=True)
 class HelpText:
-    """A function page in HAIBAL's form: description, terminals, use cases."""
+    """A function page in HAIBAL's form: description, terminals, use cases. ``terminals``:
+    (name, what it is) of the terminals a structure has on its border and inside, besides
+    its ports (LabVIEW's count, iteration and conditional terminals, tunnels, shift registers)."""
 
     description: str
     use_cases: tuple[str, ...] = ()
     see_also: tuple[str, ...] = ()
+    terminals: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,6 +260,11 @@ class RunContext:
         """True when the user asked the run to stop: end cleanly at the next step."""
         return False
 
+    @property
+    def observed(self) -> bool:
+        """True when someone listens to ``emit`` (skip building values nobody reads)."""
+        return False
+
     def mergeable(self, output: str, state: Any) -> None:
         """Say that ``output``'s value is ``state.result()`` and merges over runs on shards.
 
@@ -270,24 +285,50 @@ class RunContext:
         return path
 
     def run_inner(self, node: "Node", values: dict) -> dict:
-        """Run a composite node's inner graph (collapsed subgraphs, structures)."""
+        """Run a composite node's inner graph (a collapsed subgraph, a snippet node)."""
         if _INNER_RUNNER is None:
             raise PortTypeError(f"{node.label}: a composite node runs its inner graph through "
                                 f"haibal_py.runtime (import haibal_py to install it)")
         return _INNER_RUNNER(node, values)
 
+    def diagram(self, node: "Node", index: int):
+        """A runner of diagram ``index`` of a structure ``node`` (a loop's body, a case):
+        ``begin(fixed, varying)`` once per run of the structure, then ``step(values)`` per
+        iteration, giving the values reaching the diagram's output terminals by name."""
+        if _DIAGRAM_RUNNER is None:
+            raise PortTypeError(f"{node.label}: a structure runs its diagrams through haibal_py.runtime "
+                                f"(import haibal_py to install it)")
+        return _DIAGRAM_RUNNER(node, index)
+
 
 _INNER_RUNNER: Callable[["Node", dict], dict] | None = None
+_DIAGRAM_RUNNER: Callable[["Node", int], Any] | None = None
 
 
-def install_inner_runner(runner: Callable[["Node", dict], dict]) -> None:
+def install_inner_runner(runner: Callable[["Node", dict], dict],
+                         diagram_runner: Callable[["Node", int], Any] | None = None) -> None:
     """Called once by ``haibal_py.runtime`` (which lies above this layer): how a composite
-    node called directly, outside a runtime, runs its inner graph."""
-    global _INNER_RUNNER
+    node called directly, outside a runtime, runs its inner graph, and a structure its diagrams."""
+    global _INNER_RUNNER, _DIAGRAM_RUNNER
     _INNER_RUNNER = runner
+    if diagram_runner is not None:
+        _DIAGRAM_RUNNER = diagram_runner
 
 
 NULL_CONTEXT = RunContext()
+
+
+class _ClassOrNode:
+    """A method that runs on the class when called on the class and on the node when
+    called on a node: ``cls.input(name)`` finds a declared port, ``node.input(name)`` also
+    one of the node's own ports (``dynamic_ports``)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj, owner):
+        return self.fn.__get__(obj if obj is not None else owner)
 
 
 class Node:
@@ -307,6 +348,8 @@ class Node:
     volatile: ClassVar[bool] = False
     #: the node keeps ``state`` (arrays) across runs, saved with the graph
     stateful: ClassVar[bool] = False
+    #: each node has ports of its own (``node.inputs``/``outputs``/``instances``): a structure's tunnels
+    dynamic_ports: ClassVar[bool] = False
 
     #: set by the runtime while the node computes; the no-op context otherwise
     context: RunContext = NULL_CONTEXT
@@ -328,13 +371,13 @@ class Node:
         known = ", ".join(i.name for i in items) or "none"
         raise error(f"{cls.display_name or cls.__name__} has no {what} {name!r} ({plural}: {known})")
 
-    @classmethod
-    def input(cls, name: str) -> Port:
-        return cls._find(cls.inputs, name, "input port", "inputs", PortTypeError)
+    @_ClassOrNode
+    def input(self, name: str) -> Port:
+        return self._find(self.inputs, name, "input port", "inputs", PortTypeError)
 
-    @classmethod
-    def output(cls, name: str) -> Port:
-        return cls._find(cls.outputs, name, "output port", "outputs", PortTypeError)
+    @_ClassOrNode
+    def output(self, name: str) -> Port:
+        return self._find(self.outputs, name, "output port", "outputs", PortTypeError)
 
     @classmethod
     def param(cls, name: str) -> Param:
@@ -369,6 +412,17 @@ class Node:
     def cache_token(self) -> Any:
         """For ``volatile`` nodes: a value that changes when what the node reads changes."""
         return None
+
+    def static_output_types(self, instance: Instance, wired: Mapping[str, PortType]) -> dict[str, PortType]:
+        """The output types of ``instance`` for these wired input types, before anything runs:
+        its type rules. A node whose outputs depend on more than its parameters (a
+        structure: its diagrams) answers from that."""
+        return instance.output_types(wired, self.values)
+
+    def static_inner_types(self, wired: Mapping[str, PortType]) -> list:
+        """The static types inside a node holding graphs typed from its inputs (a structure's
+        diagrams, as ``TypeInfo`` s of the graph layer), listed with the graph's own; [] here."""
+        return []
 
     def get_state(self) -> dict[str, np.ndarray]:
         """The node's persistent arrays (``stateful`` nodes), by key."""
@@ -509,13 +563,23 @@ class Node:
             for inst in cls.instances:
                 sig = ", ".join(f"{k}: {cls.input(k).type if callable(v) else v}" for k, v in inst.inputs.items())
                 lines.append(f" {inst.name} ({sig}) : {inst.doc}")
+        if cls.help.terminals:
+            lines += ["", "Terminals"] + [f" {name} : {what}" for name, what in cls.help.terminals]
         if cls.help.use_cases:
             lines += ["", "Use cases"] + [f" - {u}" for u in cls.help.use_cases]
         return "\n".join(lines).strip() + "\n"
 
 
 def _renamed(exc: HaibalError, message: str) -> HaibalError:
-    """The same kind of error with a new message (keeping extra attributes where it can)."""
+    """The same kind of error with a new message, keeping its attributes (a ``NodeRunError``'s
+    node id and cause) where it can."""
+    try:
+        new = copy.copy(exc)
+        new.args = (message,) + tuple(exc.args[1:])
+        if str(new) == message:
+            return new
+    except Exception:  # an error type that cannot be copied so
+        pass
     try:
         new = type(exc)(message)
     except TypeError:  # an error type whose constructor takes more than a message

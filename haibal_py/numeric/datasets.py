@@ -153,9 +153,17 @@ def _count(size, n: int, what: str) -> int:
     return int(size)
 
 
-def _order(n: int, shuffle_: bool, seed, stratify):
+def _order(n: int, shuffle_: bool, seed, stratify, held: tuple[int, ...] = ()):
+    """The sample order the splits cut: the held-out parts (test, then validation) first.
+    Without shuffling they are the LAST samples, in order, as scikit-learn's split leaves
+    the test set at the end: ``held=(n_test, n_val)`` gives the last ``n_test`` samples,
+    then the ``n_val`` before them, then the training samples from the start."""
     if not shuffle_:
-        return np.arange(n)
+        end, parts = n, []
+        for size in held:
+            parts.append(np.arange(end - size, end))
+            end -= size
+        return np.concatenate(parts + [np.arange(end)])
     rng = _rng(seed)
     if stratify is None:
         return rng.permutation(n)
@@ -187,7 +195,7 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True, stratify=
     n_test = _count(test_size, n, "test_size")
     if n_test >= n:
         raise DatasetError(f"test_size={test_size} leaves no training samples out of {n}")
-    order = _order(n, shuffle, seed, stratify)
+    order = _order(n, shuffle, seed, stratify, held=(n_test,))
     test, train = order[:n_test], order[n_test:]
     out = []
     for a in arrs:
@@ -205,7 +213,7 @@ def train_val_test_split(*arrays, validation_size=0.1, test_size=0.2, seed=None,
     if n_test + n_val >= n:
         raise DatasetError(f"validation_size={validation_size} and test_size={test_size} leave no training samples "
                            f"out of {n}")
-    order = _order(n, shuffle, seed, stratify)
+    order = _order(n, shuffle, seed, stratify, held=(n_test, n_val))
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     return tuple(tuple(a[idx] for a in arrs) for idx in (train, val, test))
 

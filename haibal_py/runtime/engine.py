@@ -23,6 +23,18 @@ A composite node (collapsed subgraph, snippet node) runs its template's graph wi
 sub-runtime of its own, kept between runs like everything else: only what changed
 inside runs again.
 
+A structure (For Loop, While Loop, Case Structure) runs each of its diagrams with a
+``DiagramRun``: a sub-runtime on the diagram itself, kept between runs, that runs an
+iteration without the bookkeeping of a whole run: the first iteration computes what
+changed since the last run of the structure (with the values entering the loop that did
+not change, nothing that depends only on them runs again); every later iteration runs
+only what depends on the values that change per iteration (``i``, indexing tunnels, shift
+registers) and the volatile nodes. Observers see the nodes inside through the same
+hooks (their live values, progress), and each iteration as the structure's
+``node_event(id, "iteration", {"step": i, ...})``; ``Runtime.watch`` adds chosen inner
+wires' values to those events. ``RunResult.values`` holds the inner nodes' values too
+(their last iteration's; node ids are unique in the whole graph).
+
 Each node computes with a ``NodeContext``: progress and live values (a training curve)
 go to the observers, ``Runtime.stop()`` is seen by ``should_stop()``, relative file paths
 start at the graph's folder.
@@ -59,7 +71,6 @@ import numpy as np
 from ..errors import HaibalError, HaibalValueError
 from ..files.limits import DEFAULT_LIMITS, Limits
 from ..files.policy import DEFAULT_POLICY, FilePolicy
-from ..graph.composite import CompositeNode
 from ..graph.model import Graph
 from ..graph.parts import GraphValidationError
 from ..graph.resources import check_nodes
@@ -122,10 +133,12 @@ class RunResult:
     - ``instances``: node id -> the instance it ran (or last ran) with;
     - ``timings``: node id -> seconds, for the nodes that ran; ``seconds``: the whole run;
     - ``failed`` / ``errors``: the node that failed and its message (None / {} on success);
-    - ``stopped``: ``Runtime.stop()`` ended the run early (the nodes after it did not run).
+    - ``stopped``: ``Runtime.stop()`` ended the run early (the nodes after it did not run);
     - ``states``: node id -> {output port: mergeable state} for the outputs whose value is
       an accumulator's result (``RunContext.mergeable``); ``output_states``: graph output
-      name -> the state of the value that reached it, for those fed by such an output.
+      name -> the state of the value that reached it, for those fed by such an output;
+    - inside structures, ``values`` also holds the values of the diagrams' nodes (their last
+      iteration's), by their ids (unique in the whole graph).
     """
 
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -208,6 +221,10 @@ class NodeContext(RunContext):
     def should_stop(self) -> bool:
         return self.runtime._stop.is_set()
 
+    @property
+    def observed(self) -> bool:
+        return self.runtime._hooks.observed
+
     def mergeable(self, output: str, state: Any) -> None:
         if self.states is None:
             self.states = {}
@@ -215,6 +232,9 @@ class NodeContext(RunContext):
 
     def run_inner(self, node: Node, values: dict) -> dict:
         return self.runtime._run_inner(self.node_id, node, values)
+
+    def diagram(self, node: Node, index: int) -> "DiagramRun":
+        return self.runtime._diagram(self.node_id, node, index)
 
 
 class Runtime:
@@ -238,7 +258,10 @@ class Runtime:
         self._tokens: dict[str, Any] = {}  # cache_token() of volatile nodes after they ran
         self._pending: set[str] = set()  # changed since the last successful sync
         self._inner: dict[str, tuple[Any, "Runtime"]] = {}  # composite node id -> (template, sub-runtime)
+        self._diagrams: dict[tuple[str, int], DiagramRun] = {}  # (structure id, diagram index) -> its runner
+        self._watch: set[tuple[str, str]] = set()  # (inner node id, output port) whose values iterations report
         self._contexts: dict[str, NodeContext] = {}
+        self._settings: tuple = ()  # (base_dir, policy, limits) the contexts hold
         self._stop = threading.Event()
         self._hooks = _Hooks(None)
 
@@ -251,11 +274,31 @@ class Runtime:
         self._stop.set()
         for _, sub in list(self._inner.values()):
             sub.stop()
+        for run in list(self._diagrams.values()):  # they share this runtime's request; their composite nodes do not
+            run.sub.stop_inner()
 
-    def inner_runtime(self, node_id: str) -> "Runtime | None":
-        """The sub-runtime a composite node ran its inner graph with (None before it ran)."""
+    def stop_inner(self) -> None:
+        """Pass a stop request on to the sub-runtimes of composite nodes (the own one is shared)."""
+        for _, sub in list(self._inner.values()):
+            sub.stop()
+        for run in list(self._diagrams.values()):
+            run.sub.stop_inner()
+
+    def inner_runtime(self, node_id: str, index: int | None = None) -> "Runtime | None":
+        """The sub-runtime a composite node ran its inner graph with, or (``index``) the one a
+        structure ran its diagram ``index`` with (None before it ran)."""
+        if index is not None:
+            run = self._diagrams.get((node_id, index))
+            return run.sub if run is not None else None
         kept = self._inner.get(node_id)
         return kept[1] if kept is not None else None
+
+    def watch(self, wires) -> None:
+        """Report the values of these wires, given as (node id, output port) of nodes inside
+        structures, with each iteration (``node_event(structure, "iteration", {..., "wires":
+        {"node.port": value}})``); an empty list stops it."""
+        self._watch.clear()
+        self._watch.update((str(n), str(p)) for n, p in wires)
 
     def invalidate(self, node_id: str | None = None) -> None:
         """Forget the cached outputs of one node (and so of what it feeds), or of all."""
@@ -264,12 +307,15 @@ class Runtime:
             self._states.clear()
             self._input_prints.clear()
             self._inner.clear()
+            self._diagrams.clear()
         else:
             self.graph.node(node_id)
             self._values.pop(node_id, None)
             self._states.pop(node_id, None)
             self._input_prints.pop(node_id, None)
             self._inner.pop(node_id, None)
+            for key in [k for k in self._diagrams if k[0] == node_id]:
+                del self._diagrams[key]
 
     def _sync(self) -> _Plan:
         """Read the graph's change log: re-validate on structural changes, note dirty nodes."""
@@ -283,6 +329,8 @@ class Runtime:
                          self._inner, self._contexts):
                 for gid in [gid for gid in kept if gid not in self.graph.nodes]:
                     del kept[gid]
+            for key in [k for k in self._diagrams if k[0] not in self.graph.nodes]:
+                del self._diagrams[key]
             self._selected.clear()
         self._pending |= changed
         self._mark = mark
@@ -339,6 +387,7 @@ class Runtime:
         start = time.perf_counter()
         plan = self._sync()
         graph = self.graph
+        self._refresh_contexts()
         inputs = dict(inputs or {})
         given = self._input_values(plan, inputs)
         self._stop.clear()
@@ -417,7 +466,7 @@ class Runtime:
                 if watched:
                     hook.node_finished(gid, seconds)
         finally:
-            self._hooks = _Hooks(None)
+            self._release_hooks()
         self._finish(result, plan, start)
         hook.run_finished(result)
         return result
@@ -443,7 +492,11 @@ class Runtime:
         and non-None defaults take part in the selection); the selection is made again only
         when the node changed or the kinds and ranks of its values did.
         """
-        ports = _input_defaults(type(node))
+        cls = type(node)
+        info = _CLASS_INFO.get(cls)
+        if info is None or cls.dynamic_ports:
+            info = _port_info(node)
+        ports = info[0]
         if len(args) < len(ports):
             values = dict(args)
             for name, default in ports:
@@ -462,10 +515,10 @@ class Runtime:
             inst = node.select(wired).instance
             self._selected[gid] = (key, inst)
         self._instances[gid] = inst.name
-        context = node.context = self._context(gid)
+        context = node.context = self._contexts.get(gid) or self._context(gid)
         context.states = None
         try:
-            out = _checked(node.compute(inst, values), _output_names(type(node)))
+            out = _checked(node.compute(inst, values), info[1])
         finally:
             del node.context  # back to the class's no-op context
         if context.states is not None or inst.passes:
@@ -490,9 +543,15 @@ class Runtime:
         context = self._contexts.get(gid)
         if context is None:
             context = self._contexts[gid] = NodeContext(self, gid)
-        context.base_dir = self.graph.base_dir
-        context.policy, context.limits = self.policy, self.limits
         return context
+
+    def _refresh_contexts(self) -> None:
+        """Give the node contexts this runtime's folder, policy and limits, if they changed."""
+        settings = (self.graph.base_dir, self.policy, self.limits)
+        if settings != self._settings:
+            self._settings = settings
+            for context in self._contexts.values():
+                context.base_dir, context.policy, context.limits = settings
 
     def _token(self, gid: str, node: Node):
         """A volatile node's ``cache_token()``, read in its run context (its files resolve the same)."""
@@ -524,9 +583,30 @@ class Runtime:
             context.mergeable(name, state)
         return dict(res.outputs)
 
+    def _release_hooks(self) -> None:
+        """Forget the run's observer (and so do the diagrams' sub-runtimes, which used it)."""
+        self._hooks = _Hooks(None)
+        for run in self._diagrams.values():
+            run.sub._release_hooks()
+
+    def _diagram(self, gid: str, node: Node, index: int) -> "DiagramRun":
+        """The runner of a structure's diagram, kept between runs (a new one for a new diagram)."""
+        diagram = node.diagrams[index]
+        run = self._diagrams.get((gid, index))
+        if run is None or run.diagram is not diagram:
+            run = self._diagrams[(gid, index)] = DiagramRun(self, diagram)
+        return run
+
+    def _inner_values(self, into: dict) -> None:
+        for run in self._diagrams.values():
+            into.update(run.sub._values)
+            run.sub._inner_values(into)
+
     def _finish(self, result: RunResult, plan: _Plan, start: float) -> None:
         result.order = plan.order
         result.values = dict(self._values)  # C-speed copies: later runs do not change this result
+        if self._diagrams:
+            self._inner_values(result.values)
         result.instances = dict(self._instances)
         result.states = {gid: dict(kept) for gid, kept in self._states.items()}
         for gid in plan.output_ids:
@@ -543,16 +623,14 @@ class Runtime:
 _CLASS_INFO: dict[type, tuple] = {}  # node class -> (input (name, default)s, output names)
 
 
-def _input_defaults(cls: type[Node]) -> tuple:
+def _port_info(node: Node) -> tuple:
+    cls = type(node)
+    if cls.dynamic_ports:  # a structure: ports of its own
+        return tuple((p.name, p.default) for p in node.inputs), tuple(p.name for p in node.outputs)
     info = _CLASS_INFO.get(cls)
     if info is None:
         info = _CLASS_INFO[cls] = (tuple((p.name, p.default) for p in cls.inputs), tuple(p.name for p in cls.outputs))
-    return info[0]
-
-
-def _output_names(cls: type[Node]) -> tuple:
-    _input_defaults(cls)
-    return _CLASS_INFO[cls][1]
+    return info
 
 
 def _same(a, b) -> bool:
@@ -583,10 +661,115 @@ def _type_key(value):
     return PortType.of_value(value)
 
 
+class DiagramRun:
+    """Runs one diagram of a structure, for the structure's node in a runtime (see the module
+    docstring): ``begin(fixed, varying)`` once per run of the structure (``fixed``: the
+    values entering it that stay the same in every iteration, by terminal name;
+    ``varying``: the names of those that change), then ``step(values)`` per iteration,
+    giving the values reaching the diagram's output terminals by name. A node failing
+    raises ``NodeRunError`` naming it."""
+
+    def __init__(self, parent: "Runtime", diagram):
+        self.parent = parent
+        self.diagram = diagram
+        self.sub = Runtime(diagram.graph, parent.policy, parent.limits)
+        self.sub._stop = parent._stop  # one stop request for the whole run
+        self.sub._watch = parent._watch
+        self._key: tuple | None = None  # (plan, varying names) the orders below are for
+        self._inputs: dict[str, str] = {}  # terminal name -> node id
+        self._outputs: dict[str, str] = {}
+        self._input_ids: set[str] = set()
+        self._loop_order: list[str] = []  # what runs in every iteration
+        self._stale: set[str] = set()  # nodes to compute in the next first iteration
+        self._first_order: list[str] | None = None
+        self._watched: list[tuple[str, str]] = []
+
+    def begin(self, fixed: Mapping[str, Any], varying: tuple[str, ...]) -> None:
+        parent, sub = self.parent, self.sub
+        sub.policy, sub.limits, sub._hooks = parent.policy, parent.limits, parent._hooks
+        plan = sub._sync()
+        sub._refresh_contexts()
+        graph, values = sub.graph, sub._values
+        if self._key is None or self._key[0] is not plan or self._key[1] != varying:
+            self._inputs = {graph.nodes[gid].name: gid for gid in plan.input_ids}
+            self._outputs = {graph.nodes[gid].name: gid for gid in plan.output_ids}
+            self._input_ids = set(plan.input_ids)
+            self._loop_order = _downstream(plan, [self._inputs[n] for n in varying] + plan.volatile)
+            self._key = (plan, varying)
+        stale = self._stale | {gid for gid in sub._pending if gid in plan.index}
+        sub._pending = set()
+        for name, value in fixed.items():
+            gid = self._inputs[name]
+            fp = fingerprint(value)
+            if sub._input_prints.get(gid) != fp or gid not in values:
+                sub._input_prints[gid] = fp
+                stale.add(gid)
+            values[gid] = {VALUE: value}
+        if len(values) < len(plan.order):
+            stale.update(gid for gid in plan.order if gid not in values and gid not in self._input_ids)
+        first = _downstream(plan, list(stale) + self._loop_order)
+        nodes = graph.nodes
+        check_nodes(((gid, nodes[gid].node) for gid in first if gid in plan.hooked), graph.base_dir,
+                    sub.policy, sub.limits)  # before the structure's first iteration
+        self._stale = set(first)
+        self._first_order = first
+        self._watched = [w for w in sub._watch if w[0] in nodes]
+
+    def step(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        sub = self.sub
+        plan = self._key[0]
+        order = self._first_order if self._first_order is not None else self._loop_order
+        values, inputs = sub._values, self._inputs
+        for name, value in given.items():
+            values[inputs[name]] = {VALUE: value}
+        nodes, feeds, call, skip, output_set = sub.graph.nodes, plan.feeds, sub._call, self._input_ids, plan.output_set
+        gid = ""
+        try:
+            for gid in order:
+                if gid in skip:
+                    continue
+                args = {port: values[src][sport] for port, src, sport in feeds[gid]}
+                if gid in output_set:
+                    values[gid] = {VALUE: args[VALUE]}
+                else:
+                    values[gid] = call(gid, nodes[gid].node, args)
+        except Exception as exc:
+            self._stale.update(order)
+            gn = sub.graph.nodes[gid]
+            message = str(exc) if isinstance(exc, HaibalError) else f"{type(exc).__name__}: {exc}"
+            own = gn.node.label + ": "
+            detail = message[len(own):] if message.startswith(own) else message
+            raise NodeRunError(f"node {gn.label} failed: {detail}", gid, gn.type_id, exc) from exc
+        if self._first_order is not None:
+            self._first_order = None
+            self._stale = set()
+        return {name: values[gid][VALUE] for name, gid in self._outputs.items()}
+
+    def watched(self) -> dict[str, Any]:
+        """The values of the watched wires inside this diagram after the last step."""
+        if not self._watched:
+            return {}
+        values = self.sub._values
+        return {f"{n}.{p}": values[n][p] for n, p in self._watched if n in values and p in values[n]}
+
+
+def _downstream(plan: _Plan, seeds) -> list[str]:
+    """``seeds`` and every node fed by them, in dataflow order."""
+    seen = set(seeds)
+    todo = list(seen)
+    while todo:
+        for nxt in plan.succ[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return sorted(seen, key=plan.index.__getitem__)
+
+
 class _Hooks:
     """An observer's methods, or no-ops for those it lacks (looked up once per run)."""
 
     def __init__(self, observer):
+        self.observed = observer is not None
         def get(name):
             fn = getattr(observer, name, None) if observer is not None else None
             return fn if callable(fn) else (lambda *a: None)
@@ -607,4 +790,9 @@ def _run_detached(node: Node, values: dict) -> dict:
     return dict(Runtime(graph).run(inputs=values).outputs)
 
 
-install_inner_runner(_run_detached)
+def _diagram_detached(node: Node, index: int) -> DiagramRun:
+    """A structure called directly (outside any runtime): its diagram in a runtime of its own."""
+    return DiagramRun(Runtime(Graph()), node.diagrams[index])
+
+
+install_inner_runner(_run_detached, _diagram_detached)

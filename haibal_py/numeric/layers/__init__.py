@@ -38,3 +38,6 @@ __all__ = [
     "Bidirectional", "TimeDistributed",
 ]
 __all__ += _convolutional + _pooling + _reshaping_spatial + _spatial_dropout
+from .onnx_math import OnnxClip, OnnxEinsum, OnnxElementwise, OnnxMatMul, OnnxUnary  # noqa: F401,E402
+from .onnx_shape import (OnnxExpand, OnnxGather, OnnxPad, OnnxReduce, OnnxReshape, OnnxSlice,  # noqa: F401,E402
+                         OnnxTranspose)

@@ -146,7 +146,7 @@ class Layer:
         init = initializers.get(initializer)
         if init is None:
             init = initializers.get("glorot_uniform")
-        value = np.ascontiguousarray(np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype))
+        value = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype, order="C")
         if value.shape != shape:
             raise LayerError(f"{self.name}: initializer for {name!r} gave shape {value.shape}, not {shape}")
         self._specs.append(WeightSpec(name, value, trainable, regularizers.get(regularizer), constraint))
