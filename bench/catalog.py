@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from _common import best_time
 
 from haibal_py import losses
 
@@ -24,15 +24,6 @@ try:  # optional peer
     import torch.nn.functional as F
 except ImportError:  # pragma: no cover - depends on the machine
     torch = None
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def make_inputs(rows: int, cols: int, seed: int = 0) -> dict:
@@ -61,7 +52,7 @@ def floor(inputs: dict) -> float:
     with ThreadPoolExecutor(2) as pool:
         def both():
             list(pool.map(lambda x: np.add.reduce(x, axis=None), (a, b)))
-        return min(best_of(both, 3), best_of(lambda: (a.sum(), b.sum()), 3))
+        return min(best_time(both, 3, warmup=False), best_time(lambda: (a.sum(), b.sum()), 3, warmup=False))
 
 
 def _torch_cases():
@@ -217,10 +208,10 @@ def run(rows: int, cols: int, repeat: int) -> list[dict]:
         ours, theirs = float("inf"), float("inf")
         try:
             for _ in range(repeat):  # interleaved, so that both see the same machine load
-                ours = min(ours, best_of(lambda: fn(t_in, p_in, **kwargs), 1))
+                ours = min(ours, best_time(lambda: fn(t_in, p_in, **kwargs), 1, warmup=False))
                 if pt_args is not None:
                     with torch.no_grad():
-                        theirs = min(theirs, best_of(lambda: peer(*pt_args), 1))
+                        theirs = min(theirs, best_time(lambda: peer(*pt_args), 1, warmup=False))
         except Exception as exc:  # a metric with another signature: report, go on
             table.append({"name": name, "error": f"{type(exc).__name__}: {exc}"[:80]})
             continue

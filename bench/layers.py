@@ -41,12 +41,12 @@ import argparse
 import gc
 import json
 import os
-import platform
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
+
+from _common import best_times, machine
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("haibal", "torch", "tensorflow")
@@ -54,19 +54,6 @@ ROWS = ("dense", "batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_tran
         "avgpool2d")
 #: haibal-py's time over the fastest peer's that a row must stay within (the briefs' targets)
 TARGETS = {"dense": 1.0, "batchnorm": 1.0, "lstm": 1.0, "mha": 1.5, "conv2d": 1.5, "maxpool2d": 1.0}
-
-
-def best_time(fn, repeats: int, min_seconds: float = 0.3) -> tuple[float, float]:
-    """(best wall time, best CPU time of all the process's threads) of one call of ``fn`` over
-    at least ``repeats`` runs (after a warm-up)."""
-    fn()
-    best, best_cpu, spent, runs = float("inf"), float("inf"), 0.0, 0
-    while runs < repeats or spent < min_seconds:
-        c0, t0 = time.process_time(), time.perf_counter()
-        fn()
-        dt, dc = time.perf_counter() - t0, time.process_time() - c0
-        best, best_cpu, spent, runs = min(best, dt), min(best_cpu, dc), spent + dt, runs + 1
-    return best, best_cpu
 
 
 # ----------------------------------------------------------------------------- haibal rows
@@ -313,7 +300,7 @@ def worker(framework: str) -> None:
             if name not in steps:
                 steps[name] = globals()[f"row_{name}_{framework}"]()
             step = steps[name]
-            seconds, cpu = best_time(step, req["repeats"])
+            seconds, cpu = best_times(step, req["repeats"], min_seconds=0.3)
             peak = None
             if framework == "haibal" and req.get("memory"):
                 gc.collect()
@@ -387,7 +374,7 @@ def main() -> None:
     for p in procs.values():
         p.stdin.close()
         p.wait()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+    print(f"machine: {machine()}; "
           f"best of {args.rounds} interleaved rounds"
           + (f"; load average {min(load):.1f}-{max(load):.1f}" if load else ""))
     print(f"{'row':<16} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'target':>7} "

@@ -24,10 +24,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+from _common import best_time
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = {
@@ -39,22 +40,6 @@ OPTIMIZERS = {  # name: (haibal / keras class, kwargs, torch class, torch kwargs
     "Adam": ("Adam", dict(learning_rate=0.001), "Adam", dict(lr=0.001, eps=1e-7)),
     "RMSprop": ("RMSprop", dict(learning_rate=0.001), "RMSprop", dict(lr=0.001, alpha=0.9, eps=1e-7)),
 }
-
-
-def best_time(fn, min_runs: int, min_seconds: float) -> float:
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = time.perf_counter() - t0
-    loops = max(1, int(5e-3 / max(once, 1e-9)))
-    best, spent, runs = float("inf"), 0.0, 0
-    while runs < min_runs or spent < min_seconds:
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        dt = time.perf_counter() - t0
-        best, spent, runs = min(best, dt / loops), spent + dt, runs + 1
-    return best
 
 
 def data(shapes):
@@ -74,7 +59,7 @@ def run_haibal(quick: bool) -> dict:
             weights, grads = data(shapes)
             opt = getattr(optimizers, cls)(**kwargs)
             out[f"{row}|{name}"] = best_time(lambda: opt.apply(grads, weights), 5 if quick else 20,
-                                             0.2 if quick else 1.0)
+                                             0.2 if quick else 1.0, loop_seconds=5e-3)
     return out
 
 
@@ -94,7 +79,7 @@ def run_torch(quick: bool) -> dict:
             def step():
                 with torch.no_grad():
                     opt.step()
-            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0)
+            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0, loop_seconds=5e-3)
     return out
 
 
@@ -113,7 +98,7 @@ def run_keras(quick: bool) -> dict:
             opt = getattr(keras.optimizers, cls)(**kwargs)
             opt.build(variables)
             step = tf.function(lambda: opt.apply(tf_grads, variables))
-            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0)
+            out[f"{row}|{name}"] = best_time(step, 5 if quick else 20, 0.2 if quick else 1.0, loop_seconds=5e-3)
     return out
 
 

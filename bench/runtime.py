@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import best_times
 
 from haibal_py import activations
 from haibal_py.graph import Graph
@@ -43,12 +44,7 @@ WIDTH = 100
 
 def best(fn, repeats: int = REPEATS) -> float:
     """The best CPU time of this process (``process_time``): stable on a busy machine."""
-    times = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        times.append(time.process_time() - t)
-    return min(times)
+    return best_times(fn, repeats, warmup=False)[1]
 
 
 def chain(n: int) -> tuple[Graph, str]:

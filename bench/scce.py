@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
 import sys
 import time
 import tracemalloc
@@ -33,26 +32,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import best_time, machine  # noqa: E402
 from haibal_py.losses import sparse_categorical_crossentropy  # noqa: E402
 
 EPS = 1e-7
-
-
-def best_time(fn, min_runs: int, min_seconds: float) -> float:
-    """Best wall time of one call; small calls are looped so the clock resolves them."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = time.perf_counter() - t0
-    loops = max(1, int(2e-3 / max(once, 1e-9)))
-    best, spent, runs = float("inf"), 0.0, 0
-    while runs < min_runs or spent < min_seconds:
-        t0 = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        dt = time.perf_counter() - t0
-        best, spent, runs = min(best, dt / loops), spent + dt, runs + 1
-    return best
 
 
 def peak_extra_bytes(fn) -> int:
@@ -160,16 +143,10 @@ def main(argv=None) -> int:
     for _ in range(args.rounds):
         for key, fns in calls.items():
             for fn in fns:
-                times[key] = min(times[key], best_time(fn, min_runs, min_seconds))
+                times[key] = min(times[key], best_time(fn, min_runs, min_seconds, loop_seconds=2e-3))
     floors = {case: times[case, None, "floor"] for case in cases}
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, NumPy {np.__version__}")
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine()}, NumPy {np.__version__}")
     for _, desc in peers.values():
         print(f"# peer: {desc}")
     header = (f"{'case':<15} {'from_logits':<11} {'impl':<11} {'ms':>9} {'x floor':>8} {'x best peer':>11} "

@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import best_time
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = {"mlp": (20, 8), "cnn": (3, 2)}
@@ -93,20 +94,26 @@ def summarise(epoch_times: list[list[float]], accuracies: list[float]) -> dict:
 
 
 # ---------------------------------------------------------------------------- workers
+class EpochClock:
+    """The wall time of each epoch, as a callback of either framework (mixed into its Callback)."""
+
+    def on_train_begin(self, logs=None):
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.t0)
+
+
 def run_haibal(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
     sys.path.insert(0, str(ROOT))
     from haibal_py import callbacks, layers, models, optimizers
     from haibal_py.numeric.seeding import set_random_seed
 
-    class Clock(callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t0)
+    class Clock(EpochClock, callbacks.Callback):
+        pass
 
     out = {}
     for row in rows:
@@ -190,15 +197,8 @@ def run_keras(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    class Clock(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t0)
+    class Clock(EpochClock, keras.callbacks.Callback):
+        pass
 
     out = {}
     for row in rows:
@@ -227,16 +227,6 @@ def run_keras(path: str, rows: list[str], epochs: dict, seeds: int) -> dict:
 LAYERS = ("conv1", "pool1", "conv2", "pool2", "flatten", "dense")
 
 
-def best_of(fn, runs: int = 15) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def layers_haibal(path, rows, epochs, seeds) -> dict:
     sys.path.insert(0, str(ROOT))
     from haibal_py import layers
@@ -249,8 +239,8 @@ def layers_haibal(path, rows, epochs, seeds) -> dict:
     for name, layer in zip(LAYERS, stack):
         y, ctx = layer.call_forward(x, True)
         dy = rng.random(y.shape).astype(np.float32)
-        fwd = best_of(lambda: layer.call_forward(x, True))
-        bwd = best_of(lambda: layer.call_backward(ctx, dy, name != "conv1"))
+        fwd = best_time(lambda: layer.call_forward(x, True), 15)
+        bwd = best_time(lambda: layer.call_backward(ctx, dy, name != "conv1"), 15)
         out[name] = {"forward": fwd, "backward": bwd}
         x = y
     return out
@@ -282,8 +272,8 @@ def layers_keras(path, rows, epochs, seeds) -> dict:
             return tape.gradient(s, ([] if first else [x]) + layer.trainable_weights)
 
         both_fn = tf.function(both)
-        fwd = best_of(fwd_fn)
-        total = best_of(both_fn)
+        fwd = best_time(fwd_fn, 15)
+        total = best_time(both_fn, 15)
         out[name] = {"forward": fwd, "backward": max(total - fwd, 0.0)}
         x = y
     return out
@@ -313,8 +303,8 @@ def layers_torch(path, rows, epochs, seeds) -> dict:
             layer.zero_grad(set_to_none=True)
             layer(xi).backward(dy)
 
-        t_fwd = best_of(fwd)
-        out[name] = {"forward": t_fwd, "backward": max(best_of(both) - t_fwd, 0.0)}
+        t_fwd = best_time(fwd, 15)
+        out[name] = {"forward": t_fwd, "backward": max(best_time(both, 15) - t_fwd, 0.0)}
         x = y
     return out
 

@@ -21,16 +21,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from haibal_py.errors import HaibalValueError, LayerError
+from haibal_py.errors import HaibalValueError
 from haibal_py.node.types import PortType, value_type
 from haibal_py.numeric import seeding
+from haibal_py.numeric.keras_api import snake_case
 from haibal_py.numeric.layers import Layer, SymbolicTensor
 from haibal_py.numeric.layers.symbolic import call_symbolic
 from haibal_py.numeric.models import Model, Sequential
+from haibal_py.numeric.models.graph import walk_calls
 from haibal_py.numeric.models.weights_io import weight_entries
 
 __all__ = ["MODEL", "MODEL_CLASSES", "SEED_KEY", "as_tensor", "build_model", "clone_graph", "copy_model",
-           "graph_nodes", "keras_snake", "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
+           "layer_name", "model_state", "restore_state", "shape_text", "unique_names"]
 
 #: the type of a built model ("a whole model")
 MODEL = PortType("model", 0, 0)
@@ -51,18 +53,11 @@ def _model_type(model: Model) -> PortType:
 
 
 # ---------------------------------------------------------------------------- names
-def keras_snake(class_name: str) -> str:
-    """Keras' automatic layer name for a class: ``Conv2D`` -> ``conv2d``, ``ReLU`` -> ``re_lu``."""
-    name = re.sub(r"\W+", "", class_name)
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
 def layer_name(node_name: str, default_name: str, class_name: str) -> str:
     """The Keras name of a node's layer: the node's name (spaces and ``/`` made ``_``), or
     Keras' automatic name for the class while the node keeps its default name."""
     if node_name == default_name or not node_name.strip():
-        return keras_snake(class_name)
+        return snake_case(class_name)
     return re.sub(r"[\s/]+", "_", node_name.strip())
 
 
@@ -101,31 +96,6 @@ def as_tensor(value: Any, port: str) -> SymbolicTensor:
 
 
 # ---------------------------------------------------------------------------- graphs
-def graph_nodes(outputs: Sequence[SymbolicTensor]) -> list:
-    """The layer calls (``symbolic.Node``) the outputs depend on, each after its inputs;
-    Input calls come in the order the walk meets them (first inputs first)."""
-    order, seen, active = [], set(), set()
-
-    def visit(tensor: SymbolicTensor) -> None:
-        node = tensor.node
-        if node is None:
-            raise LayerError(f"the tensor {tensor.name} was not made by an Input or a layer")
-        if id(node) in seen:
-            return
-        if id(node) in active:
-            raise LayerError(f"the layer {node.layer.name!r} is part of a cycle")
-        active.add(id(node))
-        for t in node.all_inputs:
-            visit(t)
-        active.discard(id(node))
-        seen.add(id(node))
-        order.append(node)
-
-    for t in outputs:
-        visit(t)
-    return order
-
-
 def _clone_layer(layer: Layer, name: str) -> Layer:
     config = dict(layer.get_config())
     config["name"] = name
@@ -152,7 +122,7 @@ def clone_graph(outputs: Sequence[SymbolicTensor], build: bool = True) -> tuple[
     Returns ``(inputs, outputs, layers)``: the new symbolic inputs (the Inputs in the order
     the walk meets them), the new outputs, and the new layers in call order. A layer called
     several times stays one (shared) layer. ``build=False`` records the calls only."""
-    nodes = graph_nodes(outputs)
+    nodes = walk_calls(outputs).nodes
     originals: list[Layer] = []
     for node in nodes:
         if all(node.layer is not o for o in originals):
@@ -183,7 +153,7 @@ def build_model(outputs: Sequence[SymbolicTensor], name: str, seed: int, model_c
     if model_class not in MODEL_CLASSES:
         raise HaibalValueError(f"model_class must be one of {', '.join(MODEL_CLASSES)}, got {model_class!r}")
     outputs = list(outputs)
-    nodes = graph_nodes(outputs)
+    nodes = walk_calls(outputs).nodes
     chain = _is_chain(nodes, outputs)
     if model_class == "Sequential" and not chain:
         raise HaibalValueError("model_class 'Sequential' needs a chain of layers from one Input to one output, "

@@ -16,10 +16,12 @@ from haibal_py.errors import HaibalValueError
 from haibal_py.node import Instance, Node, Port
 from haibal_py.node.factory import declare_node
 from haibal_py.node.types import PortType
+from haibal_py.numeric.keras_api import snake_case
+from haibal_py.numeric.models.graph import walk_calls
 
 from ._keras_args import ARGS
 from ._layer_decl import Y, LayerDecl, layer_node
-from ._model_wires import graph_nodes, keras_snake, layer_name
+from ._model_wires import layer_name
 
 CATEGORY = "Layers"
 
@@ -307,7 +309,7 @@ def _bidirectional(kwargs: dict, values: dict):
     trainable, dtype = kwargs.pop("trainable"), kwargs["dtype"]
     if kind == "SimpleRNN":
         kwargs.pop("recurrent_activation")
-    inner = _RNN_CLASSES[kind](name=keras_snake(kind), **kwargs)
+    inner = _RNN_CLASSES[kind](name=snake_case(kind), **kwargs)
     return L.Bidirectional(inner, merge_mode=merge_mode, name=name, trainable=trainable, dtype=dtype)
 
 
@@ -322,7 +324,7 @@ def _bidirectional_ports(params) -> tuple[str, ...]:
 def _time_distributed(kwargs: dict, values: dict):
     """TimeDistributed over the one layer the ``layer`` wire ends with (a copy, named after it)."""
     wire = values.get("layer")
-    nodes = graph_nodes([wire]) if wire is not None else []
+    nodes = walk_calls([wire]).nodes if wire is not None else []
     if len(nodes) != 2 or not nodes[0].is_input or not nodes[1].single_input or not nodes[1].single_output:
         raise HaibalValueError("input 'layer' takes the output of ONE layer node fed by its own Input (the "
                                "shape of one time step); wrap longer chains step by step")

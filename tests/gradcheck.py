@@ -4,7 +4,13 @@
 ``dy``, runs the backward pass, and compares its ``dx`` (for each float input) and its
 weight gradients (for each entry of ``trainable_weights``) with float64 central
 differences of ``L = sum(y * dy)``. The layer (or every layer of the model) must be
-float64: build it with ``dtype="float64"`` or under ``float64_layers()``.
+float64: build it with ``dtype="float64"`` or under ``float64_layers()``. Layers whose
+forward pass changes their state (BatchNormalization's moving statistics in training) get
+their weights restored around every evaluation.
+
+``check_layer(layer, inputs)`` is the same check with the sequence layers' conventions:
+a tighter default ``rtol``, inputs whose ``dx`` is None (initial states, masks) skipped,
+and ``(dx, grads)`` returned.
 
 The forward pass must be deterministic for the given ``training`` flag (for Dropout in
 training, test the mask directly instead).
@@ -41,27 +47,28 @@ def _loss(outputs, dys) -> float:
 def numeric_gradient(f, arr: np.ndarray, eps: float) -> np.ndarray:
     """Central differences of the scalar ``f()`` with respect to ``arr`` (changed in place, restored)."""
     grad = np.zeros(arr.shape, dtype=np.float64)
-    flat = arr.reshape(-1)
-    assert np.shares_memory(flat, arr), "the array must be contiguous to be perturbed in place"
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    for idx in np.ndindex(arr.shape):
+        old = arr[idx]
+        arr[idx] = old + eps
         up = f()
-        flat[i] = old - eps
+        arr[idx] = old - eps
         down = f()
-        flat[i] = old
-        grad.reshape(-1)[i] = (up - down) / (2 * eps)
+        arr[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
     return grad
 
 
 def check_gradients(layer, inputs, *, training: bool = False, seed: int = 0, eps: float = 1e-6,
                     rtol: float = 1e-5, atol: float = 1e-8, call_kwargs: dict | None = None,
-                    dy=None) -> dict:
+                    dy=None, forward=None, backward=None, every_dx: bool = True) -> dict:
     """Assert that ``layer``'s backward pass matches central differences (see the module
-    docstring); returns ``{"dx": [...], "grads": [...]}``, the analytic gradients."""
+    docstring); returns ``{"dx": [...], "grads": [...]}``, the analytic gradients.
+
+    ``forward(inputs) -> (y, ctx)`` and ``backward(ctx, dy) -> (dx, grads)`` replace the
+    layer's own calls (to pass a mask, say); ``every_dx=False`` lets ``dx`` be None for an input."""
     kwargs = call_kwargs or {}
-    for spec in layer.weight_specs():
-        assert spec.value.dtype == np.float64, f"{layer.name}: weight {spec.name} is {spec.value.dtype}, not float64"
+    forward = forward or (lambda packed: layer.call_forward(packed, training, **kwargs))
+    backward = backward or (lambda ctx, dys: layer.call_backward(ctx, dys, True))
     multi = isinstance(inputs, (list, tuple))
     xs = [np.array(x, dtype=np.float64) if np.asarray(x).dtype.kind == "f" else np.asarray(x)
           for x in _as_list(inputs)]
@@ -69,26 +76,41 @@ def check_gradients(layer, inputs, *, training: bool = False, seed: int = 0, eps
     def packed():
         return xs if multi else xs[0]
 
-    y, ctx = layer.call_forward(packed(), training, **kwargs)
+    snapshot = [w.copy() for w in layer.weights] if layer.built else None
+
+    def restore():
+        for w, s in zip(layer.weights, snapshot):
+            w[...] = s
+
+    y, ctx = forward(packed())
+    if snapshot is None:  # the first call built the layer (and may have moved its state): start from here
+        snapshot = [w.copy() for w in layer.weights]
+    for spec in layer.weight_specs():
+        assert spec.value.dtype == np.float64, f"{layer.name}: weight {spec.name} is {spec.value.dtype}, not float64"
     ys = _as_list(y)
     for out in ys:
         assert np.asarray(out).dtype == np.float64, f"{layer.name}: output dtype {np.asarray(out).dtype}"
     rng = np.random.default_rng(seed)
     dys = _as_list(dy) if dy is not None else [rng.normal(size=np.shape(o)) for o in ys]
-    dx, grads = layer.call_backward(ctx, dys if isinstance(y, (list, tuple)) else dys[0], True)
+    restore()
+    _, ctx = forward(packed())
+    dx, grads = backward(ctx, dys if isinstance(y, (list, tuple)) else dys[0])
+    restore()
 
     def loss():
-        out, _ = layer.call_forward(packed(), training, **kwargs)
+        out, _ = forward(packed())
+        restore()
         return _loss(out, dys)
 
     dxs = _as_list(dx) if multi else [dx]
     for i, x in enumerate(xs):
-        if x.dtype.kind != "f":
+        d = dxs[i] if i < len(dxs) else None
+        if x.dtype.kind != "f" or (d is None and not every_dx):
             continue
-        assert dxs[i] is not None, f"{layer.name}: backward gave no dx for input {i}"
-        assert np.shape(dxs[i]) == x.shape, f"{layer.name}: dx {i} has shape {np.shape(dxs[i])}, input {x.shape}"
+        assert d is not None, f"{layer.name}: backward gave no dx for input {i}"
+        assert np.shape(d) == x.shape, f"{layer.name}: dx {i} has shape {np.shape(d)}, input {x.shape}"
         num = numeric_gradient(loss, x, eps)
-        np.testing.assert_allclose(dxs[i], num, rtol=rtol, atol=atol, err_msg=f"{layer.name}: dx for input {i}")
+        np.testing.assert_allclose(d, num, rtol=rtol, atol=atol, err_msg=f"{layer.name}: dx for input {i}")
     specs = layer.weight_specs(True)
     assert len(grads) == len(specs), f"{layer.name}: {len(grads)} weight gradients for {len(specs)} weights"
     for spec, g in zip(specs, grads):
@@ -96,3 +118,13 @@ def check_gradients(layer, inputs, *, training: bool = False, seed: int = 0, eps
         num = numeric_gradient(loss, spec.value, eps)
         np.testing.assert_allclose(g, num, rtol=rtol, atol=atol, err_msg=f"{layer.name}: gradient of {spec.name}")
     return {"dx": dxs, "grads": list(grads)}
+
+
+def check_layer(layer, inputs, training: bool = False, seed: int = 0, eps: float = 1e-6, rtol: float = 1e-6,
+                atol: float = 1e-8, forward=None, backward=None):
+    """``check_gradients`` for the sequence and normalization layers; returns ``(dx, grads)``
+    (``dx`` a list for a list of inputs)."""
+    result = check_gradients(layer, inputs, training=training, seed=seed, eps=eps, rtol=rtol, atol=atol,
+                             forward=forward, backward=backward, every_dx=False)
+    multi = isinstance(inputs, (list, tuple))
+    return (result["dx"] if multi else result["dx"][0]), result["grads"]

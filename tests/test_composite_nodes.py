@@ -9,23 +9,11 @@ from haibal_py.graph import Graph
 from haibal_py.runtime import Runtime
 from haibal_py.subgraphs import collapse
 
-from reference import LABELS, LOGITS, scce_from_logits
-
-SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
-SOFTMAX = "haibal.activations.SoftMax"
+from reference import LABELS, scce_chain, scce_from_logits
 
 
 def chain() -> Graph:
-    g = Graph("chain")
-    lg = g.add_input("logits", default=LOGITS, type="float[2]", pos=(0, 0))
-    yt = g.add_input("labels", default=LABELS, type="int[1]", pos=(0, 120))
-    sm = g.add_node(SOFTMAX, pos=(200, 0))
-    sc = g.add_node(SCCE, pos=(400, 40))
-    g.connect(lg, "value", sm, "x")
-    g.connect(sm, "result", sc, "y_pred")
-    g.connect(yt, "value", sc, "y_true")
-    g.connect(sc, "result", g.add_output("loss", pos=(600, 0)), "value")
-    return g
+    return scce_chain(probs=False)
 
 
 def test_a_collapsed_node_has_the_types_of_its_terminals():

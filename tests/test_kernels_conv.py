@@ -11,7 +11,7 @@ import pytest
 import conv_reference as ref
 from haibal_py.errors import HaibalValueError
 from haibal_py.numeric.kernels import conv as K
-from haibal_py.numeric.kernels import parallel, windows
+from haibal_py.numeric.kernels import engine, windows
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def tiny_pieces(monkeypatch):
     monkeypatch.setattr(windows, "PIECE_ELEMENTS", 16)
     monkeypatch.setattr(windows, "_MIN_PIECE_ROWS", 2)
     monkeypatch.setattr(K, "_PARALLEL_ELEMENTS", 0)
-    if parallel.THREADS < 2:
-        monkeypatch.setattr(parallel, "THREADS", 2)
+    if engine.THREADS < 2:
+        monkeypatch.setattr(engine, "THREADS", 2)
 
 
 def _rand(rng, *shape):
@@ -282,29 +282,27 @@ def test_run_pieces_gives_every_piece_to_exactly_one_thread():
         seen.extend(mine)
         return len(mine)
 
-    counts = parallel.run_pieces(work, list(range(50)), 2)
+    counts = engine.share(work, list(range(50)), 2)
     assert sorted(seen) == list(range(50)) and sum(counts) == 50
 
 
 def test_a_kernel_called_from_a_worker_thread_runs_alone(tiny_pieces):
-    """Pieces are shared with blas's worker threads; a kernel called from one of them runs its
+    """Pieces are shared with the engine's worker threads; a kernel called from one of them runs its
     pieces there alone (waiting for the other workers could wait for a worker that waits too)."""
     import threading
-
-    from haibal_py.numeric.kernels import blas
 
     def work(shared):
         return [(p, threading.current_thread().name) for p in shared]
 
     def from_worker():
-        return parallel.run_pieces(work, list(range(8)), 2)
+        return engine.share(work, list(range(8)), 2)
 
-    results = blas.submit(from_worker).result(timeout=60)
+    results = engine.submit(from_worker).result(timeout=60)
     assert len(results) == 1 and [p for p, _ in results[0]] == list(range(8))
     assert len({name for _, name in results[0]}) == 1
     x, k, geom, pads, _ = _conv_case(CONV_CASES[0])
     expected = ref.conv(x, k, geom.strides, geom.dilation, pads)
-    jobs = [blas.submit(K.conv_forward, x, k, geom) for _ in range(2 * parallel.THREADS)]
+    jobs = [engine.submit(K.conv_forward, x, k, geom) for _ in range(2 * engine.THREADS)]
     for job in jobs:
         np.testing.assert_allclose(job.result(timeout=60), expected, rtol=1e-12, atol=1e-12)
 

@@ -1,4 +1,6 @@
-"""The one block/thread engine (``kernels.engine``) and the dense reductions built on it (``kernels.blocks``)."""
+"""The one block/thread engine (``kernels.engine``) and the dense reductions built on it (``kernels.blocks``):
+blocks and tasks each taken once, errors reaching the caller, a Pipeline running every job
+exactly once whether the background lane or the caller takes it."""
 
 from __future__ import annotations
 
@@ -85,3 +87,53 @@ def test_row_sums_of_an_empty_batch_with_long_rows(monkeypatch):
     monkeypatch.setattr(blocks, "BLOCK_ELEMENTS", 4)
     out = losses.mean_squared_error(np.zeros((0, 10), np.float32), np.zeros((0, 10), np.float32))
     assert out.shape == (0,) and out.dtype == np.float32
+
+
+@pytest.fixture
+def two_threads(monkeypatch):
+    monkeypatch.setattr(engine, "THREADS", 2)
+
+
+def test_run_tasks_runs_every_task_once(two_threads):
+    seen = []
+    lock = threading.Lock()
+
+    def task(i):
+        with lock:
+            seen.append(i)
+
+    engine.run_tasks([lambda i=i: task(i) for i in range(50)])
+    assert sorted(seen) == list(range(50))
+
+
+def test_pipeline_runs_each_job_once(two_threads):
+    counts = [0] * 20
+    gate = threading.Event()
+
+    def job(i):
+        if i == 0:
+            gate.wait(5)          # hold the background thread: later jobs queue behind it
+        counts[i] += 1
+
+    pipe = engine.Pipeline()
+    jobs = [pipe.submit(lambda i=i: job(i)) for i in range(20)]
+    pipe.wait(jobs[5])            # not started yet: the caller runs it (and finish does not again)
+    assert counts[5] == 1
+    gate.set()
+    pipe.wait(jobs[5])
+    pipe.finish()
+    assert counts == [1] * 20
+
+
+def test_pipeline_reports_errors_after_every_job(two_threads):
+    done = []
+
+    def bad():
+        raise ValueError("job failed")
+
+    pipe = engine.Pipeline()
+    pipe.submit(bad)
+    pipe.submit(lambda: done.append(1))
+    with pytest.raises(ValueError, match="job failed"):
+        pipe.finish()
+    assert done == [1]

@@ -10,7 +10,7 @@ import pytest
 
 import conv_reference as ref
 from haibal_py.errors import HaibalValueError
-from haibal_py.numeric.kernels import parallel
+from haibal_py.numeric.kernels import engine
 from haibal_py.numeric.kernels import pooling as P
 from haibal_py.numeric.kernels import windows
 from haibal_py.numeric.kernels.windows import conv_geometry
@@ -22,8 +22,8 @@ def tiny_pieces(monkeypatch):
     monkeypatch.setattr(windows, "PIECE_ELEMENTS", 8)
     monkeypatch.setattr(windows, "_MIN_PIECE_ROWS", 2)
     monkeypatch.setattr(P, "_PARALLEL_ELEMENTS", 0)
-    if parallel.THREADS < 2:
-        monkeypatch.setattr(parallel, "THREADS", 2)
+    if engine.THREADS < 2:
+        monkeypatch.setattr(engine, "THREADS", 2)
 
 
 def _input(rng, shape, ties: bool):

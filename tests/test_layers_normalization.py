@@ -6,7 +6,7 @@ import pytest
 
 from haibal_py.errors import HaibalValueError
 from haibal_py.layers import BatchNormalization, GroupNormalization, LayerNormalization
-from seq_gradcheck import check_layer
+from gradcheck import check_layer
 
 RNG = np.random.default_rng(7)
 

@@ -16,26 +16,12 @@ from haibal_py.snippets import Snippet, insert_snippet, load_snippet
 from haibal_py.subgraphs import (SubgraphError, collapse, define_subgraph, expand, is_subgraph, redefine,
                                  subgraph_of)
 
-from reference import LABELS, LOGITS, scce_from_logits
+from reference import LABELS, LOGITS, scce_chain, scce_from_logits
 
 SCCE = "haibal.metrics.SparseCategoricalCrossentropy"
 SOFTMAX = "haibal.activations.SoftMax"
 EXPECTED = scce_from_logits(LABELS, LOGITS)
-
-
-def chain() -> Graph:
-    """logits -> SoftMax -> SCCE(labels) -> loss; the SoftMax also goes to output probs."""
-    g = Graph("chain")
-    lg = g.add_input("logits", default=LOGITS, type="float[2]", pos=(0, 0))
-    yt = g.add_input("labels", default=LABELS, type="int[1]", pos=(0, 120))
-    sm = g.add_node(SOFTMAX, pos=(200, 0))
-    sc = g.add_node(SCCE, pos=(400, 40))
-    g.connect(lg, "value", sm, "x")
-    g.connect(sm, "result", sc, "y_pred")
-    g.connect(yt, "value", sc, "y_true")
-    g.connect(sc, "result", g.add_output("loss", pos=(600, 0)), "value")
-    g.connect(sm, "result", g.add_output("probs", pos=(600, 120)), "value")
-    return g
+chain = scce_chain
 
 
 def outputs(g: Graph, **inputs) -> dict:

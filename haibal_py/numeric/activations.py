@@ -384,11 +384,7 @@ def serialize(activation) -> str:
 
 def deserialize(config, custom_objects=None):
     """The activation function a name (or Keras' ``{"class_name": "function", "config": name}``) names."""
-    registry = REGISTRY
-    if custom_objects:
-        registry = Registry(REGISTRY.what, {**REGISTRY.objects, **custom_objects}, REGISTRY.keras_module,
-                            REGISTRY.own_module, instantiate=False)
-    return registry.deserialize(config)
+    return REGISTRY.with_objects(custom_objects).deserialize(config)
 
 
 def get(identifier):

@@ -31,19 +31,21 @@ def result_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.type in _FLOATS else np.dtype(np.float32)
 
 
-def as_array(value, name: str) -> np.ndarray:
-    """``np.asarray(value)``, with a ragged or unconvertible value named in the error."""
+def as_array(value, name: str, error: type = HaibalValueError) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged or unconvertible value named in the error (an
+    ``error``, a HaibalValueError subclass: the caller's own, LayerError ...)."""
     try:
         return np.asarray(value)
     except (ValueError, TypeError) as exc:  # ragged nested lists
-        raise HaibalValueError(f"{name} is not an array: {exc}") from None
+        raise error(f"{name} is not an array: {exc}") from None
 
 
-def as_numeric_array(value, name: str) -> np.ndarray:
-    """``value`` as an array of booleans, integers or floats (no conversion)."""
-    arr = as_array(value, name)
-    if arr.dtype.kind not in "biuf":
-        raise HaibalValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+def as_numeric_array(value, name: str, error: type = HaibalValueError, kinds: str = "biuf") -> np.ndarray:
+    """``value`` as an array of booleans, integers or floats (no conversion); ``kinds``: the
+    dtype kinds taken (``"iuf"`` refuses booleans)."""
+    arr = as_array(value, name, error)
+    if arr.dtype.kind not in kinds:
+        raise error(f"{name} must be numeric, got dtype {arr.dtype}")
     return arr
 
 

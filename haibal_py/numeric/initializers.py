@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import inspect
 import math
-import re
 
 import numpy as np
 
 from ..errors import HaibalValueError
 from .config import floatx
+from .keras_api import Registry, snake_case
 from .seeding import check_seed, global_rng
 
 __all__ = [
@@ -414,34 +414,27 @@ he_normal, he_uniform, lecun_normal, lecun_uniform = HeNormal, HeUniform, LecunN
 orthogonal = Orthogonal
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 _BY_NAME: dict[str, type] = {cls.__name__: cls for cls in _CLASSES}
-_BY_NAME.update({_snake(cls.__name__): cls for cls in _CLASSES})
+_BY_NAME.update({snake_case(cls.__name__): cls for cls in _CLASSES})
 _BY_NAME.update({"normal": RandomNormal, "uniform": RandomUniform, "one": Ones, "zero": Zeros,
                  "IdentityInitializer": Identity, "OrthogonalInitializer": Orthogonal})
+
+
+REGISTRY = Registry("initializer", _BY_NAME, keras_module="keras.initializers",
+                    own_module="haibal_py.initializers", short_form=True)
 
 
 def serialize(initializer) -> dict:
     """``{"class_name": ..., "config": {...}}`` for an ``Initializer``."""
     if not isinstance(initializer, Initializer):
         raise HaibalValueError(f"cannot serialize {initializer!r}: not an Initializer")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return REGISTRY.serialize(initializer)
 
 
-def deserialize(config: dict) -> Initializer:
-    """The initializer a ``serialize`` dict describes."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise HaibalValueError(f"an initializer config is a dict with 'class_name' and 'config', got {config!r}")
-    cls = _BY_NAME.get(config["class_name"])
-    if cls is None:
-        raise HaibalValueError(f"unknown initializer {config['class_name']!r}; known: {', '.join(sorted(_BY_NAME))}")
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as exc:
-        raise HaibalValueError(f"initializer {config['class_name']!r}: bad config ({exc})") from None
+def deserialize(config, custom_objects=None) -> Initializer:
+    """The initializer a ``serialize`` dict (or a name, as ``get``) describes; ``custom_objects``
+    maps extra class names to classes, as in Keras."""
+    return REGISTRY.with_objects(custom_objects).deserialize(config)
 
 
 def _array_initializer(value: np.ndarray):
@@ -458,21 +451,10 @@ def get(identifier):
     """An initializer from a name (``"glorot_uniform"``, ``"HeNormal"``, ``"zeros"`` ...), a
     ``serialize`` dict, an instance, a class, a callable ``(shape, dtype=None)`` or an array
     (used as the value, shape-checked); ``None`` gives ``None`` (as ``keras.initializers.get``)."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise HaibalValueError(f"unknown initializer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return cls()
     if isinstance(identifier, (np.ndarray, np.generic)):
         return _array_initializer(np.asarray(identifier))
     if inspect.isclass(identifier):
         if not issubclass(identifier, Initializer):
             raise HaibalValueError(f"cannot interpret {identifier!r} as an initializer")
         return identifier()
-    if callable(identifier):
-        return identifier
-    raise HaibalValueError(f"cannot interpret {identifier!r} as an initializer")
+    return REGISTRY.get(identifier)

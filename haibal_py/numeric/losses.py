@@ -223,7 +223,4 @@ def serialize(loss):
 def deserialize(config, custom_objects=None):
     """The loss ``serialize`` described (or a name, as ``get``). ``custom_objects`` maps extra
     names to classes or functions, as in Keras."""
-    if custom_objects:
-        return Registry(REGISTRY.what, {**REGISTRY.objects, **custom_objects}, REGISTRY.keras_module,
-                        REGISTRY.own_module, REGISTRY.keras_names).deserialize(config)
-    return REGISTRY.deserialize(config)
+    return REGISTRY.with_objects(custom_objects).deserialize(config)

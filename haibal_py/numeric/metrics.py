@@ -250,8 +250,4 @@ def deserialize(config, custom_objects=None):
     """The metric ``serialize`` described (a serialized function gives the function)."""
     if isinstance(config, dict) and config.get("class_name") == "function":
         return _FUNCTION_REGISTRY.deserialize(config)
-    registry = REGISTRY
-    if custom_objects:
-        registry = Registry(REGISTRY.what, {**REGISTRY.objects, **custom_objects}, REGISTRY.keras_module,
-                            REGISTRY.own_module, REGISTRY.keras_names)
-    return registry.deserialize(config)
+    return REGISTRY.with_objects(custom_objects).deserialize(config)

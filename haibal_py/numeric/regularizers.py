@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..errors import HaibalValueError
+from .keras_api import Registry
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "OrthogonalRegularizer",
            "l1", "l2", "l1_l2", "orthogonal_regularizer", "get", "serialize", "deserialize"]
@@ -179,42 +180,32 @@ class _FunctionRegularizer(Regularizer):
             f"needs its gradient; subclass haibal_py.regularizers.Regularizer and define gradient(w)")
 
 
+REGISTRY = Registry("regularizer", _BY_NAME, keras_module="keras.regularizers",
+                    own_module="haibal_py.regularizers", short_form=True)
+
+
 def serialize(regularizer) -> dict:
     """``{"class_name": ..., "config": {...}}`` for a ``Regularizer``."""
     if not isinstance(regularizer, Regularizer) or isinstance(regularizer, _FunctionRegularizer):
         raise HaibalValueError(f"cannot serialize {regularizer!r}: not a Regularizer class instance")
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return REGISTRY.serialize(regularizer)
 
 
-def deserialize(config: dict) -> Regularizer:
-    """The regularizer a ``serialize`` dict describes."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise HaibalValueError(f"a regularizer config is a dict with 'class_name' and 'config', got {config!r}")
-    cls = _BY_NAME.get(config["class_name"])
-    if cls is None:
-        raise HaibalValueError(f"unknown regularizer {config['class_name']!r}; known: {', '.join(sorted(_BY_NAME))}")
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as exc:
-        raise HaibalValueError(f"regularizer {config['class_name']!r}: bad config ({exc})") from None
+def deserialize(config, custom_objects=None) -> Regularizer:
+    """The regularizer a ``serialize`` dict (or a name, as ``get``) describes; ``custom_objects``
+    maps extra class names to classes, as in Keras."""
+    return REGISTRY.with_objects(custom_objects).deserialize(config)
 
 
 def get(identifier):
     """A regularizer from a name (``"l1"``, ``"L2"``, ``"l1_l2"`` ...), a config dict, an
     instance, a class or a function (penalty only); ``None`` gives ``None``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise HaibalValueError(f"unknown regularizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return cls()
     if isinstance(identifier, Regularizer):
         return identifier
     if inspect.isclass(identifier) and issubclass(identifier, Regularizer):
         return identifier()
     if callable(identifier) and not inspect.isclass(identifier):
         return _FunctionRegularizer(identifier)
-    raise HaibalValueError(f"cannot interpret {identifier!r} as a regularizer")
+    if inspect.isclass(identifier):
+        raise HaibalValueError(f"cannot interpret {identifier!r} as a regularizer")
+    return REGISTRY.get(identifier)

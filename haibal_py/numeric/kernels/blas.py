@@ -1,14 +1,15 @@
 """BLAS threading for the layer kernels: one-thread BLAS in loops of small products, and
-large products split in row blocks over the cores.
+large products split in row blocks over the engine's threads (``engine.run_tasks``).
 
 Measured on the project's 2-core machine (OpenBLAS, float32): a recurrent step's product
 ``(64, 128) @ (128, 512)`` takes ~0.17 ms with one BLAS thread and 0.3-0.6 ms with two
 (waking the second thread costs more than it saves), and under load two BLAS threads
 made large products slower too. So the layer kernels run inside ``single_thread()``
 (OpenBLAS told to use one thread, restored afterwards) and call ``matmul`` for their large
-products, which cuts them into a few blocks that the calling thread and a worker thread take
-one at a time (NumPy releases the GIL inside BLAS): a worker whose core is busy with another
-job takes fewer blocks, or none, instead of holding up a fixed half.
+products, which cuts them into a few blocks that the calling thread and the engine's workers
+take one at a time (NumPy releases the GIL inside BLAS): a worker whose core is busy with
+another job takes fewer blocks, or none, instead of holding up a fixed half. The threads, and
+how blocks are shared among them, are ``engine``'s; this module only drives BLAS.
 
 OpenBLAS is found among the loaded libraries (``/proc/self/maps``) and driven through its
 ``*set_num_threads*`` entry points; where there is none (another BLAS, another OS) both
@@ -19,25 +20,23 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["single_thread", "in_single_thread", "matmul", "bmm", "submit", "run_shared", "Pipeline", "CORES"]
+from . import engine
 
-CORES = max(1, min(2, os.cpu_count() or 1))
-SPLIT_FLOPS = 16e6          # products below this run in the calling thread
-CHUNKS = 2 * CORES          # blocks a large product is cut into (taken one at a time by the threads)
+__all__ = ["single_thread", "in_single_thread", "can_single_thread", "matmul", "bmm"]
+
+SPLIT_FLOPS = 16e6              # products below this run in the calling thread
+CHUNKS = 2 * engine.THREADS     # blocks a large product is cut into (taken one at a time by the threads)
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
             "openblas_set_num_threads64_", "openblas_set_num_threads_64_", "openblas_set_num_threads")
 _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads_64_",
             "openblas_get_num_threads64_", "openblas_get_num_threads_64_", "openblas_get_num_threads")
 _state = {"api": None, "depth": 0, "saved": None}
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
 
 
 def _openblas():
@@ -86,6 +85,11 @@ def single_thread():
                 api[0](_state["saved"])
 
 
+def can_single_thread() -> bool:
+    """Whether BLAS can be held to one thread, so that blocks with products may run in threads."""
+    return bool(_openblas())
+
+
 def in_single_thread(fn):
     """Decorator: ``fn`` runs inside ``single_thread()``."""
     @functools.wraps(fn)
@@ -95,102 +99,6 @@ def in_single_thread(fn):
     return run
 
 
-def _workers() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=CORES, thread_name_prefix="haibal-blas")
-    return _pool
-
-
-def submit(fn, *args, **kwargs):
-    """Run ``fn(*args, **kwargs)`` on the shared worker threads (a ``Future``)."""
-    return _workers().submit(fn, *args, **kwargs)
-
-
-def run_shared(tasks: list) -> None:
-    """Call every callable of ``tasks``: this thread and the workers each take the next one
-    until none is left. A worker that has not started when they are all taken (its core
-    busy with another job) is cancelled, not waited for; so on a loaded machine the caller
-    waits at most for the tasks a worker did start. Called from a worker, runs them all."""
-    if CORES == 1 or len(tasks) < 2 or threading.current_thread().name.startswith("haibal-blas"):
-        for task in tasks:
-            task()
-        return
-    shared = iter(tasks)
-    lock = threading.Lock()
-
-    def drain():
-        while True:
-            with lock:
-                task = next(shared, None)
-            if task is None:
-                return
-            task()
-
-    futures = [_workers().submit(drain) for _ in range(CORES - 1)]
-    try:
-        drain()
-    finally:
-        for f in futures:
-            if not f.cancel():
-                f.result()
-
-
-class Pipeline:
-    """Work handed to one background thread while this thread goes on (a recurrent layer's
-    input projections of the next steps, or the weight gradients of the steps already done).
-
-    ``submit(fn)`` queues ``fn`` (or runs it at once when there is one core, or when called
-    from a worker thread); ``wait(job)`` returns once ``fn`` has run, running it here if the
-    background thread has not started it; ``finish()`` waits for every job. Jobs write their
-    results to places of their own, so the numbers never depend on which thread ran them.
-    """
-
-    def __init__(self):
-        self._inline = CORES == 1 or threading.current_thread().name.startswith("haibal-blas")
-        self._jobs: list = []
-
-    def submit(self, fn):
-        if self._inline:
-            fn()
-            return None
-        job = [fn, _pipeline_worker().submit(fn)]
-        self._jobs.append(job)
-        return job
-
-    @staticmethod
-    def wait(job) -> None:
-        if job is None or job[0] is None:   # none, or already waited for
-            return
-        fn, future = job
-        job[0] = None
-        if future.cancel():
-            fn()
-        else:
-            future.result()
-
-    def finish(self) -> None:
-        jobs, self._jobs = self._jobs, []
-        errors = []
-        for job in jobs:
-            try:
-                self.wait(job)
-            except BaseException as exc:  # noqa: BLE001 - re-raised once every job has stopped
-                errors.append(exc)
-        if errors:
-            raise errors[0]
-
-
-_pipe: ThreadPoolExecutor | None = None
-
-
-def _pipeline_worker() -> ThreadPoolExecutor:
-    global _pipe
-    if _pipe is None:
-        _pipe = ThreadPoolExecutor(max_workers=1, thread_name_prefix="haibal-blas-pipeline")
-    return _pipe
-
-
 def _cuts(length: int, chunks: int) -> list[tuple[int, int]]:
     edges = np.linspace(0, length, chunks + 1).astype(int)
     return [(int(i), int(j)) for i, j in zip(edges[:-1], edges[1:]) if j > i]
@@ -198,32 +106,33 @@ def _cuts(length: int, chunks: int) -> list[tuple[int, int]]:
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` for 2-D ``a``, ``b``; large products are cut in ``CHUNKS`` blocks of rows of
-    ``a`` (or of columns of ``b`` when those are more) shared by the cores."""
+    ``a`` (or of columns of ``b`` when those are more) shared by the engine's threads."""
     m, k = a.shape
     n = b.shape[1]
     if out is None:
         out = np.empty((m, n), dtype=np.result_type(a, b))
-    if CORES == 1 or 2.0 * m * k * n < SPLIT_FLOPS or max(m, n) < 2 * CORES or not _openblas():
+    cores = engine.THREADS
+    if cores == 1 or 2.0 * m * k * n < SPLIT_FLOPS or max(m, n) < 2 * cores or not _openblas():
         return np.matmul(a, b, out=out)
     if m >= n:
         tasks = [functools.partial(np.matmul, a[i:j], b, out=out[i:j]) for i, j in _cuts(m, CHUNKS)]
     else:
         tasks = [functools.partial(np.matmul, a, b[:, i:j], out=out[:, i:j]) for i, j in _cuts(n, CHUNKS)]
-    run_shared(tasks)
+    engine.run_tasks(tasks)
     return out
 
 
 def bmm(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``np.matmul(a, b)`` for stacks of matrices (same leading shape), the stack cut in
-    blocks shared by the cores."""
+    blocks shared by the engine's threads."""
     lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
     count = int(np.prod(lead))
-    if CORES == 1 or 2.0 * count * m * k * n < SPLIT_FLOPS or not lead or lead[0] < CORES \
+    if engine.THREADS == 1 or 2.0 * count * m * k * n < SPLIT_FLOPS or not lead or lead[0] < engine.THREADS \
             or a.shape[:-2] != b.shape[:-2] or not _openblas():
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty(lead + (m, n), dtype=np.result_type(a, b))
     tasks = [functools.partial(np.matmul, a[i:j], b[i:j], out=out[i:j]) for i, j in _cuts(lead[0], CHUNKS)]
-    run_shared(tasks)
+    engine.run_tasks(tasks)
     return out

@@ -15,7 +15,7 @@ rows). For each piece the input is padded into a small buffer, its patches are c
 kernel (``(taps * channels, filters)``) gives the outputs; the same patch matrix gives the
 kernel gradient (``patches.T @ dy``), and ``dy @ kernel.T`` scattered back tap by tap (a
 loop over the kernel's taps, never over pixels) gives the input gradient. Pieces stay in
-the CPU caches and are shared between threads (``parallel.run_pieces``), each thread with
+the CPU caches and are shared between threads (``engine.share``), each thread with
 single-threaded BLAS and buffers of its own; no array of all patches is ever built.
 """
 
@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ...errors import HaibalValueError
-from . import parallel
+from . import blas, engine
 from .windows import (ConvGeometry, Window, conv_geometry, conv_output_length, patches, same_padding,
                       split_pieces, tap_slices, transpose_geometry, transpose_output_length)
 
@@ -36,13 +36,13 @@ __all__ = [
     "conv_transpose_backward", "depthwise_forward", "depthwise_backward",
 ]
 
-_PARALLEL_ELEMENTS = 1 << 19  # patch values of a whole call from which threads are used
+_PARALLEL_ELEMENTS = 1 << 18  # patch values per thread (threads are used from two threads' worth)
 
 
 def _threads(geom: ConvGeometry, batch: int, width: int, pieces: list) -> int:
-    if len(pieces) < 2 or not parallel.can_split_blas():
+    if not blas.can_single_thread():
         return 1
-    return parallel.THREADS if batch * math.prod(geom.out_size) * width >= _PARALLEL_ELEMENTS else 1
+    return engine.thread_count(len(pieces), batch * math.prod(geom.out_size) * width, _PARALLEL_ELEMENTS)
 
 
 # ---------------------------------------------------------------------- the engine
@@ -128,11 +128,11 @@ def _conv_pass(geom: ConvGeometry, kernel: np.ndarray, groups: int, *, x=None, y
                         local[(slice(None),) + sl + (cs,)] += d6[..., t, :]
                 win.store(dx, local, p)
 
-    dk_sum, db_sum = parallel.OrderedSum(pieces), parallel.OrderedSum(pieces)
+    dk_sum, db_sum = engine.OrderedSum(pieces), engine.OrderedSum(pieces)
     # single-threaded BLAS even on one thread: OpenBLAS threading a product this small costs
     # more than it gains (10x slower measured on a loaded 2-core VM)
-    with parallel.single_threaded_blas():
-        run = parallel.run_phases if dx is not None and not pointwise else parallel.run_pieces
+    with blas.single_thread():
+        run = engine.run_phases if dx is not None and not pointwise else engine.share
         run(work, pieces, _threads(geom, batch, width, pieces))
     dk_out = db_out = None
     if dk:
@@ -351,11 +351,10 @@ def _depthwise_pass(geom: ConvGeometry, kernel: np.ndarray, *, x=None, y=None, d
             if dk:
                 dk_sum.add(p, part)
 
-    dk_sum = parallel.OrderedSum(pieces)
-    threads = 1 if len(pieces) < 2 else (parallel.THREADS if batch * math.prod(geom.out_size) * chans
-                                         >= _PARALLEL_ELEMENTS else 1)
-    with parallel.single_threaded_blas():
-        (parallel.run_phases if dx is not None else parallel.run_pieces)(work, pieces, threads)
+    dk_sum = engine.OrderedSum(pieces)
+    threads = engine.thread_count(len(pieces), batch * math.prod(geom.out_size) * chans, _PARALLEL_ELEMENTS)
+    with blas.single_thread():
+        (engine.run_phases if dx is not None else engine.share)(work, pieces, threads)
     return dk_sum.total.reshape(kernel.shape) if dk else None
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import blas, parallel
+from . import blas, engine
 
 __all__ = ["BatchNormTape", "batch_norm_train_2d", "batch_norm_train_backward_2d", "moments", "standardize", "standardize_backward", "affine_inference", "rms_scale",
            "rms_scale_backward", "reduce_to", "sum_product"]
@@ -123,7 +123,7 @@ def reduce_to(a: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> n
 # Blocks' partial sums are kept per block and added in block order in float64: the results
 # do not depend on which thread took which block.
 BLOCK_ELEMENTS = 1 << 17
-_THREAD_ELEMENTS = 1 << 18          # inputs from which the blocks are shared by the cores
+_THREAD_ELEMENTS = 1 << 17          # input per thread (the blocks are shared from two threads' worth)
 
 
 @dataclass
@@ -152,7 +152,7 @@ def _flat(a: np.ndarray, r0: int, r1: int) -> np.ndarray:
 
 
 def _blockwise(work, blocks: list, size: int) -> None:
-    parallel.run_pieces(work, blocks, parallel.THREADS if size >= _THREAD_ELEMENTS else 1)
+    engine.run(work, blocks, size, _THREAD_ELEMENTS)
 
 
 @blas.in_single_thread

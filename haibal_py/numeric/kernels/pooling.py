@@ -25,13 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import HaibalValueError
-from . import parallel
+from . import engine
 from .windows import ConvGeometry, Window, split_pieces, tap_slices
 
 __all__ = ["MaxPoolTape", "max_pool_forward", "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
            "window_counts", "global_pool_forward", "global_avg_backward", "global_max_backward"]
 
-_PARALLEL_ELEMENTS = 1 << 20  # input values from which pieces are shared between threads
+_PARALLEL_ELEMENTS = 1 << 19  # input values per thread (pieces are shared from two threads' worth)
 
 
 def _check(x: np.ndarray, geom: ConvGeometry, what: str) -> None:
@@ -96,7 +96,7 @@ def max_pool_forward(x: np.ndarray, geom: ConvGeometry, keep: bool = False):
                 else:
                     np.maximum(yp, v, out=yp)
 
-    parallel.run_pieces(work, pieces, parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1)
+    engine.run(work, pieces, x.size, _PARALLEL_ELEMENTS)
     return (y, tape) if keep else y
 
 
@@ -119,7 +119,7 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
     tree = first and _disjoint(geom)
     pieces = split_pieces(x.shape[0], geom, geom.taps * x.shape[-1], _TREE_PIECE_ELEMENTS if tree else None)
     images, rows = _shapes(geom, pieces)
-    threads = parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1
+    threads = engine.thread_count(len(pieces), x.size, _PARALLEL_ELEMENTS)
     tiled = all(s == k and (o - 1) * s + k == n for n, k, s, o in zip(geom.in_size, geom.kernel, geom.strides,
                                                                          geom.out_size))
     dx = np.empty_like(x) if first and tiled else np.zeros_like(x)  # tiling windows write every input
@@ -137,7 +137,7 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
                     masks = _piece_masks(tape.masks, geom, p)
                 _tree_backward(geom, shapes, masks, dy[p.n0:p.n1, p.r0:p.r1], _used(dx, geom, p), bufs)
 
-        parallel.run_pieces(tree_work, pieces, threads)
+        engine.share(tree_work, pieces, threads)
         return dx
     taps = geom.taps
 
@@ -168,7 +168,7 @@ def max_pool_backward(x: np.ndarray, y: np.ndarray, dy: np.ndarray, geom: ConvGe
                 local[idx] += m
             dwin.store(dx, local, p)
 
-    parallel.run_phases(work, pieces, threads)
+    engine.run_phases(work, pieces, threads)
     return dx
 
 
@@ -368,7 +368,7 @@ def avg_pool_forward(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
                     yp += v
             yp *= inv if np.ndim(inv) == 0 else inv[p.r0:p.r1]
 
-    parallel.run_pieces(work, pieces, parallel.THREADS if x.size >= _PARALLEL_ELEMENTS else 1)
+    engine.run(work, pieces, x.size, _PARALLEL_ELEMENTS)
     return y
 
 
@@ -407,7 +407,7 @@ def avg_pool_backward(dy: np.ndarray, geom: ConvGeometry, x_shape) -> np.ndarray
             if not disjoint:
                 dwin.store(dx, target, p)
 
-    parallel.run_phases(work, pieces, parallel.THREADS if dx.size >= _PARALLEL_ELEMENTS else 1)
+    engine.run_phases(work, pieces, engine.thread_count(len(pieces), dx.size, _PARALLEL_ELEMENTS))
     return dx
 
 

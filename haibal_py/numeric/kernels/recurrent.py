@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from ...errors import HaibalValueError
-from . import blas
+from . import blas, engine
 
 __all__ = ["StepActivation", "step_activation", "KNOWN", "RNNResult", "simple_rnn_forward", "simple_rnn_backward",
            "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
@@ -384,7 +384,7 @@ def _lstm_forward_fast(x, kernel, recurrent_kernel, bias, initial_state, go_back
         np.matmul(W1, XT[a:b], out=Z[a:b])
 
     # the input projection of the next block of steps runs in the background during this one's
-    pipe = blas.Pipeline()
+    pipe = engine.Pipeline()
     chunks = _step_chunks(T)
     if chunks:
         project(*chunks[0])
@@ -457,7 +457,7 @@ def _lstm_backward_fast(ctx, kernel, recurrent_kernel, bias, dy, d_states, need_
             np.matmul(Wp, dzc, out=dXT[:, a * B:b * B])
 
     # the products of each finished block of steps run in the background during the next block
-    pipe = blas.Pipeline()
+    pipe = engine.Pipeline()
     for k in range(len(chunks) - 1, -1, -1):
         a, b = chunks[k]
         for s in range(b - 1, a - 1, -1):

@@ -239,7 +239,7 @@ class Window:
 
     def store(self, dst: np.ndarray, local: np.ndarray, p: Piece) -> None:
         """Add the unpadded part of ``local`` (from ``zeros``) into the input gradient ``dst``
-        (the pieces of one phase at a time: ``parallel.run_phases``)."""
+        (the pieces of one phase at a time: ``engine.run_phases``)."""
         lo, hi = self.rows(p)
         region, src = self._region(lo, hi)
         target = dst[(slice(p.n0, p.n1),) + src]

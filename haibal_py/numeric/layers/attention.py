@@ -25,11 +25,12 @@ import math
 
 import numpy as np
 
+from .. import initializers, regularizers
 from ..kernels import attention as A
 from ..kernels import blas
 from ..seeding import check_seed, global_rng
-from .base import Layer, LayerError, _as_float, as_tuple_shape
-from .config_utils import init_config, positive_int, rate, reg_config
+from .arguments import positive_int, rate
+from .base import Layer, LayerError, _as_float, as_tuple_shape, serialize_or_none
 
 __all__ = ["MultiHeadAttention"]
 
@@ -45,15 +46,15 @@ class MultiHeadAttention(Layer):
                  bias_regularizer=None, kernel_constraint=None, bias_constraint=None, use_gate=False, seed=None,
                  **kwargs):
         super().__init__(**kwargs)
-        self.num_heads = positive_int(self.name, "num_heads", num_heads)
-        self.key_dim = positive_int(self.name, "key_dim", key_dim)
-        self.value_dim = self.key_dim if value_dim is None else positive_int(self.name, "value_dim", value_dim)
-        self.dropout = rate(self.name, "dropout", dropout)
+        self.num_heads = positive_int(num_heads, "num_heads", self.name)
+        self.key_dim = positive_int(key_dim, "key_dim", self.name)
+        self.value_dim = self.key_dim if value_dim is None else positive_int(value_dim, "value_dim", self.name)
+        self.dropout = rate(dropout, "dropout", self.name)
         self.use_bias = bool(use_bias)
         if output_shape is not None and output_shape != ():
             try:
                 output_shape = (int(output_shape),) if isinstance(output_shape, (int, np.integer)) \
-                    else tuple(positive_int(self.name, "output_shape", int(d)) for d in output_shape)
+                    else tuple(positive_int(int(d), "output_shape", self.name) for d in output_shape)
             except (TypeError, ValueError):
                 raise LayerError(f"{self.name}: output_shape must be an int or a tuple of ints, "
                                  f"got {output_shape!r}") from None
@@ -276,9 +277,9 @@ class MultiHeadAttention(Layer):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
                 "output_shape": self._output_shape, "attention_axes": self.attention_axes,
-                "kernel_initializer": init_config(self.kernel_initializer),
-                "bias_initializer": init_config(self.bias_initializer),
-                "kernel_regularizer": reg_config(self.kernel_regularizer),
-                "bias_regularizer": reg_config(self.bias_regularizer),
+                "kernel_initializer": serialize_or_none(self.kernel_initializer, initializers),
+                "bias_initializer": serialize_or_none(self.bias_initializer, initializers),
+                "kernel_regularizer": serialize_or_none(self.kernel_regularizer, regularizers),
+                "bias_regularizer": serialize_or_none(self.bias_regularizer, regularizers),
                 "kernel_constraint": self.kernel_constraint, "bias_constraint": self.bias_constraint,
                 "seed": self.seed if isinstance(self.seed, int) else None}

@@ -31,21 +31,21 @@ reach ``compute_output_shape`` and ``_forward`` as keyword arguments.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ...errors import LayerError
+from ...errors import HaibalValueError, LayerError
 from .. import initializers, regularizers
+from ..arrays import as_numeric_array
 from ..config import floatx
+from ..keras_api import auto_name, reset_names
 from ..kernels.memory import keep_freed_memory
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
 __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names", "check_rank",
-           "get_layer_class", "LAYER_CLASSES", "standardize_dtype", "serialize_or_none",
-           "positive_int", "refuse_unsupported"]
+           "get_layer_class", "LAYER_CLASSES", "standardize_dtype", "serialize_or_none"]
 
 #: every Layer subclass by class name, for configs (``Sequential.from_config``) and files
 LAYER_CLASSES: dict[str, type] = {}
@@ -88,28 +88,6 @@ class WeightSpec:
     trainable: bool
     regularizer: Any = None
     constraint: Any = None
-
-
-_NAMES: dict[str, int] = {}
-
-
-def _snake(name: str) -> str:
-    """Keras' ``to_snake_case``: ``Conv2DTranspose`` -> ``conv2d_transpose`` (a digit does not split)."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", name))
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
-
-
-def auto_name(class_name: str) -> str:
-    """Keras' automatic layer names: ``dense``, ``dense_1``, ``dense_2`` ... per class, per process."""
-    base = _snake(class_name)
-    n = _NAMES.get(base, 0)
-    _NAMES[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
-
-
-def reset_names() -> None:
-    """Start automatic names again from ``dense``, as ``keras.backend.clear_session()`` does."""
-    _NAMES.clear()
 
 
 def as_tuple_shape(shape) -> tuple:
@@ -391,27 +369,16 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
 
 
-def positive_int(value, name: str, who: str) -> int:
-    """``value`` as an int > 0, or a LayerError naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise LayerError(f"{who}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def refuse_unsupported(who: str, **options) -> None:
-    for key, value in options.items():
-        if value is not None and value is not False:
-            raise LayerError(f"{who}: {key}={value!r} is not supported by haibal-py yet")
-
-
-def serialize_or_none(obj, module) -> dict | str | None:
-    """Keras' config value of an initializer or regularizer: its serialize dict, a plain
-    function's name, or None."""
+def serialize_or_none(value, module) -> dict | str | None:
+    """Keras' config value of an initializer or regularizer argument (``module`` is
+    ``initializers`` or ``regularizers``): the serialize dict of what ``module.get`` makes of
+    ``value`` (a name, a dict or an object), a plain function's name, or None."""
+    obj = module.get(value)
     if obj is None:
         return None
     try:
         return module.serialize(obj)
-    except Exception:  # a plain function: Keras writes its name
+    except HaibalValueError:  # a plain function: Keras writes its name
         return getattr(obj, "__name__", getattr(getattr(obj, "fn", None), "__name__", repr(obj)))
 
 
@@ -448,13 +415,7 @@ class _ActivityCtx:
 def _as_float(x, dtype: str, owner: str) -> np.ndarray:
     if isinstance(x, np.ndarray) and x.dtype == dtype:
         return x
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise LayerError(f"{owner}: input is not an array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise LayerError(f"{owner}: input must be numeric, got dtype {arr.dtype}")
-    return arr.astype(dtype, copy=False)
+    return as_numeric_array(x, f"{owner}: input", LayerError).astype(dtype, copy=False)
 
 
 def check_rank(layer: Layer, input_shape, ranks: Sequence[int] | None = None, what: str = "input",

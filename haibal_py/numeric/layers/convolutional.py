@@ -22,9 +22,9 @@ import numpy as np
 from .. import initializers, regularizers
 from ..activation_grads import ActivationStep
 from ..kernels import conv as K
-from .base import Layer, LayerError, positive_int, refuse_unsupported, serialize_or_none
-from .spatial_args import (format_shape, spatial_input_shape, standardize_data_format, standardize_padding,
-                           standardize_tuple)
+from .arguments import (format_shape, positive_int, refuse_unsupported, spatial_input_shape, standardize_data_format,
+                        standardize_padding, standardize_tuple)
+from .base import Layer, LayerError, serialize_or_none
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
            "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"]
@@ -45,6 +45,20 @@ class _Spatial(Layer):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise LayerError(f"{who}: strides > 1 is not supported together with dilation_rate > 1 (as in "
                              f"Keras); got strides={self.strides}, dilation_rate={self.dilation_rate}")
+
+    def _bias_args(self, activation, use_bias, bias_initializer, bias_regularizer, bias_constraint) -> None:
+        """The activation and bias arguments every convolution takes (``_bias_config`` writes them back)."""
+        self.activation = ActivationStep(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = bias_constraint
+        self.bias = None
+
+    def _build_bias(self, size: int) -> None:
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (size,), self.bias_initializer, self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def _who(self) -> str:
         return f"{self.name} ({type(self).__name__})"
@@ -106,14 +120,11 @@ class _Conv(_Spatial):
         if self.filters % self.groups:
             raise LayerError(f"{self.name}: filters ({self.filters}) must be divisible by groups ({self.groups})")
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate, allow_causal=self.rank == 1)
-        self.activation = ActivationStep(activation)
-        self.use_bias = bool(use_bias)
+        self._bias_args(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
-        self.kernel = self.bias = None
+        self.kernel_constraint = kernel_constraint
+        self.kernel = None
 
     def build(self, input_shape):
         shape = self._input_shape(input_shape)
@@ -125,9 +136,7 @@ class _Conv(_Spatial):
         self.kernel = self.add_weight("kernel", self.kernel_size + (shape[-1] // self.groups, self.filters),
                                       self.kernel_initializer, self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self._build_bias(self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -205,14 +214,11 @@ class _ConvTranspose(_Spatial):
                 if op >= s:
                     raise LayerError(f"{self._who()}: output_padding must be smaller than strides on every "
                                      f"axis; axis {axis} has output_padding {op} and strides {s}")
-        self.activation = ActivationStep(activation)
-        self.use_bias = bool(use_bias)
+        self._bias_args(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
-        self.kernel = self.bias = None
+        self.kernel_constraint = kernel_constraint
+        self.kernel = None
 
     def build(self, input_shape):
         shape = self._input_shape(input_shape)
@@ -221,9 +227,7 @@ class _ConvTranspose(_Spatial):
         self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, shape[-1]),
                                       self.kernel_initializer, self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self._build_bias(self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -305,14 +309,11 @@ class _DepthwiseConv(_Spatial):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", self.name)
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate)
-        self.activation = ActivationStep(activation)
-        self.use_bias = bool(use_bias)
+        self._bias_args(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.depthwise_constraint, self.bias_constraint = depthwise_constraint, bias_constraint
-        self.kernel = self.bias = None
+        self.depthwise_constraint = depthwise_constraint
+        self.kernel = None
 
     def build(self, input_shape):
         shape = self._input_shape(input_shape)
@@ -321,9 +322,7 @@ class _DepthwiseConv(_Spatial):
         self.kernel = self.add_weight("kernel", self.kernel_size + (shape[-1], self.depth_multiplier),
                                       self.depthwise_initializer, self.depthwise_regularizer,
                                       constraint=self.depthwise_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (shape[-1] * self.depth_multiplier,), self.bias_initializer,
-                                        self.bias_regularizer, constraint=self.bias_constraint)
+        self._build_bias(shape[-1] * self.depth_multiplier)
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -389,17 +388,13 @@ class _SeparableConv(_Spatial):
         self.filters = positive_int(filters, "filters", self.name)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier", self.name)
         self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate)
-        self.activation = ActivationStep(activation)
-        self.use_bias = bool(use_bias)
+        self._bias_args(activation, use_bias, bias_initializer, bias_regularizer, bias_constraint)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.depthwise_constraint, self.pointwise_constraint = depthwise_constraint, pointwise_constraint
-        self.bias_constraint = bias_constraint
-        self.depthwise_kernel = self.pointwise_kernel = self.bias = None
+        self.depthwise_kernel = self.pointwise_kernel = None
 
     def build(self, input_shape):
         shape = self._input_shape(input_shape)
@@ -413,9 +408,7 @@ class _SeparableConv(_Spatial):
                                                 (1,) * self.rank + (c * self.depth_multiplier, self.filters),
                                                 self.pointwise_initializer, self.pointwise_regularizer,
                                                 constraint=self.pointwise_constraint)
-        if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, self.bias_regularizer,
-                                        constraint=self.bias_constraint)
+        self._build_bias(self.filters)
         self.built = True
 
     def compute_output_shape(self, input_shape):

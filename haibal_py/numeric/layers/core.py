@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import initializers, regularizers
 from ..activation_grads import ActivationStep
-from .base import Layer, LayerError, check_rank, positive_int, refuse_unsupported, serialize_or_none
+from .arguments import positive_int, refuse_unsupported
+from .base import Layer, LayerError, check_rank, serialize_or_none
 from .symbolic import format_shape
 
 __all__ = ["Dense", "Embedding"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import as_numeric_array
 from .base import Layer, LayerError, as_tuple_shape, auto_name, standardize_dtype
 from .symbolic import Node, SymbolicTensor, format_shape
 
@@ -58,12 +59,7 @@ class InputLayer(Layer):
         return self._inbound_nodes[0].outputs[0]
 
     def _cast(self, inputs):
-        try:
-            arr = np.asarray(inputs)
-        except (TypeError, ValueError) as exc:
-            raise LayerError(f"{self.name}: input is not an array ({exc})") from None
-        if arr.dtype.kind not in "biuf":
-            raise LayerError(f"{self.name}: input must be numeric, got dtype {arr.dtype}")
+        arr = as_numeric_array(inputs, f"{self.name}: input", LayerError)
         if arr.dtype == self.dtype:
             return arr
         if np.dtype(self.dtype).kind in "iu" and arr.dtype.kind == "f":

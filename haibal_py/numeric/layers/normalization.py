@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
+from .. import initializers, regularizers
 from ..kernels import normalization as K
 from ..kernels.blocks import to_rows
-from .base import Layer, LayerError, as_tuple_shape
-from .config_utils import init_config, normalize_axis, positive_int, reg_config
+from .arguments import normalize_axis, positive_int
+from .base import Layer, LayerError, as_tuple_shape, serialize_or_none
 
 __all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization"]
 
@@ -53,10 +54,10 @@ class _Affine(Layer):
 
     def _affine_config(self) -> dict:
         return {"epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": init_config(self.beta_initializer),
-                "gamma_initializer": init_config(self.gamma_initializer),
-                "beta_regularizer": reg_config(self.beta_regularizer),
-                "gamma_regularizer": reg_config(self.gamma_regularizer),
+                "beta_initializer": serialize_or_none(self.beta_initializer, initializers),
+                "gamma_initializer": serialize_or_none(self.gamma_initializer, initializers),
+                "beta_regularizer": serialize_or_none(self.beta_regularizer, regularizers),
+                "gamma_regularizer": serialize_or_none(self.gamma_regularizer, regularizers),
                 "beta_constraint": self.beta_constraint, "gamma_constraint": self.gamma_constraint}
 
     def _grads(self, dgamma, dbeta) -> list:
@@ -100,7 +101,7 @@ class BatchNormalization(_Affine):
 
     def build(self, input_shape) -> None:
         shape = as_tuple_shape(input_shape)
-        ax = normalize_axis(self.name, self.axis, len(shape), shape)
+        ax = normalize_axis(self.axis, len(shape), self.name, shape)
         if len(shape) < 2 and ax == 0:
             raise LayerError(f"{self.name}: BatchNormalization needs a batch axis besides axis {self.axis}; "
                              f"got input shape {shape}")
@@ -116,11 +117,11 @@ class BatchNormalization(_Affine):
 
     def compute_output_shape(self, input_shape):
         shape = as_tuple_shape(input_shape)
-        normalize_axis(self.name, self.axis, len(shape), shape)
+        normalize_axis(self.axis, len(shape), self.name, shape)
         return shape
 
     def _view(self, x: np.ndarray) -> np.ndarray:
-        ax = normalize_axis(self.name, self.axis, x.ndim, x.shape)
+        ax = normalize_axis(self.axis, x.ndim, self.name, x.shape)
         if x.shape[ax] != self.moving_mean.shape[0]:
             raise LayerError(f"{self.name}: expected {self.moving_mean.shape[0]} features on axis {self.axis}, "
                              f"got input shape {x.shape}")
@@ -197,8 +198,8 @@ class BatchNormalization(_Affine):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, **self._affine_config(),
-                "moving_mean_initializer": init_config(self.moving_mean_initializer),
-                "moving_variance_initializer": init_config(self.moving_variance_initializer),
+                "moving_mean_initializer": serialize_or_none(self.moving_mean_initializer, initializers),
+                "moving_variance_initializer": serialize_or_none(self.moving_variance_initializer, initializers),
                 "synchronized": False, "renorm": False, "renorm_clipping": None,
                 "renorm_momentum": self.renorm_momentum}
 
@@ -226,7 +227,7 @@ class LayerNormalization(_Affine):
 
     def _axes(self, ndim: int, shape) -> tuple[int, ...]:
         items = self.axis if isinstance(self.axis, list) else [self.axis]
-        axes = sorted(normalize_axis(self.name, a, ndim, shape) for a in items)
+        axes = sorted(normalize_axis(a, ndim, self.name, shape) for a in items)
         if len(set(axes)) != len(axes):
             raise LayerError(f"{self.name}: axis {self.axis} names an axis twice")
         return tuple(axes)
@@ -315,14 +316,14 @@ class GroupNormalization(_Affine):
                          gamma_initializer=gamma_initializer, beta_regularizer=beta_regularizer,
                          gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
                          gamma_constraint=gamma_constraint, **kwargs)
-        self.groups = positive_int(self.name, "groups", groups, allow=(-1,))
+        self.groups = positive_int(groups, "groups", self.name, allow=(-1,))
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise LayerError(f"{self.name}: axis must be an int, got {axis!r}")
         self.axis = axis
 
     def build(self, input_shape) -> None:
         shape = as_tuple_shape(input_shape)
-        ax = normalize_axis(self.name, self.axis, len(shape), shape)
+        ax = normalize_axis(self.axis, len(shape), self.name, shape)
         if ax == 0:
             raise LayerError(f"{self.name}: axis {self.axis} is the batch axis of input shape {shape}")
         dim = shape[ax]
@@ -342,11 +343,11 @@ class GroupNormalization(_Affine):
 
     def compute_output_shape(self, input_shape):
         shape = as_tuple_shape(input_shape)
-        normalize_axis(self.name, self.axis, len(shape), shape)
+        normalize_axis(self.axis, len(shape), self.name, shape)
         return shape
 
     def _view(self, x):
-        ax = normalize_axis(self.name, self.axis, x.ndim, x.shape)
+        ax = normalize_axis(self.axis, x.ndim, self.name, x.shape)
         if ax == 0 or x.shape[ax] != self._channels:
             raise LayerError(f"{self.name}: built for {self._channels} channels on axis {self.axis}, "
                              f"got input shape {x.shape}")

@@ -15,8 +15,8 @@ from __future__ import annotations
 from ..kernels import pooling as P
 from ..kernels.windows import conv_geometry, conv_output_length
 from .base import Layer, LayerError
-from .spatial_args import (format_shape, spatial_input_shape, standardize_data_format, standardize_padding,
-                           standardize_tuple)
+from .arguments import (format_shape, spatial_input_shape, standardize_data_format, standardize_padding,
+                        standardize_tuple)
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
            "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",

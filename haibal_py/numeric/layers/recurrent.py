@@ -26,11 +26,11 @@ import numpy as np
 
 from .. import activation_grads
 from .. import activations as activations_mod
-from .. import initializers
+from .. import initializers, regularizers
 from ..kernels import recurrent as R
 from ..seeding import check_seed, global_rng
-from .base import Layer, LayerError, as_tuple_shape
-from .config_utils import init_config, positive_int, rate, reg_config
+from .arguments import positive_int, rate
+from .base import Layer, LayerError, as_tuple_shape, serialize_or_none
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "RNNBase"]
 
@@ -73,7 +73,7 @@ class RNNBase(Layer):
                  return_state=False, go_backwards=False, stateful=False, unroll=False, implementation=2,
                  zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
-        self.units = positive_int(self.name, "units", units)
+        self.units = positive_int(units, "units", self.name)
         if stateful:
             raise LayerError(f"{self.name}: stateful=True is not supported (pass initial_state instead)")
         self.activation = activation
@@ -87,8 +87,8 @@ class RNNBase(Layer):
         self.bias_regularizer = bias_regularizer
         self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
         self.bias_constraint = bias_constraint
-        self.dropout = rate(self.name, "dropout", dropout)
-        self.recurrent_dropout = rate(self.name, "recurrent_dropout", recurrent_dropout)
+        self.dropout = rate(dropout, "dropout", self.name)
+        self.recurrent_dropout = rate(recurrent_dropout, "recurrent_dropout", self.name)
         self.seed = check_seed(seed)
         self._rng = np.random.default_rng(self.seed) if self.seed is not None else None
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
@@ -222,12 +222,13 @@ class RNNBase(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units, "activation": _activation_name(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": init_config(self.kernel_initializer),
-                "recurrent_initializer": init_config(self.recurrent_initializer),
-                "bias_initializer": init_config(self.bias_initializer),
-                "kernel_regularizer": reg_config(self.kernel_regularizer),
-                "recurrent_regularizer": reg_config(self.recurrent_regularizer),
-                "bias_regularizer": reg_config(self.bias_regularizer),
+                "use_bias": self.use_bias,
+                "kernel_initializer": serialize_or_none(self.kernel_initializer, initializers),
+                "recurrent_initializer": serialize_or_none(self.recurrent_initializer, initializers),
+                "bias_initializer": serialize_or_none(self.bias_initializer, initializers),
+                "kernel_regularizer": serialize_or_none(self.kernel_regularizer, regularizers),
+                "recurrent_regularizer": serialize_or_none(self.recurrent_regularizer, regularizers),
+                "bias_regularizer": serialize_or_none(self.bias_regularizer, regularizers),
                 "kernel_constraint": self.kernel_constraint, "recurrent_constraint": self.recurrent_constraint,
                 "bias_constraint": self.bias_constraint, "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout, "seed": self.seed if isinstance(self.seed, int) else None,

@@ -10,7 +10,8 @@ import math
 
 import numpy as np
 
-from .base import Layer, LayerError, check_rank, positive_int
+from .arguments import positive_int
+from .base import Layer, LayerError, check_rank
 
 __all__ = ["Flatten", "Reshape", "Permute", "RepeatVector"]
 

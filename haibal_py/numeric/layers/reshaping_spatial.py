@@ -13,7 +13,7 @@ import numpy as np
 
 from ..kernels import resize as R
 from .base import Layer, LayerError
-from .spatial_args import format_shape, spatial_input_shape, standardize_data_format, standardize_tuple
+from .arguments import format_shape, spatial_input_shape, standardize_data_format, standardize_tuple
 
 __all__ = ["ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
            "UpSampling1D", "UpSampling2D", "UpSampling3D"]

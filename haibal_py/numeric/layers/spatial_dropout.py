@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .base import LayerError
 from .regularization import Dropout
-from .spatial_args import format_shape, spatial_input_shape, standardize_data_format
+from .arguments import format_shape, spatial_input_shape, standardize_data_format
 
 __all__ = ["SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
 

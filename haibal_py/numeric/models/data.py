@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import HaibalValueError
+from ..arrays import as_numeric_array
 from ..seeding import global_rng
 
 __all__ = ["DataError", "as_list", "check_cardinality", "split_last", "class_weights_to_sample_weights",
@@ -61,12 +62,8 @@ def as_list(value, names: list[str], what: str, allow_none: bool = False) -> lis
 
 
 def as_array(value, what: str) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{what} is not an array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{what} must be numeric, got dtype {arr.dtype}")
+    """``value`` as a numeric array with a sample axis (DataError naming ``what`` otherwise)."""
+    arr = as_numeric_array(value, what, DataError)
     if arr.ndim == 0:
         raise DataError(f"{what} must have a sample axis, got a scalar")
     return arr

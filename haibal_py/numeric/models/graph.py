@@ -1,7 +1,9 @@
 """The call graph of a functional model: which nodes run, in which order, and its layers.
 
-``map_graph(inputs, outputs)`` walks the recorded layer calls (``symbolic.Node``) back
-from the outputs, depth-first, stopping at the declared inputs. As Keras does, the
+``walk_calls(outputs)`` walks the recorded layer calls (``symbolic.Node``) back from the
+outputs, depth-first: every call after the calls it reads from, the one walk of a symbolic
+graph in the project (the Model node's wires use it too). ``map_graph(inputs, outputs)``
+walks it stopping at the declared inputs. As Keras does, the
 depth of a node is the longest path from it to an output; layers are listed by
 decreasing depth and, within a depth, in the order the walk first met them, which is
 Keras' ``model.layers`` order. It refuses cycles, disconnected graphs and two layers
@@ -12,11 +14,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 from ...errors import LayerError
 from ..layers.symbolic import Node, SymbolicTensor
 
-__all__ = ["GraphMap", "map_graph"]
+__all__ = ["GraphMap", "CallWalk", "map_graph", "walk_calls"]
 
 
 @dataclass
@@ -29,27 +32,39 @@ class GraphMap:
     layers: list                          # Keras' model.layers order (InputLayers included)
 
 
-def _walk(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]):
-    input_ids = {id(t) for t in inputs}
+class CallWalk(NamedTuple):
+    """What ``walk_calls`` found."""
+
+    nodes: list[Node]   # every call after the calls it reads from (Inputs first met, first)
+    layers: list        # the layers of those calls, in the order the walk first met them
+
+
+def walk_calls(outputs: Sequence[SymbolicTensor], stop_at: Sequence[SymbolicTensor] = ()) -> CallWalk:
+    """The layer calls ``outputs`` depend on, depth-first from the first output; the walk does
+    not go past a tensor of ``stop_at`` that a layer (not an Input) made: an intermediate
+    tensor declared as a model input, where the graph starts. LayerError on a tensor no
+    Input or layer made, and on a cycle."""
+    stop = {id(t) for t in stop_at}
     finished: set[int] = set()
     in_progress: set[int] = set()
-    ordered: list[Node] = []            # inputs -> outputs
-    layer_index: dict[int, int] = {}    # id(layer) -> first traversal index
-    layers_by_id: dict[int, object] = {}
+    ordered: list[Node] = []
+    layers: list = []
+    met: set[int] = set()
 
     def visit(tensor: SymbolicTensor):
         node = tensor.node
-        if node is None or id(node) in finished:
+        if node is None:
+            raise LayerError(f"the tensor {tensor.name} was not made by an Input or a layer")
+        if id(node) in finished:
             return
-        if not node.is_input and id(tensor) in input_ids:
-            finished.add(id(node))      # an intermediate tensor declared as an input: the graph starts here
+        if not node.is_input and id(tensor) in stop:
+            finished.add(id(node))
             return
         if id(node) in in_progress:
             raise LayerError(f"the tensor {tensor.name} of layer {node.layer.name!r} is part of a cycle")
-        layer = node.layer
-        if id(layer) not in layer_index:
-            layer_index[id(layer)] = len(layer_index)
-            layers_by_id[id(layer)] = layer
+        if id(node.layer) not in met:
+            met.add(id(node.layer))
+            layers.append(node.layer)
         in_progress.add(id(node))
         for t in node.all_inputs:
             visit(t)
@@ -59,12 +74,14 @@ def _walk(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]):
 
     for out in outputs:
         visit(out)
-    return ordered, layer_index, layers_by_id
+    return CallWalk(ordered, layers)
 
 
 def map_graph(inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> GraphMap:
     """The nodes, depths and layers of the graph from ``inputs`` to ``outputs``."""
-    ordered, layer_index, layers_by_id = _walk(inputs, outputs)
+    ordered, met = walk_calls(outputs, stop_at=inputs)
+    layer_index = {id(layer): i for i, layer in enumerate(met)}     # id(layer) -> first traversal index
+    layers_by_id = {id(layer): layer for layer in met}
     in_graph = {id(n) for n in ordered}
     node_depth: dict[int, int] = {}
     layer_depth: dict[int, int] = {}

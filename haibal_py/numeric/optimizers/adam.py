@@ -7,6 +7,18 @@ import numpy as np
 from .base import Optimizer, OptimizerError, check_real, keras_cast
 
 
+def update_moments(g, m, v, c1, c2, scratch) -> None:
+    """Adam's (and Nadam's) moments, in place and in Keras' order of operations:
+    ``m += (g - m) * c1``, ``v += (g * g - v) * c2`` (``c = 1 - beta``)."""
+    np.subtract(g, m, out=scratch)
+    scratch *= c1
+    m += scratch
+    np.square(g, out=scratch)
+    scratch -= v
+    scratch *= c2
+    v += scratch
+
+
 def check_betas(owner: str, beta_1, beta_2, epsilon) -> None:
     check_real(owner, "beta_1", beta_1, low=0, high=1, high_open=True)
     check_real(owner, "beta_2", beta_2, low=0, high=1, high_open=True)
@@ -42,13 +54,7 @@ class Adam(Optimizer):
         c1, c2, alpha, eps = k
         m, v = slots[0], slots[1]
         a, b = scratch
-        np.subtract(g, m, out=a)
-        a *= c1
-        m += a
-        np.square(g, out=a)
-        a -= v
-        a *= c2
-        v += a
+        update_moments(g, m, v, c1, c2, a)
         if self.amsgrad:
             v_hat = slots[2]
             np.maximum(v_hat, v, out=v_hat)

@@ -40,7 +40,8 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ...errors import HaibalError, HaibalValueError
-from ..keras_api import bind_arguments, keras_signature
+from ..arrays import as_numeric_array
+from ..keras_api import auto_name, bind_arguments, keras_signature
 from . import clipping
 from .casting import keras_cast
 from .layout import make_layout
@@ -65,23 +66,6 @@ COMMON_ARGUMENTS = (
     ("use_ema", False), ("ema_momentum", 0.99), ("ema_overwrite_frequency", None),
     ("loss_scale_factor", None), ("gradient_accumulation_steps", None), ("name", None),
 )
-
-_NAME_UIDS: dict[str, int] = {}
-
-
-def _snake_case(name: str) -> str:
-    """Keras' ``to_snake_case`` (``RMSprop`` -> ``rm_sprop``, as Keras names it)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _auto_name(class_name: str) -> str:
-    """``adam``, ``adam_1``, ``adam_2`` ... per class, per process (Keras' ``auto_name``)."""
-    base = _snake_case(class_name)
-    n = _NAME_UIDS.get(base, 0)
-    _NAME_UIDS[base] = n + 1
-    return base if n == 0 else f"{base}_{n}"
 
 
 def check_real(owner: str, arg: str, value, *, low=None, high=None, low_open=False, high_open=False,
@@ -136,7 +120,7 @@ class Optimizer:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=3)
         if kwargs:
             raise OptimizerError(f"{owner}: argument(s) not recognized: {', '.join(sorted(kwargs))}")
-        self.name = _auto_name(owner) if name is None else name
+        self.name = auto_name(owner) if name is None else name
         check_real(owner, "weight_decay", weight_decay, low=0, allow_none=True)
         for arg, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)):
             check_real(owner, arg, value, low=0, low_open=True, allow_none=True)
@@ -417,13 +401,7 @@ class Optimizer:
         return pairs
 
     def _as_gradient(self, g, j: int) -> np.ndarray:
-        try:
-            arr = np.asarray(g)
-        except (TypeError, ValueError) as exc:
-            raise OptimizerError(f"{self.name}: grads[{j}] is not an array ({exc})") from None
-        if arr.dtype.kind not in "fiu":
-            raise OptimizerError(f"{self.name}: grads[{j}] must be numeric, got dtype {arr.dtype}")
-        return arr
+        return as_numeric_array(g, f"{self.name}: grads[{j}]", OptimizerError, kinds="iuf")
 
     def _accumulate_or_update(self, pairs, n: int) -> None:
         accs = self._accumulators

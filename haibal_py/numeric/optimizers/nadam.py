@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .adam import check_betas
+from .adam import check_betas, update_moments
 from .base import Optimizer, keras_cast
 
 
@@ -51,13 +51,7 @@ class Nadam(Optimizer):
         lr, c1, c2, u_t_1, den_m, one_minus_u_t, den_g, den_v, eps = k
         m, v = slots
         a, b = scratch
-        np.subtract(g, m, out=a)
-        a *= c1
-        m += a
-        np.square(g, out=a)
-        a -= v
-        a *= c2
-        v += a
+        update_moments(g, m, v, c1, c2, a)
         np.multiply(m, u_t_1, out=a)
         a /= den_m
         np.multiply(g, one_minus_u_t, out=b)

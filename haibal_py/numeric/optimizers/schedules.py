@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from ...errors import HaibalValueError
+from ..keras_api import Registry
 from .casting import keras_cast
 
 __all__ = [
@@ -83,12 +84,12 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored
-    when ``staircase``)."""
+class _RateDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, their config, and
+    ``(lr0, p, decay_rate)`` at a step (``p = step / decay_steps``, floored when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        owner = "ExponentialDecay"
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        owner = type(self).__name__
         _number(owner, "initial_learning_rate", initial_learning_rate)
         _number(owner, "decay_steps", decay_steps, positive=True)
         _number(owner, "decay_rate", decay_rate)
@@ -98,17 +99,28 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step):
+    def _terms(self, step):
         dt = _compute_dtype(self.initial_learning_rate)
-        lr0 = dt.type(self.initial_learning_rate)
         p = _step_array(step, dt) / dt.type(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
-        return _out(lr0 * np.power(keras_cast(self.decay_rate, dt), p))
+        return dt.type(self.initial_learning_rate), p, keras_cast(self.decay_rate, dt)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
                 "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (the exponent floored
+    when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        lr0, p, rate = self._terms(step)
+        return _out(lr0 * np.power(rate, p))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -191,32 +203,16 @@ class PolynomialDecay(LearningRateSchedule):
                 "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (the ratio floored
     when ``staircase``)."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
-        owner = "InverseTimeDecay"
-        _number(owner, "initial_learning_rate", initial_learning_rate)
-        _number(owner, "decay_steps", decay_steps, positive=True)
-        _number(owner, "decay_rate", decay_rate)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        dt = _compute_dtype(self.initial_learning_rate)
-        lr0 = dt.type(self.initial_learning_rate)
-        p = _step_array(step, dt) / dt.type(self.decay_steps)
-        if self.staircase:
-            p = np.floor(p)
-        return _out(lr0 / (dt.type(1) + keras_cast(self.decay_rate, dt) * p))
-
-    def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase, "name": self.name}
+        lr0, p, rate = self._terms(step)
+        return _out(lr0 / (lr0.dtype.type(1) + rate * p))
 
 
 def _cosine(dt, step, decay_steps, decay_from, alpha):
@@ -323,14 +319,16 @@ class CosineDecayRestarts(LearningRateSchedule):
 
 _SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
                                             InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+REGISTRY = Registry("learning-rate schedule", _SCHEDULES, keras_module="keras.optimizers.schedules",
+                    own_module="haibal_py.optimizers.schedules", keras_names=_SCHEDULES, error=ScheduleError,
+                    what_class="learning-rate schedule")
 
 
 def serialize(learning_rate_schedule) -> dict:
     """Keras' serialized form: ``{"module", "class_name", "config", "registered_name"}``."""
     if not isinstance(learning_rate_schedule, LearningRateSchedule):
         raise ScheduleError(f"serialize() takes a LearningRateSchedule, got {learning_rate_schedule!r}")
-    return {"module": "keras.optimizers.schedules", "class_name": type(learning_rate_schedule).__name__,
-            "config": learning_rate_schedule.get_config(), "registered_name": None}
+    return REGISTRY.serialize(learning_rate_schedule)
 
 
 def deserialize(config, custom_objects=None) -> LearningRateSchedule:
@@ -339,8 +337,4 @@ def deserialize(config, custom_objects=None) -> LearningRateSchedule:
         return config
     if not isinstance(config, dict) or "class_name" not in config:
         raise ScheduleError(f"cannot deserialize a learning-rate schedule from {config!r}")
-    name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
-    if cls is None:
-        raise ScheduleError(f"unknown learning-rate schedule {name!r} (known: {', '.join(sorted(_SCHEDULES))})")
-    return cls.from_config(dict(config.get("config", {})))
+    return REGISTRY.with_objects(custom_objects).deserialize(config)

@@ -1,6 +1,7 @@
-"""Argument rules shared by the spatial layers (convolution, pooling, padding, cropping,
-upsampling): Keras 3's ``standardize_tuple``, ``standardize_padding`` and
-``standardize_data_format``, with errors that name the layer and the argument.
+"""The one place for the layers' argument rules: numbers (positive ints, rates, axes),
+options haibal-py refuses, and the spatial layers' Keras 3 ``standardize_tuple``,
+``standardize_padding`` and ``standardize_data_format``, each with an error that names the
+layer and the argument.
 
 Only ``data_format="channels_last"`` (Keras' default) is computed; "channels_first" is
 refused with a message saying how to get the same model (inputs ``(batch, ..., channels)``).
@@ -13,12 +14,48 @@ import numpy as np
 from .base import LayerError, as_tuple_shape
 from .symbolic import format_shape
 
-__all__ = ["standardize_tuple", "standardize_padding", "standardize_data_format", "spatial_input_shape",
-           "format_shape"]
+__all__ = ["positive_int", "rate", "normalize_axis", "refuse_unsupported", "standardize_tuple",
+           "standardize_padding", "standardize_data_format", "spatial_input_shape", "format_shape"]
 
 
 def _is_int(v) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def positive_int(value, name: str, who: str, allow: tuple = ()) -> int:
+    """``value`` as an int > 0 (or one of ``allow``, e.g. GroupNormalization's ``groups=-1``),
+    else a LayerError naming the argument."""
+    if _is_int(value) and (value > 0 or value in allow):
+        return int(value)
+    raise LayerError(f"{who}: {name} must be a positive integer, got {value!r}")
+
+
+def rate(value, name: str, who: str) -> float:
+    """A dropout rate of the recurrent and attention layers: a number in [0, 1], as a float."""
+    try:
+        r = float(value)
+    except (TypeError, ValueError):
+        raise LayerError(f"{who}: {name} must be a number in [0, 1], got {value!r}") from None
+    if not 0.0 <= r <= 1.0:
+        raise LayerError(f"{who}: {name} must be in [0, 1], got {value!r}")
+    return r
+
+
+def normalize_axis(axis, ndim: int, who: str, shape=None) -> int:
+    """``axis`` as a non-negative index into a rank-``ndim`` input (LayerError otherwise)."""
+    if not _is_int(axis):
+        raise LayerError(f"{who}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        where = f"input shape {tuple(shape)}" if shape is not None else f"a rank-{ndim} input"
+        raise LayerError(f"{who}: axis {axis} is out of range for {where}")
+    return int(axis) % ndim
+
+
+def refuse_unsupported(who: str, **options) -> None:
+    """A LayerError for the first option given (not None, not False): haibal-py lacks it."""
+    for key, value in options.items():
+        if value is not None and value is not False:
+            raise LayerError(f"{who}: {key}={value!r} is not supported by haibal-py yet")
 
 
 def standardize_tuple(value, n: int, name: str, who: str, allow_zero: bool = False) -> tuple[int, ...]:
