@@ -213,7 +213,7 @@ def test_reshaping_errors_name_the_layer_and_shapes():
 def test_merging_errors_and_shapes():
     with pytest.raises(LayerError, match=r"sub \(Subtract\) takes exactly 2 inputs, got 3"):
         L.Subtract(name="sub")([np.ones((2, 2))] * 3)
-    with pytest.raises(LayerError, match="incompatible shapes"):
+    with pytest.raises(LayerError, match="do not broadcast together"):
         L.Add()([np.ones((2, 3)), np.ones((2, 4))])
     with pytest.raises(LayerError, match="different batch sizes"):
         L.Add()([np.ones((2, 3)), np.ones((3, 3))])

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import EPSILON
 from .base import Layer, LayerError, as_tuple_shape
+from .broadcasting import broadcast_shapes, unbroadcast
 from .symbolic import format_shape
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"]
@@ -50,19 +51,7 @@ class _ElementwiseMerge(Layer):
     def compute_output_shape(self, input_shape):
         shapes = _shapes(self, input_shape, self._exactly)
         rank = max(len(s) for s in shapes)
-        out = []
-        for dims in zip(*(_padded(s, rank) for s in shapes)):
-            known = {d for d in dims if d is not None and d != 1}
-            if len(known) > 1:
-                raise LayerError(f"{self.name} ({type(self).__name__}): inputs have incompatible shapes "
-                                 f"{', '.join(format_shape(s) for s in shapes)}")
-            if known:
-                out.append(known.pop())
-            elif None in dims:
-                out.append(None)
-            else:
-                out.append(1)
-        return tuple(out)
+        return broadcast_shapes([_padded(s, rank) for s in shapes], f"{self.name} ({type(self).__name__})", "inputs")
 
     def _forward(self, inputs, training):
         rank = max(x.ndim for x in inputs)
@@ -75,7 +64,7 @@ class _ElementwiseMerge(Layer):
             return None, []
         xs, shapes, y = ctx
         grads = self._merge_grads(xs, y, dy)
-        return [_unbroadcast(g, x.shape).reshape(s) for g, x, s in zip(grads, xs, shapes)], []
+        return [unbroadcast(g, x.shape).reshape(s) for g, x, s in zip(grads, xs, shapes)], []
 
 
 def _inplace(op, y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -83,13 +72,6 @@ def _inplace(op, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     if np.broadcast_shapes(y.shape, x.shape) == y.shape:
         return op(y, x, out=y)
     return op(y, x)
-
-
-def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    if g.shape == shape:
-        return g
-    axes = tuple(i for i, (a, b) in enumerate(zip(g.shape, shape)) if b == 1 and a != 1)
-    return g.sum(axis=axes, keepdims=True)
 
 
 class Add(_ElementwiseMerge):

@@ -20,41 +20,10 @@ import math
 import numpy as np
 
 from .base import Layer, LayerError, as_tuple_shape
+from .broadcasting import broadcast_shapes, unbroadcast
 from .symbolic import format_shape
 
-__all__ = ["OnnxElementwise", "OnnxMatMul", "OnnxEinsum", "OnnxUnary", "OnnxClip", "broadcast_shapes", "unbroadcast"]
-
-
-def broadcast_shapes(shapes, who: str) -> tuple:
-    """NumPy's broadcast of shapes that may hold None (unknown sizes)."""
-    rank = max(len(s) for s in shapes)
-    out = []
-    for i in range(rank):
-        dims = [s[len(s) - rank + i] for s in shapes if len(s) - rank + i >= 0]
-        known = {d for d in dims if d is not None and d != 1}
-        if len(known) > 1:
-            raise LayerError(f"{who}: operands of shapes {', '.join(format_shape(s) for s in shapes)} "
-                             f"do not broadcast together")
-        if known:
-            out.append(known.pop())
-        elif None in dims:
-            out.append(None)
-        else:
-            out.append(1)
-    return tuple(out)
-
-
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """The gradient ``g`` of a broadcast result summed back to an operand of ``shape``."""
-    if g.shape == tuple(shape):
-        return g
-    lead = g.ndim - len(shape)
-    if lead:
-        g = g.sum(axis=tuple(range(lead)))
-    axes = tuple(i for i, (a, b) in enumerate(zip(g.shape, shape)) if b == 1 and a != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+__all__ = ["OnnxElementwise", "OnnxMatMul", "OnnxEinsum", "OnnxUnary", "OnnxClip"]
 
 
 def _zeros(shape, dtype=None):

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .base import Layer, LayerError, as_tuple_shape
-from .onnx_math import broadcast_shapes, unbroadcast
+from .broadcasting import broadcast_shapes, unbroadcast
 from .symbolic import format_shape
 
 __all__ = ["OnnxTranspose", "OnnxReshape", "OnnxGather", "OnnxSlice", "OnnxPad", "OnnxReduce", "OnnxExpand",
