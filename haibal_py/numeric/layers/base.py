@@ -42,6 +42,7 @@ from ..arrays import as_numeric_array
 from ..config import floatx
 from ..keras_api import auto_name, reset_names
 from ..kernels.memory import keep_freed_memory
+from .budget import charge_weight
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
 __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names", "check_rank",
@@ -146,6 +147,7 @@ class Layer:
         init = initializers.get(initializer)
         if init is None:
             init = initializers.get("glorot_uniform")
+        charge_weight(f"{self.name}/{name}", shape, dtype or self.dtype)  # before allocating it
         value = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype, order="C")
         if value.shape != shape:
             raise LayerError(f"{self.name}: initializer for {name!r} gave shape {value.shape}, not {shape}")
