@@ -107,6 +107,9 @@ class EditorWindow(QtWidgets.QMainWindow):
         self.graph = self.canvas.graph  # the NodeGraphQt graph (scene, viewer)
         self.path: Path | None = None
         self.recovered = False
+        #: names of stateful nodes (a model's weights, a fit's training) whose state a run
+        #: changed since the graph was opened or saved: unsaved work, as an edit is
+        self.unsaved_state: list[str] = []
         self.worker: runner.RunWorker | None = None
         self.last_result = None
         self.run_inputs: dict = {}  # values given to the graph inputs when it runs (a subgraph window's)
@@ -682,7 +685,7 @@ class EditorWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ title and status
     def is_modified(self) -> bool:
         try:
-            return not self.model.undo_stack.isClean() or self.recovered
+            return not self.model.undo_stack.isClean() or self.recovered or bool(self.unsaved_state)
         except RuntimeError:  # the stack is gone: the window is being destroyed
             return False
 
@@ -729,6 +732,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.model.set_frame(sid, pos=pos, size=size)
         self.model.undo_stack.clear()
         self.path, self.recovered = path, recovered
+        self.unsaved_state = []
         if recovered:
             self.model.undo_stack.resetClean()
         self.viewers.sync(graph)
@@ -758,6 +762,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             raise ValueError("no file name to save to")
         self.model.graph.save(path)
         self.path, self.recovered = path, False
+        self.unsaved_state = []
         self.model.undo_stack.setClean()
         self.remove_recovery()
         self.settings.add_recent(path)
@@ -819,8 +824,11 @@ class EditorWindow(QtWidgets.QMainWindow):
     def ask_save_changes(self) -> str:
         """'save', 'discard' or 'cancel' (a dialog; tests replace this method)."""
         B = QtWidgets.QMessageBox
-        answer = B.question(self, APP_NAME, "The graph has unsaved changes. Save them?",
-                            B.Save | B.Discard | B.Cancel, B.Save)
+        text = "The graph has unsaved changes. Save them?"
+        if self.unsaved_state:
+            text = (f"The graph has unsaved changes: runs changed the state (trained weights) of "
+                    f"{', '.join(self.unsaved_state)}. Save them?")
+        answer = B.question(self, APP_NAME, text, B.Save | B.Discard | B.Cancel, B.Save)
         return {B.Save: "save", B.Discard: "discard"}.get(answer, "cancel")
 
     def maybe_save(self) -> bool:
@@ -1042,6 +1050,18 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
 
+    def _note_state_changes(self, graph, ran) -> None:
+        """Stateful nodes that ran changed what saving the graph writes (weights, a fit)."""
+        named = []
+        for gid in ran:
+            gn = graph.find(gid)
+            if gn is not None and gn.node is not None and gn.node.stateful:
+                named.append(gn.name or gid)
+        new = [n for n in named if n not in self.unsaved_state]
+        if new:
+            self.unsaved_state += sorted(new)
+            self._update_title()
+
     def _on_run_done(self, payload, error: str, seconds: float) -> None:
         self._collector.restore()
         self.event_timer.stop()
@@ -1066,6 +1086,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             for d in getattr(gn.node, "diagrams", ()) if gn is not None else ():
                 ran.update(g for g, _ in d.graph.all_nodes())
         failed = payload.get("failed")
+        self._note_state_changes(graph, ran)
         self.stale = {gid for gid, _ in graph.all_nodes() if gid not in values}
         for gid in list(self.canvas.items) + list(self.canvas.frames):
             if gid == failed:

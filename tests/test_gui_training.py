@@ -101,3 +101,31 @@ def test_zoom_to_fit_on_a_training_example_keeps_every_node_title(open_editor, q
     for node in items:
         assert shown.contains(node.view.sceneBoundingRect()), node.name()
         assert node.view._text_item.isVisible(), f"{node.name()}: title hidden at scale {window.canvas.scale():.2f}"
+
+
+def test_trained_weights_are_unsaved_work_until_the_graph_is_saved(open_editor, qtbot, tmp_path):
+    """A run that changes a stateful node's state (the Model's weights, Fit's training) marks
+    the graph modified: closing asks to save; saving writes the state and clears the mark;
+    a re-run served from the cache changes nothing."""
+    window = open_editor()
+    model_node, fit, _ = training_graph(window, epochs=2)
+    window.save(tmp_path / "train.json")
+    assert not window.is_modified()
+    run_and_wait(window, qtbot)
+    assert window.is_modified() and window.windowTitle().startswith("train.json[*]")
+    names = {window.model.graph.find(g).name for g in (model_node, fit)}
+    assert names <= set(window.unsaved_state)
+    asked = []
+    window.ask_save_changes = lambda: asked.append(True) or "cancel"
+    assert not window.close() and asked == [True]  # the trained weights were not lost
+    window.save()
+    assert not window.is_modified()
+    from haibal_py.graph.model import Graph
+
+    saved = Graph.load(tmp_path / "train.json")
+    np.testing.assert_array_equal(
+        next(v for k, v in saved.nodes[model_node].node.state.items() if k.endswith("kernel")),
+        next(v for k, v in window.model.graph.nodes[model_node].node.state.items() if k.endswith("kernel")))
+    run_and_wait(window, qtbot)  # nothing changed: served from the cache
+    assert not window.is_modified()
+    window.ask_save_changes = lambda: "discard"
