@@ -110,6 +110,7 @@ class EditorWindow(QtWidgets.QMainWindow):
         #: names of stateful nodes (a model's weights, a fit's training) whose state a run
         #: changed since the graph was opened or saved: unsaved work, as an edit is
         self.unsaved_state: list[str] = []
+        self._state_digests: dict[str, str] = {}  # stateful node -> digest of its saved state
         self.worker: runner.RunWorker | None = None
         self.last_result = None
         self.run_inputs: dict = {}  # values given to the graph inputs when it runs (a subgraph window's)
@@ -732,7 +733,7 @@ class EditorWindow(QtWidgets.QMainWindow):
                     self.model.set_frame(sid, pos=pos, size=size)
         self.model.undo_stack.clear()
         self.path, self.recovered = path, recovered
-        self.unsaved_state = []
+        self._remember_states()
         if recovered:
             self.model.undo_stack.resetClean()
         self.viewers.sync(graph)
@@ -762,7 +763,7 @@ class EditorWindow(QtWidgets.QMainWindow):
             raise ValueError("no file name to save to")
         self.model.graph.save(path)
         self.path, self.recovered = path, False
-        self.unsaved_state = []
+        self._remember_states()
         self.model.undo_stack.setClean()
         self.remove_recovery()
         self.settings.add_recent(path)
@@ -1050,12 +1051,19 @@ class EditorWindow(QtWidgets.QMainWindow):
             self.progress.setRange(0, max(progress[1], 1))
             self.progress.setValue(progress[0])
 
+    def _remember_states(self) -> None:
+        """The graph as opened or saved: its stateful nodes' states are not unsaved work."""
+        self.unsaved_state = []
+        self._state_digests = {gid: gn.node.state_digest() for gid, gn in self.model.graph.all_nodes()
+                               if gn.node is not None and gn.node.stateful}
+
     def _note_state_changes(self, graph, ran) -> None:
-        """Stateful nodes that ran changed what saving the graph writes (weights, a fit)."""
+        """Stateful nodes whose state a run changed (weights, a fit): what saving would write."""
         named = []
         for gid in ran:
             gn = graph.find(gid)
-            if gn is not None and gn.node is not None and gn.node.stateful:
+            if gn is not None and gn.node is not None and gn.node.stateful \
+                    and gn.node.state_digest() != self._state_digests.get(gid):
                 named.append(gn.name or gid)
         new = [n for n in named if n not in self.unsaved_state]
         if new:

@@ -128,4 +128,8 @@ def test_trained_weights_are_unsaved_work_until_the_graph_is_saved(open_editor, 
         next(v for k, v in window.model.graph.nodes[model_node].node.state.items() if k.endswith("kernel")))
     run_and_wait(window, qtbot)  # nothing changed: served from the cache
     assert not window.is_modified()
+    window.open(tmp_path / "train.json")  # the saved weights, restored by a run: nothing new
+    window.model.set_param(fit, "epochs", 0)
+    run_and_wait(window, qtbot)
+    assert window.model.graph.find(model_node).name not in window.unsaved_state
     window.ask_save_changes = lambda: "discard"

@@ -48,6 +48,7 @@ Hooks a node class may declare, all with defaults here (no ``hasattr`` anywhere)
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import textwrap
@@ -427,6 +428,16 @@ class Node:
     def get_state(self) -> dict[str, np.ndarray]:
         """The node's persistent arrays (``stateful`` nodes), by key."""
         return dict(self.state)
+
+    def state_digest(self) -> str:
+        """A digest of ``state`` (keys, dtypes, shapes, bytes): equal digests, equal states, so
+        an editor can tell whether a run left something new to save."""
+        h = hashlib.blake2b(digest_size=16)
+        for key, value in sorted(self.get_state().items()):
+            arr = np.ascontiguousarray(value)
+            h.update(f"{key}|{arr.dtype.str}|{arr.shape}|".encode())
+            h.update(arr.data)
+        return h.hexdigest()
 
     def set_state(self, state: Mapping[str, Any]) -> None:
         """Replace the node's persistent arrays (read from a graph's array file)."""
