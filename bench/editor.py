@@ -3,6 +3,8 @@ after one parameter change, and the longest time the UI thread was blocked durin
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python bench/editor.py
 
+(needs the ``gui`` extra; no peers: the editor against the headless runtime.)
+
 Targets (issue 4): open < 2 s; a run in the editor within 2x of the headless runtime;
 the UI thread never blocked for more than 50 ms during a run.
 """
@@ -23,6 +25,7 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 import numpy as np  # noqa: E402
 from Qt import QtCore, QtWidgets  # noqa: E402
 
+from _common import header  # noqa: E402
 from haibal_py.graph import Graph  # noqa: E402
 from haibal_py.runtime import Runtime  # noqa: E402
 
@@ -98,6 +101,7 @@ def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
 
 
 def main() -> int:
+    print(header(), flush=True)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from haibal_py.gui.editor import new_window
 
