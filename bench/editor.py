@@ -100,8 +100,18 @@ def run_in_editor(window, app, meter) -> tuple[float, float, dict]:
     return elapsed, blocked, window.last_result
 
 
+def _quiet_offscreen_warnings() -> None:
+    """Drop the offscreen platform's "does not support propagateSizeHints()" warning (one per
+    node shown, hundreds per run of this script); every other Qt message is printed."""
+    def handler(mode, context, message):
+        if "propagateSizeHints" not in message:
+            sys.stderr.write(message + "\n")
+    QtCore.qInstallMessageHandler(handler)
+
+
 def main() -> int:
     print(header(), flush=True)
+    _quiet_offscreen_warnings()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
     from haibal_py.gui.editor import new_window
 
