@@ -205,6 +205,9 @@ class HaibalNodeItem(NodeItem):
     def __init__(self, name="node", parent=None):
         super().__init__(name, parent)
         self._hold = 1  # nothing is drawn before the node is in a scene (``post_init`` draws it)
+        # titles and port names stay drawn down to 40 screen pixels of node width (NodeGraphQt:
+        # 70), so Zoom to Fit on a training graph still says which node is which
+        self._proxy_mode_threshold = 40
         self._dirty = False
         self.badge = QtWidgets.QGraphicsEllipseItem(0, 0, 9, 9, self)
         self.badge.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))

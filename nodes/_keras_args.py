@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from haibal_py import activations, initializers, regularizers
+from haibal_py import initializers, regularizers
+from haibal_py.numeric.activations import REGISTRY as ACTIVATION_REGISTRY
 from haibal_py.numeric.layers.onnx_math import OnnxElementwise, OnnxUnary
 from haibal_py.numeric.layers.onnx_shape import OnnxReduce
 from haibal_py.node import Param
@@ -39,8 +40,7 @@ __all__ = ["ACTIVATIONS", "ARGS", "INITIALIZERS", "KerasArg", "REQUIRED", "keras
 REQUIRED = inspect.Parameter.empty
 
 _FIRST_ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "tanh")
-ACTIVATIONS = _FIRST_ACTIVATIONS + tuple(sorted(n for n in activations.__all__
-                                                if n != "get" and n not in _FIRST_ACTIVATIONS))
+ACTIVATIONS = _FIRST_ACTIVATIONS + tuple(n for n in ACTIVATION_REGISTRY.names() if n not in _FIRST_ACTIVATIONS)
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
                 "zeros", "ones", "constant", "random_uniform", "random_normal", "truncated_normal",
                 "variance_scaling", "orthogonal", "identity")

@@ -29,6 +29,7 @@ from haibal_py.errors import HaibalValueError
 from haibal_py.node import Instance, Node, Param, Port
 from haibal_py.node.factory import declare_node
 from haibal_py.node.types import PortType
+from haibal_py.numeric.layers.budget import weight_budget
 from haibal_py.numeric.models import Model
 from haibal_py.numeric.models.summary import summary_text
 from haibal_py.numeric.models.weights_io import weight_entries
@@ -69,7 +70,8 @@ def _build(node: Node, values: dict) -> dict:
     p = node.values
     name = layer_name(node.name, "Model", "Model")
     seed = p["seed"]
-    model = build_model(tensors, name=name, seed=seed, model_class=p["model_class"])
+    with weight_budget(node.context.limits, f"model {name!r}"):  # a graph says units=10**9 as easily as 10
+        model = build_model(tensors, name=name, seed=seed, model_class=p["model_class"])
     restore_state(model, node.state, seed=seed)
     node.state = model_state(model, seed)
     return {MODEL_PORT: model}

@@ -21,7 +21,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 class Builder:
-    """Nodes placed left to right, a row per chain."""
+    """Nodes on a grid of columns (220) and rows (160): data on top, the layer chain below it
+    (wrapped onto a second row when long), training to the right: compact, so that Zoom to
+    Fit keeps the node titles readable in a default-sized window."""
 
     def __init__(self, name: str, description: str):
         self.graph = Graph(name=name, description=description)
@@ -37,41 +39,41 @@ class Builder:
         self.graph.connect(src, src_port, out, "value")
 
 
-def data_and_session(b: Builder, images: bool, last_layer: str, model_name: str, lr: float) -> None:
+def data_and_session(b: Builder, images: bool, last_layer: str, model_name: str, lr: float, row: int) -> None:
     b.node("haibal.datasets.LoadDataset", "digits", {"dataset": "digits", "images": images, "scale": True}, (0, 0))
     b.node("haibal.datasets.TrainTestSplit", "split", {"test_size": 0.2, "seed": 0, "stratify": True}, (1, 0))
     b.wire("digits", "x", "split", "x")
     b.wire("digits", "y", "split", "y")
-    b.node("haibal.model.Model", model_name, {"seed": 0}, (8, 1))
+    b.node("haibal.model.Model", model_name, {"seed": 0}, (4, row))
     b.wire(last_layer, "y", model_name, "outputs")
     b.node("haibal.training.TrainingSession", "session",
            {"default_optimizer": "adam", "learning_rate": lr, "loss": "sparse_categorical_crossentropy",
-            "metrics": "accuracy"}, (9, 1))
+            "metrics": "accuracy"}, (5, row))
     b.wire(model_name, "model", "session", "model")
 
 
 def fit_and_outputs(b: Builder, model_name: str, epochs: int) -> None:
     b.node("haibal.training.Fit", "fit",
            {"epochs": epochs, "batch_size": 32, "validation_split": 0.1, "seed": 0,
-            "history_path": f"trained/{model_name}_history.csv"}, (10, 0))
+            "history_path": f"trained/{model_name}_history.csv"}, (6, 0))
     b.wire("session", "session", "fit", "session")
     b.wire("split", "x_train", "fit", "x")
     b.wire("split", "y_train", "fit", "y")
-    b.node("haibal.training.Evaluate", "evaluate", {"batch_size": 256}, (11, 0))
+    b.node("haibal.training.Evaluate", "evaluate", {"batch_size": 256}, (7, 0))
     b.wire("fit", "session", "evaluate", "session")
     b.wire("split", "x_test", "evaluate", "x")
     b.wire("split", "y_test", "evaluate", "y")
-    b.node("haibal.model.SaveWeights", "save_weights", {"path": f"trained/{model_name}.weights.npz"}, (11, 1))
+    b.node("haibal.model.SaveWeights", "save_weights", {"path": f"trained/{model_name}.weights.npz"}, (7, 1))
     b.wire("fit", "model", "save_weights", "model")
-    b.node("haibal.training.HistoryCurve", "loss_curve", {"key": "loss"}, (11, 2))
+    b.node("haibal.training.HistoryCurve", "loss_curve", {"key": "loss"}, (7, 2))
     b.wire("fit", "history", "loss_curve", "history")
-    b.node("haibal.training.HistoryCurve", "accuracy_curve", {"key": "accuracy"}, (11, 3))
+    b.node("haibal.training.HistoryCurve", "accuracy_curve", {"key": "accuracy"}, (7, 3))
     b.wire("fit", "history", "accuracy_curve", "history")
-    b.output("test_accuracy", "evaluate", "metric", (12, 0))
-    b.output("test_loss", "evaluate", "loss", (12, 1))
-    b.output("train_loss", "loss_curve", "values", (12, 2))
-    b.output("val_loss", "loss_curve", "val_values", (12, 3))
-    b.output("val_accuracy", "accuracy_curve", "val_values", (12, 4))
+    b.output("test_accuracy", "evaluate", "metric", (8, 0))
+    b.output("test_loss", "evaluate", "loss", (8, 0.6))
+    b.output("train_loss", "loss_curve", "values", (8, 2))
+    b.output("val_loss", "loss_curve", "val_values", (8, 2.6))
+    b.output("val_accuracy", "accuracy_curve", "val_values", (8, 3.3))
 
 
 def mlp() -> Graph:
@@ -80,14 +82,14 @@ def mlp() -> Graph:
                 "Dense 10 softmax -> Model; Training Session (Adam 1e-3, sparse categorical crossentropy, "
                 "accuracy) -> Fit (20 epochs, batch 32, 10% validation, seed 0) -> Evaluate on the test part "
                 "(accuracy above 0.95), Save Weights and the history (trained/).")
-    b.node("haibal.layers.Input", "pixels", {"shape": "64"}, (4, 1))
-    b.node("haibal.layers.Dense", "hidden1", {"units": 128, "activation": "relu"}, (5, 1))
-    b.node("haibal.layers.Dense", "hidden2", {"units": 64, "activation": "relu"}, (6, 1))
-    b.node("haibal.layers.Dense", "classifier", {"units": 10, "activation": "softmax"}, (7, 1))
+    b.node("haibal.layers.Input", "pixels", {"shape": "64"}, (0, 1))
+    b.node("haibal.layers.Dense", "hidden1", {"units": 128, "activation": "relu"}, (1, 1))
+    b.node("haibal.layers.Dense", "hidden2", {"units": 64, "activation": "relu"}, (2, 1))
+    b.node("haibal.layers.Dense", "classifier", {"units": 10, "activation": "softmax"}, (3, 1))
     b.wire("pixels", "y", "hidden1", "x")
     b.wire("hidden1", "y", "hidden2", "x")
     b.wire("hidden2", "y", "classifier", "x")
-    data_and_session(b, False, "classifier", "digits_mlp", 0.001)
+    data_and_session(b, False, "classifier", "digits_mlp", 0.001, row=1)
     fit_and_outputs(b, "digits_mlp", 20)
     return b.graph
 
@@ -105,14 +107,14 @@ def cnn() -> Graph:
     b.node("haibal.layers.MaxPooling2D", "pool1", {}, (2, 1))
     b.node("haibal.layers.Conv2D", "conv2", {"filters": 64, "kernel_size": "3", "padding": "same",
                                              "activation": "relu"}, (3, 1))
-    b.node("haibal.layers.MaxPooling2D", "pool2", {}, (4, 1))
-    b.node("haibal.layers.Flatten", "flatten", {}, (5, 1))
-    b.node("haibal.layers.Dropout", "dropout", {"rate": 0.3}, (6, 1))
-    b.node("haibal.layers.Dense", "classifier", {"units": 10, "activation": "softmax"}, (7, 1))
+    b.node("haibal.layers.MaxPooling2D", "pool2", {}, (0, 2))
+    b.node("haibal.layers.Flatten", "flatten", {}, (1, 2))
+    b.node("haibal.layers.Dropout", "dropout", {"rate": 0.3}, (2, 2))
+    b.node("haibal.layers.Dense", "classifier", {"units": 10, "activation": "softmax"}, (3, 2))
     chain = ["image", "conv1", "pool1", "conv2", "pool2", "flatten", "dropout", "classifier"]
     for a, c in zip(chain, chain[1:]):
         b.wire(a, "y", c, "x")
-    data_and_session(b, True, "classifier", "digits_cnn", 0.002)
+    data_and_session(b, True, "classifier", "digits_cnn", 0.002, row=2)
     fit_and_outputs(b, "digits_cnn", 20)
     return b.graph
 

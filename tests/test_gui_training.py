@@ -82,3 +82,22 @@ def test_a_finished_fit_leaves_its_curves_and_a_rerun_starts_them_again(open_edi
     window.model.set_param(fit, "epochs", 2)
     run_and_wait(window, qtbot)
     assert len(plot.series["val_loss"][0]) == 2
+
+
+@pytest.mark.parametrize("example", ["train_digits", "train_digits_cnn"])
+def test_zoom_to_fit_on_a_training_example_keeps_every_node_title(open_editor, qtbot, example):
+    """The bundled training graphs fit a 1280x720 window with every node drawn in full
+    (NodeGraphQt drops titles and port names of nodes narrower than its proxy threshold)."""
+    from pathlib import Path
+
+    window = open_editor()
+    window.open(Path(__file__).resolve().parents[1] / "examples" / f"{example}.json")
+    window.fit_view()
+    qtbot.wait(50)  # a paint decides each node's drawing mode
+    window.canvas.viewer.viewport().repaint()
+    items = list(window.canvas.items.values())
+    assert len(items) == len(window.model.graph.nodes) >= 15
+    shown = window.canvas.viewer.mapToScene(window.canvas.viewer.viewport().rect()).boundingRect()
+    for node in items:
+        assert shown.contains(node.view.sceneBoundingRect()), node.name()
+        assert node.view._text_item.isVisible(), f"{node.name()}: title hidden at scale {window.canvas.scale():.2f}"

@@ -156,3 +156,13 @@ def test_errors():
         MultiHeadAttention(num_heads=2, key_dim=2).forward([np.zeros((2, 4))] * 2)
     with pytest.raises(HaibalValueError, match="attention_axes"):
         MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=(2,)).build([(2, 3, 4)] * 2)
+
+
+def test_an_empty_batch_gives_empty_outputs_and_scores():
+    layer = MultiHeadAttention(num_heads=2, key_dim=4)
+    x = np.zeros((0, 3, 5), np.float32)
+    out, scores = layer(x, x, return_attention_scores=True)
+    assert out.shape == (0, 3, 5) and scores.shape == (0, 2, 3, 3)
+    y, ctx = layer.call_forward([x, x], training=True)
+    (dq, dv), grads = layer.call_backward(ctx, y)
+    assert dq.shape == dv.shape == x.shape and len(grads) == 8 and not any(g.any() for g in grads)

@@ -195,3 +195,20 @@ def test_a_convolutional_model_trains_end_to_end():
     x = np.random.default_rng(4).uniform(-1, 1, (2, 6, 6, 2))
     assert model.compute_output_shape((None, 6, 6, 2)) == (None, 2)
     check_gradients(model, x, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name,kwargs,shape", GRAD_CASES + [
+    ("MaxPooling2D", {}, (2, 4, 4, 2)), ("AveragePooling1D", dict(pool_size=2), (2, 6, 2)),
+    ("MaxPooling3D", {}, (1, 2, 4, 2, 2))], ids=lambda v: str(v) if isinstance(v, str) else None)
+def test_an_empty_batch_gives_empty_outputs_and_zero_gradients(name, kwargs, shape):
+    """As Keras: a batch of 0 samples goes through (a predict on an empty array, an ONNX
+    input of batch 0) with the output shape of a real batch."""
+    layer = _make(name, kwargs)
+    full = layer(np.ones(shape, np.float32))
+    empty = np.zeros((0,) + shape[1:], np.float32)
+    y, ctx = layer.call_forward(empty, training=True)
+    assert y.shape == (0,) + full.shape[1:] and y.dtype == np.float32
+    dx, grads = layer.call_backward(ctx, y)
+    assert dx.shape == empty.shape
+    assert [g.shape for g in grads] == [w.shape for w in layer.trainable_weights]
+    assert all(not g.any() for g in grads)

@@ -105,3 +105,22 @@ def test_time_distributed_recurrent_inner_layer_and_config():
         TimeDistributed(LayerNormalization()).forward(np.zeros((2, 5)))
     with pytest.raises(HaibalValueError, match="must be a Layer instance"):
         TimeDistributed("dense")
+
+
+def test_a_wrapped_model_saves_each_weight_under_its_own_layer(tmp_path):
+    """TimeDistributed over a Sequential of two Dense layers: four distinct names in the
+    weights file (the inner layers' names kept), and the file loads back."""
+    from haibal_py import layers as L, models
+
+    inner = models.Sequential([L.Input((4,)), L.Dense(3, name="first"), L.Dense(2, name="second")], name="inner")
+    x = L.Input((5, 4))
+    model = models.Model(x, TimeDistributed(inner, name="td")(x))
+    model.save_weights(tmp_path / "td.weights.npz")
+    with np.load(tmp_path / "td.weights.npz") as npz:
+        assert sorted(npz.files) == ["td/inner/first/bias", "td/inner/first/kernel",
+                                     "td/inner/second/bias", "td/inner/second/kernel"]
+    saved = model.get_weights()
+    model.set_weights([np.zeros_like(w) for w in saved])
+    model.load_weights(tmp_path / "td.weights.npz")
+    for w, s in zip(model.get_weights(), saved):
+        np.testing.assert_array_equal(w, s)

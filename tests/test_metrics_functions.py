@@ -129,7 +129,7 @@ def test_get_like_keras():
     assert isinstance(m.get("accuracy"), m.Accuracy) and isinstance(m.get("mse"), m.MeanSquaredError)
     assert isinstance(m.get("AUC"), m.AUC) and isinstance(m.get("auc"), m.AUC)
     assert m.get(m.binary_accuracy) is m.binary_accuracy
-    assert m.get({"class_name": "Precision", "config": {"thresholds": 0.3}}).thresholds.tolist() == [0.3]
+    assert m.get({"class_name": "Precision", "config": {"thresholds": 0.3}}).thresholds == [0.3]
     with pytest.raises(HaibalValueError, match="unknown metric"):
         m.get("nope")
     with pytest.raises(HaibalValueError, match="needs arguments"):

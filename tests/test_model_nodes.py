@@ -333,3 +333,25 @@ def test_the_model_node_refuses_what_is_not_a_model_wire():
     g.connect(m, "model", second, "outputs")
     with pytest.raises(GraphValidationError, match="expects model\\[1\\+\\] here"):
         Runtime(g).run()
+
+
+def test_a_model_whose_weights_exceed_the_limit_is_refused_before_allocating(tmp_path):
+    """A graph says units=10**9 as easily as 10: the Model node's weights count against
+    max_value_bytes before each is made (the CLI says so in one line, exit 2); raising
+    the limit lets the same graph run."""
+    from haibal_py.files.limits import Limits
+
+    graph, model_id, _ = chain_graph(units=(6, 3))
+    small = Limits(max_value_bytes=100)  # the first kernel alone, (5, 6) float32, is 120 bytes
+    with pytest.raises(NodeRunError, match=r"model 'mlp', counting its weights up to dense_0/kernel "
+                                           r"\(shape \(5, 6\), float32\), needs 120 bytes, more than the limit "
+                                           r"max_value_bytes = 100 bytes"):
+        Runtime(graph, limits=small).run()
+    assert Runtime(graph, limits=small.raised(max_value_bytes=1000)).run().values[model_id]["model"].count_params() == 57
+    huge, _, _ = chain_graph(units=(10 ** 9,))
+    huge.save(tmp_path / "huge.json")
+    run = subprocess.run([sys.executable, "-m", "haibal_py.cli", "run", str(tmp_path / "huge.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr  # refused input, as every limit
+    (line,) = run.stderr.strip().splitlines()
+    assert "dense_0/kernel (shape (5, 1000000000), float32), needs 18.6 GiB" in line and "--limit" in line

@@ -414,3 +414,35 @@ def test_output_gradients_are_cast_to_the_output_dtype():
     d = L.Dense(2)
     d(np.ones((1, 3), np.float32))
     assert d.backward(np.ones((1, 2)))[1][0].dtype == np.float32
+
+
+def test_load_weights_refuses_a_zip_bomb_and_pickles_without_decompressing_them(tmp_path):
+    """A 'weights' archive of under a MB that would decompress to 512 MB, and one holding a
+    pickled object: refused before any large allocation, the model untouched."""
+    import tracemalloc
+    import zipfile
+
+    model = models.Sequential([L.Input((4,)), L.Dense(2, name="only")])
+    before = model.get_weights()
+    bomb = tmp_path / "bomb.weights.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        header = np.lib.format.header_data_from_array_1_0(np.zeros((2,), np.float32))
+        for name, shape in (("only/kernel", (4, 2)), ("only/bias", (1 << 27,))):
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array_header_1_0(fh, dict(header, shape=shape))
+                chunk = bytes(1 << 20)
+                for _ in range(4 * shape[0] * (shape[1] if len(shape) > 1 else 1) // len(chunk) or 1):
+                    fh.write(chunk if len(shape) == 1 else chunk[:32])
+    assert bomb.stat().st_size < 5 << 20
+    tracemalloc.start()
+    with pytest.raises(LayerError, match="larger than the model's weights"):
+        model.load_weights(bomb)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 << 20
+    pickled = tmp_path / "pickled.weights.npz"
+    np.savez(pickled, **{"only/kernel": np.zeros((4, 2), np.float32), "only/bias": np.array([{"x": 1}, None])})
+    with pytest.raises(LayerError, match="only/bias"):
+        model.load_weights(pickled)
+    for w, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, b)

@@ -474,3 +474,26 @@ def test_forward_pass_then_backward_is_value_and_grad():
         np.testing.assert_array_equal(a, b)
     # the output layer keeps its softmax between the two halves
     assert model.layers[-1].activation.name == "softmax"
+
+
+def test_a_sequential_without_input_compiles_and_is_built_by_its_first_data():
+    """Keras' deferred build: compile (with metrics) before the model knows its input shape;
+    fit builds it from x and trains exactly as the same model declared with an Input."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 5)).astype(np.float32)
+    y = np.arange(32) % 3
+
+    def train(with_input):
+        set_random_seed(1)
+        stack = [layers.Dense(4, activation="relu"), layers.Dense(3, activation="softmax")]
+        model = models.Sequential(([layers.Input((5,))] if with_input else []) + stack)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        assert model.output_names == [stack[-1].name]
+        return model, model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0).history
+
+    deferred, history = train(False)
+    declared, expected = train(True)
+    assert history.keys() == expected.keys() == {"loss", "accuracy"}
+    for key in expected:
+        np.testing.assert_allclose(history[key], expected[key], rtol=1e-6)
+    np.testing.assert_allclose(deferred.predict(x, verbose=0), declared.predict(x, verbose=0), rtol=1e-6)

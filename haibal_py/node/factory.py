@@ -291,7 +291,7 @@ class _LossStream:
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         loss = self.loss_cls(reduction="sum", **self.translate(self.params, y_pred))
-        values, mask = loss.call(y_true, y_pred)
+        values, mask = loss.call_with_mask(y_true, y_pred)
         values = np.asarray(values)
         weighted = reduce_weighted(values, sample_weight, mask, "none")  # the loss's dtype, as Keras weights it
         self.total += float(np.sum(weighted, dtype=np.float64))  # float64 sums: shards merge to the same total

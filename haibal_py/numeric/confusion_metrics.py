@@ -59,7 +59,8 @@ class _ConfusionMetric(Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         pos, pred, w = prepare(y_true, self._predictions(y_pred), sample_weight, self.top_k, self.class_id)
-        counts = confusion_counts(pos, pred, w, self.thresholds, self.multi_label, self.label_weights)
+        thresholds = np.asarray(self.thresholds, dtype=np.float64)
+        counts = confusion_counts(pos, pred, w, thresholds, self.multi_label, self.label_weights)
         first = getattr(self, self.state_names[0])
         if counts["tp"].shape != first.shape:
             if any(getattr(self, k).any() for k in self.state_names) or first.ndim != 1:
@@ -95,12 +96,14 @@ def _optional_int(value, name: str, minimum):
     return int(value)
 
 
-def _validate_thresholds(thresholds, top_k) -> tuple[np.ndarray, object]:
+def _validate_thresholds(thresholds, top_k) -> tuple[list, object]:
+    """The thresholds as a list of floats (Keras' ``thresholds`` attribute, even for one value
+    or the default) and what the configuration keeps (JSON types: a float, a list or None)."""
     default = NEG_INF if top_k is not None else 0.5
     if thresholds is None:
-        return np.array([default]), None
+        return [default], None
     arr, single = parse_thresholds(thresholds, default)
-    return arr, float(arr[0]) if single else arr.tolist()  # the config keeps JSON types
+    return arr.tolist(), float(arr[0]) if single else arr.tolist()
 
 
 class _CountMetric(_ConfusionMetric):

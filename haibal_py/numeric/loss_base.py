@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import HaibalValueError
-from .arrays import as_sample_weight, squeeze_or_expand_to_same_rank  # noqa: F401 (re-exported)
+from .arrays import as_array, as_float_array, as_sample_weight, squeeze_or_expand_to_same_rank  # noqa: F401
 from .keras_api import snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none", None)
@@ -45,18 +45,31 @@ def check_reduction(reduction) -> str | None:
 
 
 class Loss:
-    """Base class: subclasses give ``call(y_true, y_pred) -> (losses, mask_or_None)``."""
+    """Base class, with Keras' contract: a subclass gives ``call(y_true, y_pred)``, the
+    unreduced losses of a batch, and ``__call__`` weights and reduces them.
+
+    ``call_with_mask`` returns ``(losses, mask_or_None)``; the built-in losses override it
+    to leave ``ignore_class`` positions out of the reduction. For a subclass's own ``call``
+    the inputs arrive as float arrays (``y_true`` in ``y_pred``'s dtype; lists and integers
+    as float32, as in the loss functions).
+    """
 
     def __init__(self, name: str | None = None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or snake_case(type(self).__name__)
         self.reduction = check_reduction(reduction)
         self.dtype = dtype
 
-    def call(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray | None]:
-        raise NotImplementedError
+    def call(self, y_true, y_pred) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred)")
+
+    def call_with_mask(self, y_true, y_pred) -> tuple[np.ndarray, np.ndarray | None]:
+        """``call``'s losses and the positions that count (``None``: all of them)."""
+        y_pred = as_float_array(y_pred, "y_pred")
+        y_true = as_array(y_true, "y_true").astype(y_pred.dtype, copy=False)
+        return np.asarray(self.call(y_true, y_pred)), None
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        losses, mask = self.call(y_true, y_pred)
+        losses, mask = self.call_with_mask(y_true, y_pred)
         if self.dtype is not None:
             losses = losses.astype(self.dtype)
         return reduce_weighted(losses, sample_weight, mask, self.reduction)
@@ -102,7 +115,12 @@ class LossFunctionWrapper(Loss):
         self.mask_fn = mask_fn
         self.fn_kwargs = kwargs
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true, y_pred) -> np.ndarray:
+        """The function's losses (``ignore_class`` positions hold 0)."""
+        losses, mask = self.call_with_mask(y_true, y_pred)
+        return losses if mask is None else np.where(mask, losses, losses.dtype.type(0))
+
+    def call_with_mask(self, y_true, y_pred):
         if self.mask_fn is not None:
             return self.mask_fn(y_true, y_pred, **self.fn_kwargs)
         return np.asarray(self.fn(y_true, y_pred, **self.fn_kwargs)), None

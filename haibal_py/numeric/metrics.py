@@ -63,7 +63,8 @@ from .losses import (  # the loss functions keras.metrics exports too
     poisson,
     squared_hinge,
 )
-from .metric_base import Mean, MeanMetricWrapper, Metric
+from .metric_base import Mean, Metric
+from .metric_base import MeanMetricWrapper as _WrapperBase
 from .reduction_metrics import MeanRelativeError, MeanTensor, R2Score, RootMeanSquaredError, Sum
 
 HAIBAL_PALETTE = (
@@ -85,7 +86,46 @@ def cosine_similarity(y_true, y_pred, axis=-1):
     return -_losses.cosine_similarity(y_true, y_pred, axis=axis) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
-class SparseCategoricalCrossentropy(MeanMetricWrapper):
+class MeanMetricWrapper(_WrapperBase):
+    """``keras.metrics.MeanMetricWrapper``: the mean of ``fn(y_true, y_pred, **kwargs)`` over
+    every sample seen. Its configuration holds ``fn`` as Keras does: serialized when it is a
+    function of ``haibal_py.metrics`` or ``haibal_py.losses``; a function of your own stays
+    the function itself (haibal-py has no registry of custom objects), so that configuration
+    rebuilds the metric in the process but is not JSON."""
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "fn": _serialize_fn(self.fn)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        if "fn" in config:
+            config["fn"] = _deserialize_fn(config["fn"])
+        return cls(**config)
+
+
+def _serialize_fn(fn):
+    for serialize in (_FUNCTION_REGISTRY.serialize, _losses.serialize):
+        try:
+            return serialize(fn)
+        except HaibalValueError:
+            pass
+    return fn
+
+
+def _deserialize_fn(config):
+    if callable(config):
+        return config
+    for deserialize in (_FUNCTION_REGISTRY.deserialize, _losses.deserialize):
+        try:
+            return deserialize(config)
+        except HaibalValueError:
+            pass
+    raise HaibalValueError(f"MeanMetricWrapper: cannot rebuild the function {config!r}: it names no function "
+                           "of haibal_py.metrics or haibal_py.losses")
+
+
+class SparseCategoricalCrossentropy(_WrapperBase):
     """``keras.metrics.SparseCategoricalCrossentropy``: mean loss over every sample seen."""
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
@@ -115,12 +155,12 @@ def _wrapper_class(class_name: str, fn, default_name: str, options: dict | None 
         if check is not None:
             check(values)
         func = getattr(_losses, fn) if isinstance(fn, str) else fn
-        MeanMetricWrapper.__init__(self, func, name=name, dtype=dtype, **values)
+        _WrapperBase.__init__(self, func, name=name, dtype=dtype, **values)
         for key, value in values.items():
             setattr(self, key, value)
 
     __init__.__signature__ = signature
-    return type(class_name, (MeanMetricWrapper,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
+    return type(class_name, (_WrapperBase,), {"__init__": __init__, "__doc__": doc, "__module__": __name__})
 
 
 def _check_threshold(values: dict) -> None:

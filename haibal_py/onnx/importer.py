@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import HaibalError
+from ..numeric.keras_api import snake_case
 from ..numeric.layers import Flatten, Input, LayerError, Permute, Reshape
 from ..numeric.layers.onnx_shape import OnnxReshape, OnnxTranspose
 from ..numeric.layers.symbolic import SymbolicTensor
@@ -75,6 +78,28 @@ class _Node:
         return self.attrs.get(key, default)
 
 
+def element_dtype(onnx, elem_type: int, what: str) -> np.dtype:
+    """The NumPy dtype of an ONNX element type, or an OnnxError naming ``what`` (a file may
+    say any number)."""
+    try:
+        if elem_type == onnx.TensorProto.UNDEFINED:
+            raise KeyError(elem_type)
+        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem_type))
+    except (KeyError, TypeError, ValueError):
+        raise OnnxError(f"{what} has an unknown element type ({elem_type})") from None
+
+
+def tensor_array(onnx, tensor, what: str) -> np.ndarray:
+    """A TensorProto's values, or an OnnxError naming ``what`` when its data does not match
+    its declared dims and element type (the file says both; neither is trusted)."""
+    element_dtype(onnx, tensor.data_type, what)
+    try:
+        return onnx.numpy_helper.to_array(tensor)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise OnnxError(f"{what}: its data does not match its dims {_fmt(tensor.dims)} "
+                        f"({type(exc).__name__}: {exc})") from None
+
+
 def _read_attrs(onnx, node) -> dict:
     out = {}
     for a in node.attribute:
@@ -84,7 +109,7 @@ def _read_attrs(onnx, node) -> dict:
         elif isinstance(value, list) and value and isinstance(value[0], bytes):
             value = [v.decode("utf-8") for v in value]
         elif a.type == onnx.AttributeProto.TENSOR:
-            value = onnx.numpy_helper.to_array(value)
+            value = tensor_array(onnx, value, f"node {node.name or node.op_type!r} ({node.op_type}): attribute {a.name!r}")
         out[a.name] = value
     return out
 
@@ -157,6 +182,18 @@ class Importer:
         return self.unique_name(f"{stem}_{kind}" if stem else kind)
 
     # ------------------------------------------------------------------ checking
+    @contextmanager
+    def _blame(self, n):
+        """Errors of a malformed node (a missing input or attribute, an attribute of the wrong
+        kind or size ...) as an OnnxError naming the node; haibal-py's own errors pass."""
+        try:
+            yield
+        except HaibalError:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
+            raise OnnxError(f"{self.name}: node {n.name or n.op!r} ({n.op}) is malformed or not importable: "
+                            f"{type(exc).__name__}: {exc}") from exc
+
     def check(self) -> None:
         problems: Counter = Counter()
         known = {i.name for i in self.graph.initializer}
@@ -171,7 +208,8 @@ class Importer:
                 problems[n.op] += 1
                 continue
             check = CHECKS.get(n.op)
-            reason = check(n, self) if check is not None else None
+            with self._blame(n):
+                reason = check(n, self) if check is not None else None
             if reason:
                 problems[f"{n.op} ({reason})"] += 1
         for inp in self.graph.input:
@@ -226,7 +264,7 @@ class Importer:
         if name is None:
             stem = _clean_name(origin)
             name = self.unique_name(stem) if stem and not helper and stem not in self._names else \
-                self.helper_name(_snake(cls.__name__), origin)
+                self.helper_name(snake_case(cls.__name__), origin)
         config["name"] = name
         if "dtype" not in config:
             config["dtype"] = self.float_dtype
@@ -336,17 +374,18 @@ class Importer:
             if inp.name in inits:
                 continue
             elem = inp.type.tensor_type.elem_type
-            float_types.append(onnx.helper.tensor_dtype_to_np_dtype(elem))
+            float_types.append(element_dtype(onnx, elem, f"{self.name}: graph input {inp.name!r}"))
         floats = [d for d in float_types if d.kind == "f"]
         if any(d == np.float64 for d in floats):
             self.float_dtype = "float64"
         for init in self.graph.initializer:
-            self.values[init.name] = Const(onnx.numpy_helper.to_array(init), trainable=True)
+            self.values[init.name] = Const(tensor_array(onnx, init, f"{self.name}: initializer {init.name!r}"),
+                                           trainable=True)
         for inp in self.graph.input:
             if inp.name in inits:
                 continue
             tt = inp.type.tensor_type
-            np_dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
+            np_dtype = element_dtype(onnx, tt.elem_type, f"{self.name}: graph input {inp.name!r}")
             dims = []
             for k, d in enumerate(tt.shape.dim):
                 if d.HasField("dim_value"):
@@ -368,19 +407,14 @@ class Importer:
     def trace(self) -> None:
         self._inputs()
         for n in self.nodes:
-            convert_node(self, n)
+            with self._blame(n):
+                convert_node(self, n)
         for o in self.graph_outputs:
             if o not in self.values:
                 raise OnnxError(f"{self.name}: graph output {o!r} is never computed")
 
     def build(self) -> Model:
         return build_model(self)
-
-
-def _snake(name: str) -> str:
-    """Keras' ``to_snake_case`` (``Conv2D`` -> ``conv2d``, ``OnnxReshape`` -> ``onnx_reshape``)."""
-    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()
 
 
 def _fmt(dims) -> str:

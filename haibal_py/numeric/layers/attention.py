@@ -39,6 +39,7 @@ class MultiHeadAttention(Layer):
     """Keras 3's ``MultiHeadAttention`` (see the module docstring)."""
 
     n_inputs = None
+    empty_batch_by_shape = True
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  attention_axes=None, sliding_window=None, flash_attention=None,

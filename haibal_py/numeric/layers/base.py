@@ -42,6 +42,7 @@ from ..arrays import as_numeric_array
 from ..config import floatx
 from ..keras_api import auto_name, reset_names
 from ..kernels.memory import keep_freed_memory
+from .budget import charge_weight
 from .symbolic import call_symbolic, format_shape, is_symbolic
 
 __all__ = ["Layer", "LayerError", "WeightSpec", "as_tuple_shape", "auto_name", "reset_names", "check_rank",
@@ -146,6 +147,7 @@ class Layer:
         init = initializers.get(initializer)
         if init is None:
             init = initializers.get("glorot_uniform")
+        charge_weight(f"{self.name}/{name}", shape, dtype or self.dtype)  # before allocating it
         value = np.asarray(init(shape, dtype=dtype or self.dtype), dtype=dtype or self.dtype, order="C")
         if value.shape != shape:
             raise LayerError(f"{self.name}: initializer for {name!r} gave shape {value.shape}, not {shape}")
@@ -260,6 +262,10 @@ class Layer:
     # ------------------------------------------------------------------ running
     #: whether ``call_forward`` checks input shapes through ``compute_output_shape``
     check_input_shapes: bool = True
+    #: whether a batch of 0 samples gets outputs of 0 samples shaped by ``compute_output_shape``
+    #: (and zero gradients) without running the kernels: set by layers whose kernels split the
+    #: batch into pieces (convolution, pooling, attention); Keras returns empty outputs there too
+    empty_batch_by_shape: bool = False
 
     def _input_shapes(self, inputs):
         return np.shape(inputs) if self.n_inputs == 1 else [np.shape(x) for x in inputs]
@@ -288,9 +294,11 @@ class Layer:
             self._check_call_kwargs(kwargs)
         inputs = self._cast(inputs)
         self._ensure_built(inputs)
-        if self.check_input_shapes:
+        if self.check_input_shapes or self.empty_batch_by_shape:
             shapes = self._input_shapes(inputs)
-            self.compute_output_shape(shapes, **kwargs) if kwargs else self.compute_output_shape(shapes)
+            out_shape = self.compute_output_shape(shapes, **kwargs) if kwargs else self.compute_output_shape(shapes)
+            if self.empty_batch_by_shape and _empty_batch(inputs):
+                return _empty_outputs(out_shape, self.dtype), _EmptyBatch(shapes)
         if kwargs:
             outputs, ctx = self._forward(inputs, bool(training), **kwargs)
         else:
@@ -301,6 +309,9 @@ class Layer:
 
     def call_backward(self, ctx, d_outputs, need_dx: bool = True):
         """(d_inputs, grads) for a context from ``call_forward``."""
+        if isinstance(ctx, _EmptyBatch):
+            dx = _empty_outputs(ctx.shapes, self.dtype) if need_dx else None
+            return dx, [np.zeros_like(w) for w in self.trainable_weights]
         if isinstance(ctx, _ActivityCtx):
             d_outputs = _add_activity_grads(self.activity_regularizer, ctx.outputs, d_outputs)
             ctx = ctx.inner
@@ -392,6 +403,23 @@ def _grads_as(d, dtype: str, owner: str):
     if arr.dtype.kind not in "biuf":
         raise LayerError(f"{owner}: output gradients must be numeric, got dtype {arr.dtype}")
     return arr if arr.dtype == dtype else arr.astype(dtype)
+
+
+@dataclass
+class _EmptyBatch:
+    """The context of a call on a batch of 0 samples (``Layer.empty_batch_by_shape``)."""
+    shapes: Any
+
+
+def _empty_batch(inputs) -> bool:
+    return any(np.ndim(x) and np.shape(x)[0] == 0 for x in (inputs if isinstance(inputs, list) else [inputs]))
+
+
+def _empty_outputs(shape, dtype):
+    """Zeros of ``shape`` (a list of shapes: a list of arrays); a None size is the batch's 0."""
+    if isinstance(shape, list):
+        return [_empty_outputs(s, dtype) for s in shape]
+    return np.zeros(tuple(0 if d is None else d for d in shape), dtype)
 
 
 def _batch(x) -> int:

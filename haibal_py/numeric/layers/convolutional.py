@@ -34,6 +34,7 @@ class _Spatial(Layer):
     """What every convolution shares: kernel size, strides, padding, dilation, activation."""
 
     rank = 0
+    empty_batch_by_shape = True
 
     def _spatial_args(self, kernel_size, strides, padding, data_format, dilation_rate, allow_causal=False):
         who = f"{self.name} ({type(self).__name__})"

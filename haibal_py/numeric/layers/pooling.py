@@ -27,6 +27,7 @@ class _Pooling(Layer):
     """Keras' ``BasePooling``: ``pool_size`` windows every ``strides`` (default: ``pool_size``)."""
 
     rank = 0
+    empty_batch_by_shape = True
     mode = "max"
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):

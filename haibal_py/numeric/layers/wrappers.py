@@ -2,7 +2,8 @@
 
 Both own their inner layers' weights: ``weights`` lists them (Bidirectional: the forward
 layer's, then the backward layer's, as Keras), under names prefixed by the inner layer's
-name (``forward_lstm/kernel``) so that they stay distinct in a weights file. The arrays are
+name (``forward_lstm/kernel``; a wrapped model adds its layers' names too:
+``time_distributed/sequential/dense/kernel``) so that they stay distinct in a weights file. The arrays are
 the inner layers' own, updated in place.
 """
 
@@ -30,12 +31,25 @@ class _Wrapper(Layer):
                 own = layer.weight_specs(True) if self._trainable else []
             else:
                 own = layer.weight_specs(False) if self._trainable else layer.weight_specs()
-            specs += [WeightSpec(f"{layer.name}/{s.name}", s.value, s.trainable and self._trainable,
-                                 s.regularizer, s.constraint) for s in own]
+            paths = _weight_paths(layer)
+            specs += [WeightSpec(f"{layer.name}/{paths.get(id(s.value), '')}{s.name}", s.value,
+                                 s.trainable and self._trainable, s.regularizer, s.constraint) for s in own]
         return specs
 
     def _sublayers(self) -> list[Layer]:
         return self._inner()
+
+
+def _weight_paths(layer: Layer, prefix: str = "") -> dict[int, str]:
+    """For a wrapped model: each weight array's path of layer names inside it (``dense/``), so
+    that two Dense layers of a wrapped Sequential keep distinct names; {} for a plain layer."""
+    paths: dict[int, str] = {}
+    for sub in getattr(layer, "layers", None) or []:
+        inner = _weight_paths(sub, f"{prefix}{sub.name}/")
+        paths.update(inner)
+        for spec in sub.weight_specs():
+            paths.setdefault(id(spec.value), f"{prefix}{sub.name}/")
+    return paths
 
 
 def _clone(layer: Layer, **changes) -> Layer:

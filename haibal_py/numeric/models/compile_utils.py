@@ -176,8 +176,10 @@ class Head:
     fused_layer: object = None
     tracker: RunningMean | None = None
     fused: str | None = None
+    planned: bool = False    # plan_fusion ran (it needs the model's graph)
 
     def plan_fusion(self, model) -> None:
+        self.planned = True
         layer = fused_output_layer(model, self.index)
         kind = None
         if layer is not None:
@@ -241,8 +243,9 @@ class Compiled:
             heads.append(Head(i, name, ident, w))
         if not heads:
             raise CompileError("compile: every output's loss is None; no loss to train on")
-        for h in heads:
-            h.plan_fusion(model)
+        if getattr(model, "_graph", None) is not None:  # a Sequential without an Input plans at its first data
+            for h in heads:
+                h.plan_fusion(model)
         if len(heads) > 1:
             for h in heads:
                 h.tracker = RunningMean(f"{h.name}_loss")
@@ -296,6 +299,8 @@ class Compiled:
     def build(self, model, ys: list, out_shapes: list) -> None:
         """Resolve the shape-dependent losses and metrics from the first labels."""
         for h in self.heads:
+            if not h.planned:
+                h.plan_fusion(model)
             h.build(ys[h.index], out_shapes[h.index])
         n = len(self.output_names)
         self.metrics = self._build_metrics(self.user_metrics, ys, out_shapes, n)

@@ -107,6 +107,14 @@ class Sequential(Model):
                              f"call build(input_shape) or call the model on data")
 
     @property
+    def output_names(self) -> list[str]:
+        """The last layer's name: known before the model has an input shape, so that
+        ``compile`` with metrics works on a Sequential without an Input (built at ``fit``)."""
+        if self._graph is None and self._stack:
+            return [self._stack[-1].name]
+        return super().output_names
+
+    @property
     def inputs(self):
         self._require_graph("inputs")
         return super().inputs

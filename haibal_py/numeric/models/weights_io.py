@@ -3,7 +3,8 @@
 Each weight is stored under ``"<layer name>/<weight name>"`` (a nested model adds its
 own name in front: ``"encoder/dense/kernel"``), in the order of ``model.weights``.
 
-- ``*.weights.npz``: a NumPy archive, read back with ``allow_pickle=False``;
+- ``*.weights.npz``: a NumPy archive, read back without unpickling, only the model's own
+  weights decompressed and no more bytes than the model holds (a zip bomb is refused);
 - ``*.safetensors``: the safetensors layout (an 8-byte little-endian header length, a
   JSON header of names, dtypes, shapes and byte offsets, then the raw little-endian
   data), written and read here without the ``safetensors`` package; files written by
@@ -22,12 +23,13 @@ import math
 import os
 import struct
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import LayerError
+from ...files.array_files import ArrayFileError, NpzReader
+from ...files.limits import LimitError, Limits
 
 __all__ = ["weight_entries", "save_weights", "load_weights", "read_safetensors", "write_safetensors"]
 
@@ -135,12 +137,22 @@ def read_safetensors(path) -> dict[str, np.ndarray]:
     return out
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, entries) -> tuple[dict[str, np.ndarray], list[str]]:
+    """(the model's weights found in the archive, every name it holds). Only those weights
+    are decompressed, each no larger than the model's largest weight and all together no
+    larger than the model: a small file cannot make the reader allocate more (a zip bomb)."""
+    slack = 64 * 1024  # a .npy header
+    sizes = [spec.value.nbytes + slack for _, spec in entries] or [slack]
+    limits = Limits(max_value_bytes=max(sizes), max_npz_bytes=sum(sizes))
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise LayerError(f"{path}: cannot read this weights file ({exc})") from None
+        with NpzReader(path, limits, where=path.name) as npz:
+            names = npz.names
+            return {key: npz.read(key) for key, _ in entries if key in names}, names
+    except LimitError:
+        raise LayerError(f"{path.name}: an array in the file is larger than the model's weights "
+                         f"({sum(sizes) - slack * len(sizes)} bytes in all): not this model's weights file") from None
+    except ArrayFileError as exc:
+        raise LayerError(f"cannot read this weights file: {exc}") from None
 
 
 def save_weights(model, filepath, overwrite: bool = True) -> None:
@@ -162,12 +174,16 @@ def load_weights(model, filepath) -> None:
     kind = _format(path)
     if not path.is_file():
         raise LayerError(f"no weights file at {str(path)!r}")
-    stored = _read_npz(path) if kind == "npz" else read_safetensors(path)
     entries = weight_entries(model)
+    if kind == "npz":
+        stored, names = _read_npz(path, entries)
+    else:
+        stored = read_safetensors(path)
+        names = list(stored)
     for key, spec in entries:
         if key not in stored:
             raise LayerError(f"{path.name}: the model's weight {key!r} is not in the file "
-                             f"(the file holds {', '.join(sorted(stored)) or 'nothing'})")
+                             f"(the file holds {', '.join(sorted(names)) or 'nothing'})")
         arr = stored[key]
         if arr.shape != spec.value.shape:
             raise LayerError(f"{path.name}: weight {key!r} has shape {arr.shape} in the file, "
@@ -175,7 +191,7 @@ def load_weights(model, filepath) -> None:
         if arr.dtype.kind not in "biuf":
             raise LayerError(f"{path.name}: weight {key!r} has dtype {arr.dtype}, not a number type")
     expected = {k for k, _ in entries}
-    extra = sorted(k for k in stored if k not in expected)
+    extra = sorted(k for k in names if k not in expected)
     if extra:
         raise LayerError(f"{path.name}: the file holds {extra[0]!r}, which the model does not have")
     for key, spec in entries:
