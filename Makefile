@@ -22,18 +22,20 @@ test: $(STAMP)
 editor: $(STAMP)
 	$(VENV)/bin/haibal-editor
 
-# Benchmarks, with the peers (torch, tensorflow-cpu) in a venv of their own.
+# Benchmarks. haibal-py runs in .venv; the peers (torch, tensorflow-cpu, onnxruntime: the
+# `bench` extra) in .venv-bench, which every script with peers finds by itself
+# (--peer-python / $$HAIBAL_BENCH_PEER_PYTHON name another interpreter).
 bench: $(STAMP)
 	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
-	.venv-bench/bin/python -m pip install --quiet -e ".[bench,distributed]"
-	.venv-bench/bin/python bench/scce.py
-	.venv-bench/bin/python bench/catalog.py
-	.venv-bench/bin/python bench/runtime.py
-	.venv-bench/bin/python bench/layers.py
-	.venv-bench/bin/python bench/optimizers.py
-	.venv-bench/bin/python bench/train.py --peer-python .venv-bench/bin/python
-	.venv-bench/bin/python bench/onnx.py
-	.venv-bench/bin/python bench/scale.py
+	.venv-bench/bin/python -m pip install --quiet -e ".[bench]"
+	$(PY) bench/scce.py
+	$(PY) bench/catalog.py
+	$(PY) bench/runtime.py
+	$(PY) bench/layers.py
+	$(PY) bench/optimizers.py
+	$(PY) bench/train.py
+	$(PY) bench/onnx.py
+	$(PY) bench/scale.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/editor.py
 
 clean:

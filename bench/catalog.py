@@ -1,30 +1,28 @@
 """Times every loss (and every metric function of ``haibal_py.metrics``) on a large float32 workload.
 
-    python bench/catalog.py [--rows 65536] [--cols 1000] [--repeat 3] [--markdown]
+    .venv/bin/python bench/catalog.py [--rows 65536] [--cols 1000] [--repeat 3] [--markdown]
+                                      [--only SUBSTRINGS] [--peer-python PATH | --no-peers]
 
 Each row is compared with the floor (reading both inputs once: the time of summing them,
-which no function of both inputs can beat) and, when PyTorch is installed, with its
-equivalent computed the same way (per-sample values, float32, on the CPU, its default
-threads). Peers are optional imports. Prints a table (Markdown with ``--markdown``).
+which no function of both inputs can beat) and with PyTorch's equivalent computed the same
+way (per-sample values, float32, on the CPU, its default threads). haibal-py runs with the
+interpreter that runs the script, PyTorch with ``--peer-python`` (default
+``$HAIBAL_BENCH_PEER_PYTHON``, else ``.venv-bench/bin/python`` when it exists, else this
+interpreter), each a worker process of its own making the same seeded inputs; for each
+function the two take ``--repeat`` interleaved turns of one call each, and each keeps its
+best. Without torch the PyTorch columns show "-". Prints a table (Markdown with ``--markdown``).
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from _common import best_time
 
-from haibal_py import losses
-
-try:  # optional peer
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # pragma: no cover - depends on the machine
-    torch = None
-
+from _common import ROOT, Worker, add_peer_options, best_time, header, not_measured, peer_python, serve
 
 def make_inputs(rows: int, cols: int, seed: int = 0) -> dict:
     """The workloads, float32: regression targets, probabilities, logits, 0/1 and one-hot labels."""
@@ -55,9 +53,12 @@ def floor(inputs: dict) -> float:
         return min(best_time(both, 3, warmup=False), best_time(lambda: (a.sum(), b.sum()), 3, warmup=False))
 
 
-def _torch_cases():
-    if torch is None:
-        return {}
+def torch_cases() -> dict:
+    """PyTorch's equivalents, by the table's function names (formulas PyTorch lacks written
+    as the usual PyTorch expressions)."""
+    import torch
+    import torch.nn.functional as F
+
     eps = 1e-7
 
     def mape(t, p):
@@ -141,85 +142,137 @@ def _torch_cases():
     }
 
 
-# name -> (function, y_true key, y_pred key, keyword arguments)
+# name -> (function of haibal_py.losses, y_true key, y_pred key, keyword arguments)
 LOSS_CASES = {
-    "mean_squared_error": (losses.mean_squared_error, "target", "pred", {}),
-    "mean_absolute_error": (losses.mean_absolute_error, "target", "pred", {}),
-    "mean_absolute_percentage_error": (losses.mean_absolute_percentage_error, "target", "pred", {}),
-    "mean_squared_logarithmic_error": (losses.mean_squared_logarithmic_error, "probs", "dist", {}),
-    "cosine_similarity": (losses.cosine_similarity, "target", "pred", {}),
-    "huber": (losses.huber, "target", "pred", {}),
-    "log_cosh": (losses.log_cosh, "target", "pred", {}),
-    "hinge": (losses.hinge, "binary", "pred", {}),
-    "squared_hinge": (losses.squared_hinge, "binary", "pred", {}),
-    "categorical_hinge": (losses.categorical_hinge, "onehot", "pred", {}),
-    "kl_divergence": (losses.kl_divergence, "dist", "probs", {}),
-    "poisson": (losses.poisson, "probs", "probs", {}),
-    "binary_crossentropy": (losses.binary_crossentropy, "binary", "probs", {}),
-    "binary_crossentropy (logits)": (losses.binary_crossentropy, "binary", "logits", {"from_logits": True}),
-    "binary_focal_crossentropy": (losses.binary_focal_crossentropy, "binary", "probs", {}),
-    "categorical_crossentropy": (losses.categorical_crossentropy, "onehot", "probs", {}),
-    "categorical_crossentropy (logits)": (losses.categorical_crossentropy, "onehot", "logits", {"from_logits": True}),
-    "categorical_focal_crossentropy": (losses.categorical_focal_crossentropy, "onehot", "probs", {}),
-    "dice": (losses.dice, "binary", "probs", {}),
-    "tversky": (losses.tversky, "binary", "probs", {}),
-    "sparse_categorical_crossentropy": (losses.sparse_categorical_crossentropy, "labels", "probs", {}),
+    "mean_squared_error": ("mean_squared_error", "target", "pred", {}),
+    "mean_absolute_error": ("mean_absolute_error", "target", "pred", {}),
+    "mean_absolute_percentage_error": ("mean_absolute_percentage_error", "target", "pred", {}),
+    "mean_squared_logarithmic_error": ("mean_squared_logarithmic_error", "probs", "dist", {}),
+    "cosine_similarity": ("cosine_similarity", "target", "pred", {}),
+    "huber": ("huber", "target", "pred", {}),
+    "log_cosh": ("log_cosh", "target", "pred", {}),
+    "hinge": ("hinge", "binary", "pred", {}),
+    "squared_hinge": ("squared_hinge", "binary", "pred", {}),
+    "categorical_hinge": ("categorical_hinge", "onehot", "pred", {}),
+    "kl_divergence": ("kl_divergence", "dist", "probs", {}),
+    "poisson": ("poisson", "probs", "probs", {}),
+    "binary_crossentropy": ("binary_crossentropy", "binary", "probs", {}),
+    "binary_crossentropy (logits)": ("binary_crossentropy", "binary", "logits", {"from_logits": True}),
+    "binary_focal_crossentropy": ("binary_focal_crossentropy", "binary", "probs", {}),
+    "categorical_crossentropy": ("categorical_crossentropy", "onehot", "probs", {}),
+    "categorical_crossentropy (logits)": ("categorical_crossentropy", "onehot", "logits", {"from_logits": True}),
+    "categorical_focal_crossentropy": ("categorical_focal_crossentropy", "onehot", "probs", {}),
+    "dice": ("dice", "binary", "probs", {}),
+    "tversky": ("tversky", "binary", "probs", {}),
+    "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy", "labels", "probs", {}),
     "sparse_categorical_crossentropy (logits)":
-        (losses.sparse_categorical_crossentropy, "labels", "logits", {"from_logits": True}),
+        ("sparse_categorical_crossentropy", "labels", "logits", {"from_logits": True}),
 }
 
 
-def metric_cases() -> dict:
-    """Metric functions of ``haibal_py.metrics`` (from its ``__all__``) not timed as losses."""
-    try:
-        from haibal_py import metrics
-    except ImportError:  # pragma: no cover
-        return {}
-    seen = {id(case[0]) for case in LOSS_CASES.values()}
-    cases = {}
+def metric_inputs(name: str) -> tuple[str, str]:
+    """The (y_true, y_pred) inputs of a metric function, from its name."""
+    if "sparse" in name:
+        return "labels", "probs"
+    if "categorical" in name or "top_k" in name:
+        return "onehot", "probs"
+    if "binary" in name:
+        return "binary", "probs"
+    return "target", "pred"
+
+
+def haibal_cases(only: list[str]) -> dict:
+    """name -> (function, y_true key, y_pred key, keyword arguments): every loss case, then the
+    metric functions of ``haibal_py.metrics`` (from its ``__all__``) not timed as losses;
+    only the names holding one of the substrings ``only`` (all when empty)."""
+    sys.path.insert(0, str(ROOT))
+    from haibal_py import losses, metrics
+
+    cases = {name: (getattr(losses, fn), tk, pk, kwargs) for name, (fn, tk, pk, kwargs) in LOSS_CASES.items()}
+    seen = {id(case[0]) for case in cases.values()}
     for name in getattr(metrics, "__all__", ()):
         fn = getattr(metrics, name, None)
         if (fn is None or inspect.isclass(fn) or not callable(fn) or id(fn) in seen or name != name.lower()
                 or name in ("get", "serialize", "deserialize")):
             continue
         seen.add(id(fn))
-        if "sparse" in name:
-            cases[f"metrics.{name}"] = (fn, "labels", "probs", {})
-        elif "categorical" in name or "top_k" in name:
-            cases[f"metrics.{name}"] = (fn, "onehot", "probs", {})
-        elif "binary" in name:
-            cases[f"metrics.{name}"] = (fn, "binary", "probs", {})
-        else:
-            cases[f"metrics.{name}"] = (fn, "target", "pred", {})
-    return cases
+        cases[f"metrics.{name}"] = (fn, *metric_inputs(name), {})
+    return {name: case for name, case in cases.items() if not only or any(k in name for k in only)}
 
 
-def run(rows: int, cols: int, repeat: int) -> list[dict]:
+def worker(framework: str, rows: int, cols: int, only: list[str]) -> None:
+    """haibal: ``hello`` gives the function names; ``floor``; ``time`` one call of a function.
+    torch: ``hello`` gives its version and the names it has an equivalent for; ``time``."""
+    if framework == "haibal":
+        cases = haibal_cases(only)
+        version = f"haibal-py (NumPy {np.__version__})"
+    else:
+        import torch
+        version = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        cases = {name: (fn, *(LOSS_CASES[name][1:3] if name in LOSS_CASES else metric_inputs(name)), {})
+                 for name, fn in torch_cases().items()}
     inputs = make_inputs(rows, cols)
-    base = floor(inputs)
-    peers = _torch_cases()
-    table = []
-    for name, (fn, tk, pk, kwargs) in {**LOSS_CASES, **metric_cases()}.items():
+    calls = {}
+    for name, (fn, tk, pk, kwargs) in cases.items():
         t_in, p_in = inputs[tk], inputs[pk]
-        peer = peers.get(name)
-        pt_args = None
-        if peer is not None:
-            pt_args = (torch.from_numpy(t_in), torch.from_numpy(p_in))
-        ours, theirs = float("inf"), float("inf")
-        try:
-            for _ in range(repeat):  # interleaved, so that both see the same machine load
-                ours = min(ours, best_time(lambda: fn(t_in, p_in, **kwargs), 1, warmup=False))
-                if pt_args is not None:
-                    with torch.no_grad():
-                        theirs = min(theirs, best_time(lambda: peer(*pt_args), 1, warmup=False))
-        except Exception as exc:  # a metric with another signature: report, go on
-            table.append({"name": name, "error": f"{type(exc).__name__}: {exc}"[:80]})
-            continue
-        row = {"name": name, "ours": ours, "floor": base}
-        if pt_args is not None:
-            row["torch"] = theirs
+        if framework == "torch":
+            t_in, p_in = torch.from_numpy(t_in), torch.from_numpy(p_in)
+        calls[name] = (lambda fn=fn, t_in=t_in, p_in=p_in, kwargs=kwargs: fn(t_in, p_in, **kwargs))
+
+    def answer(req: dict) -> dict:
+        if req["op"] == "hello":
+            return {"version": version, "names": list(calls)}
+        if req["op"] == "floor":
+            return {"seconds": floor(inputs)}
+        if framework == "torch":
+            with torch.no_grad():
+                return {"seconds": best_time(calls[req["name"]], 1, warmup=False)}
+        return {"seconds": best_time(calls[req["name"]], 1, warmup=False)}
+
+    serve(answer)
+
+
+def run(rows: int, cols: int, repeat: int, only: list[str], peers: str | None) -> tuple[list[dict], dict]:
+    """The table's rows and the versions of the frameworks measured."""
+    size = ["--rows", str(rows), "--cols", str(cols), "--only", ",".join(only)]
+    ours = Worker(sys.executable, [__file__, "--worker", "haibal", *size])
+    hello = ours.ask({"op": "hello"})
+    if "error" in hello:
+        raise SystemExit(f"haibal-py: not measured ({hello['error']})")
+    versions = {"haibal": hello["version"]}
+    names = hello["names"]
+    theirs, peer_names = None, set()
+    if peers is None:
+        not_measured("torch", "--no-peers")
+    else:
+        theirs = Worker(peers, [__file__, "--worker", "torch", *size])
+        reply = theirs.ask({"op": "hello"})
+        if "error" in reply:
+            not_measured("torch", reply["error"])
+            theirs.close()
+            theirs = None
+        else:
+            versions["torch"], peer_names = reply["version"], set(reply["names"])
+    base = ours.ask({"op": "floor"})["seconds"]
+    table = []
+    for name in names:
+        row = {"name": name, "floor": base, "ours": float("inf")}
+        if theirs is not None and name in peer_names:
+            row["torch"] = float("inf")
+        for _ in range(repeat):  # interleaved, so that both see the same machine load
+            for key, w in (("ours", ours), ("torch", theirs)):
+                if key not in row or "error" in row:
+                    continue
+                reply = w.ask({"op": "time", "name": name})
+                if "error" in reply:  # a metric with another signature: report, go on
+                    row["error"] = f"{key}: {reply['error']}"[:80]
+                    continue
+                row[key] = min(row[key], reply["seconds"])
         table.append(row)
-    return table
+    ours.close()
+    if theirs is not None:
+        theirs.close()
+    return table, versions
 
 
 def render(table: list[dict], rows: int, cols: int, markdown: bool) -> str:
@@ -248,16 +301,21 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=65536)
     parser.add_argument("--cols", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved turns per function (best kept)")
     parser.add_argument("--only", default="", help="comma-separated substrings of function names to run")
     parser.add_argument("--markdown", action="store_true")
+    add_peer_options(parser)
+    parser.add_argument("--worker", choices=("haibal", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.only:
-        keep = [s.strip() for s in args.only.split(",")]
-        for name in list(LOSS_CASES):
-            if not any(k in name for k in keep):
-                del LOSS_CASES[name]
-    print(render(run(args.rows, args.cols, args.repeat), args.rows, args.cols, args.markdown))
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    if args.worker:
+        worker(args.worker, args.rows, args.cols, only)
+        return
+    print(header(), flush=True)
+    table, versions = run(args.rows, args.cols, args.repeat, only,
+                          None if args.no_peers else peer_python(args.peer_python))
+    print("# " + "; ".join(versions.values()))
+    print(render(table, args.rows, args.cols, args.markdown))
 
 
 if __name__ == "__main__":

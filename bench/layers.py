@@ -1,11 +1,13 @@
 """Benchmark of haibal-py's layers (forward + backward) against PyTorch and TensorFlow/Keras.
 
-Run: ``python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--peer-python PATH]
-[--baseline DIR]``. ``--baseline`` times another checkout of haibal-py (``git archive <commit> |
-tar -x -C DIR``) as a fourth worker in the same rounds: before/after on the same machine load.
-The peers run with ``--peer-python`` (default: ``$HAIBAL_BENCH_PEER_PYTHON``, else
+Run: ``.venv/bin/python bench/layers.py [--rows batchnorm,lstm,mha] [--rounds 5] [--repeats 5]
+[--peer-python PATH | --no-peers] [--baseline DIR]``. ``--baseline`` times another checkout of
+haibal-py (``git archive <commit> | tar -x -C DIR``) as a fourth worker in the same rounds:
+before/after on the same machine load. haibal-py runs with the interpreter that runs the
+script, the peers with ``--peer-python`` (default: ``$HAIBAL_BENCH_PEER_PYTHON``, else
 ``.venv-bench/bin/python`` when it exists, else this interpreter), each framework in a
-process of its own (TensorFlow slows torch down when both are loaded). Every framework is a
+process of its own (TensorFlow slows torch down when both are loaded); a framework that is
+not installed is reported "not measured" and its column shows "-". Every framework is a
 long-lived worker that times one row on request; the rounds interleave the workers, so a
 load that varies over time on a shared machine weighs on each alike, and each keeps its
 best time. Printed per row: the time of each framework, haibal's ratio to the fastest peer,
@@ -39,16 +41,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
 
-from _common import best_times, machine
+from _common import (ROOT, Worker, add_peer_options, best_times, header, not_measured, peer_python, serve,
+                     worker_env)
 
-ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("haibal", "torch", "tensorflow")
 ROWS = ("dense", "batchnorm", "lstm", "mha", "conv2d", "conv2d_s2", "conv2d_transpose", "depthwise2d", "maxpool2d",
         "avgpool2d")
@@ -287,40 +287,44 @@ for _name in _CONV_ROWS:
 
 
 # ----------------------------------------------------------------------------- workers
+def describe(framework: str) -> str:
+    if framework == "haibal":
+        import numpy as np
+        import haibal_py  # noqa: F401 (importable: else "not measured")
+        return f"haibal-py from {Path(haibal_py.__file__).parent.parent} (NumPy {np.__version__})"
+    if framework == "torch":
+        import torch
+        return f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    import tensorflow as tf
+    return f"tensorflow {tf.__version__}"
+
+
 def worker(framework: str) -> None:
-    """Answer ``{"row", "repeats"}`` lines on stdin with ``{"row", "seconds", "peak"}`` lines.
-    A haibal worker imports haibal_py from ``$HAIBAL_BENCH_ROOT`` (``--baseline``), else from here."""
+    """Answer ``{"op": "hello"}`` with the framework's version and ``{"row", "repeats",
+    "memory"}`` with ``{"seconds", "cpu", "peak"}``. A haibal worker imports haibal_py from
+    ``$HAIBAL_BENCH_ROOT`` (``--baseline``), else from here."""
     if framework == "haibal":
         sys.path.insert(0, os.environ.get("HAIBAL_BENCH_ROOT", str(ROOT)))
     steps = {}
-    for line in sys.stdin:
-        req = json.loads(line)
+
+    def answer(req: dict) -> dict:
+        if req["op"] == "hello":
+            return {"version": describe(framework)}
         name = req["row"]
-        try:
-            if name not in steps:
-                steps[name] = globals()[f"row_{name}_{framework}"]()
-            step = steps[name]
-            seconds, cpu = best_times(step, req["repeats"], min_seconds=0.3)
-            peak = None
-            if framework == "haibal" and req.get("memory"):
-                gc.collect()
-                tracemalloc.start()
-                step()
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
-            reply = {"row": name, "seconds": seconds, "cpu": cpu, "peak": peak}
-        except Exception as exc:  # noqa: BLE001 (a missing framework or row is reported, not fatal)
-            reply = {"row": name, "error": f"{type(exc).__name__}: {exc}"}
-        print(json.dumps(reply), flush=True)
+        if name not in steps:
+            steps[name] = globals()[f"row_{name}_{framework}"]()
+        step = steps[name]
+        seconds, cpu = best_times(step, req["repeats"], min_seconds=0.3)
+        peak = None
+        if framework == "haibal" and req.get("memory"):
+            gc.collect()
+            tracemalloc.start()
+            step()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return {"row": name, "seconds": seconds, "cpu": cpu, "peak": peak}
 
-
-def _peer_python(arg: str | None) -> str:
-    if arg:
-        return arg
-    if os.environ.get("HAIBAL_BENCH_PEER_PYTHON"):
-        return os.environ["HAIBAL_BENCH_PEER_PYTHON"]
-    bench_venv = ROOT / ".venv-bench" / "bin" / "python"
-    return str(bench_venv) if bench_venv.exists() else sys.executable
+    serve(answer)
 
 
 def main() -> None:
@@ -328,7 +332,7 @@ def main() -> None:
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--peer-python", default=None)
+    add_peer_options(ap)
     ap.add_argument("--baseline", default=None, metavar="DIR",
                     help="another checkout of haibal-py (e.g. from git archive) timed in the same rounds")
     ap.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
@@ -337,17 +341,29 @@ def main() -> None:
         worker(args.worker)
         return
     rows = [r for r in args.rows.split(",") if r]
-    peer = _peer_python(args.peer_python)
+    unknown = set(rows) - set(ROWS)
+    if unknown:
+        ap.error(f"unknown rows {sorted(unknown)}; known: {', '.join(ROWS)}")
+    print(header(), flush=True)
+    peer = peer_python(args.peer_python)
     procs = {}
-    workers = FRAMEWORKS + (("baseline",) if args.baseline else ())
-    for fw in workers:
+    for fw in FRAMEWORKS + (("baseline",) if args.baseline else ()):
+        if fw in ("torch", "tensorflow") and args.no_peers:
+            not_measured(fw, "--no-peers")
+            continue
         exe = sys.executable if fw in ("haibal", "baseline") else peer
-        env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-        if fw == "baseline":
-            env["HAIBAL_BENCH_ROOT"] = str(Path(args.baseline).resolve())
-        procs[fw] = subprocess.Popen([exe, __file__, "--worker", "haibal" if fw == "baseline" else fw],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True, env=env)
+        env = worker_env(**({"HAIBAL_BENCH_ROOT": str(Path(args.baseline).resolve())} if fw == "baseline" else {}))
+        w = Worker(exe, [__file__, "--worker", "haibal" if fw == "baseline" else fw], env)
+        reply = w.ask({"op": "hello"})
+        if "error" in reply:
+            not_measured(fw, reply["error"])
+            w.close()
+            continue
+        procs[fw] = w
+        print(f"# {fw}: {reply['version']}", flush=True)
+    if "haibal" not in procs:
+        return
+    workers = tuple(procs)
     best = {(r, fw): float("inf") for r in rows for fw in workers}
     cpu = dict(best)
     errors, peaks = {}, {}
@@ -357,11 +373,7 @@ def main() -> None:
             for fw in workers:
                 if (r, fw) in errors:
                     continue
-                p = procs[fw]
-                p.stdin.write(json.dumps({"row": r, "repeats": args.repeats, "memory": rnd == 0}) + "\n")
-                p.stdin.flush()
-                line = p.stdout.readline()
-                reply = json.loads(line) if line else {"error": "worker exited"}
+                reply = procs[fw].ask({"op": "time", "row": r, "repeats": args.repeats, "memory": rnd == 0})
                 if "error" in reply:
                     errors[(r, fw)] = reply["error"]
                     continue
@@ -371,30 +383,29 @@ def main() -> None:
                     peaks[r] = reply["peak"]
         if load:
             load.append(os.getloadavg()[0])
-    for p in procs.values():
-        p.stdin.close()
-        p.wait()
-    print(f"machine: {machine()}; "
-          f"best of {args.rounds} interleaved rounds"
+    for w in procs.values():
+        w.close()
+    print(f"best of {args.rounds} interleaved rounds; haibal-py: {sys.executable}; peers: {peer}"
           + (f"; load average {min(load):.1f}-{max(load):.1f}" if load else ""))
     print(f"{'row':<16} {'haibal ms':>10} {'torch ms':>10} {'tf ms':>10} {'haibal/fastest':>15} {'target':>7} "
           f"{'peak extra MiB':>15}   CPU ms: {'haibal':>8} {'torch':>8} {'tf':>8}")
     for r in rows:
-        t = {fw: best[(r, fw)] for fw in FRAMEWORKS}
+        t = {fw: best.get((r, fw), float("inf")) for fw in FRAMEWORKS}
         peers = [t[fw] for fw in ("torch", "tensorflow") if t[fw] < float("inf")]
         ratio = t["haibal"] / min(peers) if peers else float("nan")
-        fmt = lambda v: f"{v * 1e3:10.2f}" if v < float("inf") else f"{'n/a':>10}"  # noqa: E731
+        fmt = lambda v: f"{v * 1e3:10.2f}" if v < float("inf") else f"{'-':>10}"  # noqa: E731
         peak = peaks.get(r)
         target = f"{TARGETS[r]:.1f}" if r in TARGETS else "-"
-        cpus = " ".join(fmt(cpu[(r, fw)])[2:] for fw in FRAMEWORKS)
-        print(f"{r:<16} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio:15.2f} {target:>7} "
+        cpus = " ".join(fmt(cpu.get((r, fw), float("inf")))[2:] for fw in FRAMEWORKS)
+        ratio = f"{ratio:15.2f}" if peers and t["haibal"] < float("inf") else f"{'-':>15}"
+        print(f"{r:<16} {fmt(t['haibal'])} {fmt(t['torch'])} {fmt(t['tensorflow'])} {ratio} {target:>7} "
               f"{(peak / 2**20 if peak else float('nan')):15.1f}           {cpus}")
     if args.baseline:
         print(f"baseline {args.baseline} in the same rounds:")
         print(f"{'row':<16} {'before ms':>10} {'after ms':>10} {'before CPU':>11} {'after CPU':>10} "
               f"{'before/fastest':>15} {'after/fastest':>14}")
         for r in rows:
-            peers = [best[(r, fw)] for fw in ("torch", "tensorflow") if best[(r, fw)] < float("inf")]
+            peers = [best[(r, fw)] for fw in ("torch", "tensorflow") if best.get((r, fw), float("inf")) < float("inf")]
             fastest = min(peers) if peers else float("nan")
             b, a = best[(r, "baseline")], best[(r, "haibal")]
             print(f"{r:<16} {b * 1e3:10.2f} {a * 1e3:10.2f} {cpu[(r, 'baseline')] * 1e3:11.2f} "

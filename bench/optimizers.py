@@ -1,9 +1,13 @@
 """Benchmark of one optimizer step: haibal-py against torch.optim and Keras 3 (TensorFlow).
 
-Run: ``python bench/optimizers.py`` (peers are optional: install them with the ``bench``
-extra, or point ``--peer-python`` at an interpreter that has torch / tensorflow). Each
-framework runs in a process of its own (TensorFlow slows torch down when both are loaded).
-Options: ``--quick``.
+Run: ``.venv/bin/python bench/optimizers.py [--peer-python PATH | --no-peers] [--quick]
+[--rounds 3]``. haibal-py runs with the interpreter that runs the script, the peers (torch,
+tensorflow-cpu from the ``bench`` extra) with ``--peer-python`` (default
+``$HAIBAL_BENCH_PEER_PYTHON``, else ``.venv-bench/bin/python`` when it exists, else this
+interpreter). Each framework runs in a process of its own (TensorFlow slows torch down when
+both are loaded); the three take turns ``--rounds`` times and each row keeps its best time,
+so a load that varies over time weighs on each alike. A framework that is not installed is
+reported "not measured" and its column shows "-".
 
 Rows (float32 weights, gradients prepared beforehand, one step timed, best of several runs):
 
@@ -22,15 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from _common import best_time
-
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, add_peer_options, best_time, header, not_measured, peer_python, run_worker
 ROWS = {
     "mlp-small": [(64, 32), (32,), (32, 32), (32,), (32, 10), (10,), (10, 10), (10,)],
     "mlp-1M": [(784, 1024), (1024,), (1024, 512), (512,), (512, 10), (10,)],
@@ -108,27 +108,40 @@ WORKERS = {"haibal": run_haibal, "torch": run_torch, "keras": run_keras}
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--peer-python", default=sys.executable, help="interpreter with torch / tensorflow")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each framework takes (best time kept)")
+    add_peer_options(parser)
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args.quick)))
         return 0
-    results = {}
-    for worker in ("haibal", "torch", "keras"):
-        python = sys.executable if worker == "haibal" else args.peer_python
-        cmd = [python, __file__, "--worker", worker] + (["--quick"] if args.quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{worker}: not measured ({proc.stderr.strip().splitlines()[-1] if proc.stderr else 'failed'})")
-            continue
-        results[worker] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(header(), flush=True)
+    peers = peer_python(args.peer_python)
+    frameworks = ("haibal",) + (() if args.no_peers else ("torch", "keras"))
+    if args.no_peers:
+        not_measured("torch", "--no-peers")
+        not_measured("keras", "--no-peers")
+    results, failed = {}, set()
+    for _ in range(args.rounds):  # the frameworks take turns; each row keeps its best time
+        for worker in frameworks:
+            if worker in failed:
+                continue
+            python = sys.executable if worker == "haibal" else peers
+            got = run_worker(python, [__file__, "--worker", worker] + (["--quick"] if args.quick else []))
+            if "error" in got:
+                not_measured(worker, got["error"])
+                failed.add(worker)
+                continue
+            mine = results.setdefault(worker, got)
+            for key, t in got.items():
+                mine[key] = min(mine[key], t)
+    print(f"# best of {args.rounds} turn(s) each; haibal-py: {sys.executable}; peers: {peers}")
     print(f"{'row':<10} {'optimizer':<13} {'haibal us':>10} {'torch us':>10} {'keras us':>10} {'ratio':>6}")
     for key in results.get("haibal", {}):
         row, name = key.split("|")
         times = {w: results[w].get(key) for w in results}
-        peers = [t for w, t in times.items() if w != "haibal" and t]
-        ratio = f"{times['haibal'] / min(peers):.2f}" if peers else "-"
+        peer_times = [t for w, t in times.items() if w != "haibal" and t]
+        ratio = f"{times['haibal'] / min(peer_times):.2f}" if peer_times else "-"
         cells = [f"{times[w] * 1e6:10.1f}" if times.get(w) else f"{'-':>10}" for w in ("haibal", "torch", "keras")]
         print(f"{row:<10} {name:<13} {' '.join(cells)} {ratio:>6}")
     return 0

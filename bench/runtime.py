@@ -1,4 +1,6 @@
-"""Runtime overhead benchmark (not a test): `python bench/runtime.py`.
+"""Runtime overhead benchmark (not a test): `.venv/bin/python bench/runtime.py [N]` (N: the
+chain's length, 1000 by default; `--scaling-only`, `--loops-only`: one table). No peers:
+haibal-py's runtime against the same kernels called in a plain Python loop.
 
 Measures, best of several repeats:
 - a chain of N scalar LeakyReLU nodes: the runtime's cost per node over calling the same
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import best_times
+from _common import best_times, header
 
 from haibal_py import activations
 from haibal_py.graph import Graph
@@ -262,6 +264,7 @@ def print_scaling(rows) -> None:
 
 
 def main() -> None:
+    print(header(), flush=True)
     if "--scaling-only" in sys.argv:
         print_scaling(measure_scaling())
         return

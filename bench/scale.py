@@ -1,4 +1,6 @@
-"""Sharded segmentation evaluation at scale (not a test): `python bench/scale.py`.
+"""Sharded segmentation evaluation at scale (not a test): `.venv/bin/python bench/scale.py`
+(needs the ``distributed`` extra; options: ``--rounds``, ``--rows``, ``--shards``, ``--data``).
+No peers: haibal-py's sharded runs against a plain loop over its core functions.
 
 Workload: 64 shards of 8 label maps of 256x256 (21 classes, 10 % 'void' pixels = 255) with
 their float32 logits (44 MB per shard, 2.8 GB in all), evaluated by a saved graph: the mean
@@ -48,6 +50,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+from _common import header  # noqa: E402
 from make_shards import make_shards  # noqa: E402
 
 VOID = 255
@@ -250,6 +253,7 @@ def main(argv=None) -> None:
         print(json.dumps(run_row(args.child, graph_path, files, args.classes)))
         return
 
+    print(header(), flush=True)
     args.data.mkdir(parents=True, exist_ok=True)
     shards = ensure_shards(args.data / "shards", args.shards, args.batch, args.size, args.classes)
     build_graph(graph_path, args.classes)

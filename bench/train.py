@@ -1,10 +1,13 @@
 """Benchmark of training: time per epoch and final accuracy, haibal-py against PyTorch and
 Keras 3 (TensorFlow), same architecture, batch size, optimizer and data.
 
-Run: ``python bench/train.py --peer-python /work/venv-ref/bin/python`` (peers from the
-``bench`` extra or any interpreter that has torch / tensorflow). Each framework runs in a
-process of its own (TensorFlow slows torch down when both are loaded); the data are made
-once by this process and handed to the workers in a temporary ``.npz``. Options:
+Run: ``.venv/bin/python bench/train.py [--peer-python PATH | --no-peers]`` (~15 minutes).
+haibal-py runs with the interpreter that runs the script, the peers (torch, tensorflow-cpu
+from the ``bench`` extra) with ``--peer-python`` (default ``$HAIBAL_BENCH_PEER_PYTHON``,
+else ``.venv-bench/bin/python`` when it exists, else this interpreter). Each framework runs
+in a process of its own (TensorFlow slows torch down when both are loaded); the data are
+made once by this process and handed to the workers in a temporary ``.npz``. A framework
+that is not installed is reported "not measured" and its column shows "-". Options:
 ``--quick`` (fewer epochs and seeds), ``--only mlp|cnn``, ``--rounds n`` (the frameworks take
 turns n times, each keeping its best time: 2 by default), ``--json out.json``, ``--layers``
 (the CNN layer by layer instead: forward and backward of each layer at batch 64, where the
@@ -40,16 +43,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import best_time
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import ROOT, add_peer_options, best_time, header, not_measured, peer_python, run_worker
 EPOCHS = {"mlp": (20, 8), "cnn": (3, 2)}
 TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", "1"))
 BATCH = {"mlp": 32, "cnn": 64}
@@ -334,8 +335,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=sorted(EPOCHS), action="append")
     parser.add_argument("--seeds", type=int, default=None)
-    parser.add_argument("--peer-python", default=sys.executable, help="interpreter with torch / tensorflow")
-    parser.add_argument("--no-peers", action="store_true")
+    add_peer_options(parser)
     parser.add_argument("--rounds", type=int, default=2, help="turns each framework takes (best time kept)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--layers", action="store_true", help="time the CNN layer by layer instead")
@@ -349,17 +349,32 @@ def main() -> int:
         table = LAYER_WORKERS if args.layers else WORKERS
         print(json.dumps(table[args.worker](args.data, rows, epochs, seeds)))
         return 0
+    print(header(), flush=True)
+    peers = peer_python(args.peer_python)
+    frameworks = ("haibal",) + (() if args.no_peers else ("torch", "keras"))
+    if args.no_peers:
+        not_measured("torch", "--no-peers")
+        not_measured("keras", "--no-peers")
+    failed = set()
+
+    def turn(worker: str, argv: list[str]) -> dict | None:
+        """One worker's run; None (and "not measured" once) if it fails."""
+        if worker in failed:
+            return None
+        got = run_worker(sys.executable if worker == "haibal" else peers, [__file__, "--worker", worker, *argv])
+        if "error" in got:
+            not_measured(worker, got["error"])
+            failed.add(worker)
+            return None
+        return got
+
     if args.layers:
         found: dict = {}
         for _ in range(args.rounds):
-            for worker in ("haibal",) + (() if args.no_peers else ("torch", "keras")):
-                python = sys.executable if worker == "haibal" else args.peer_python
-                proc = subprocess.run([python, __file__, "--worker", worker, "--layers"], capture_output=True,
-                                      text=True)
-                if proc.returncode != 0:
-                    print(f"{worker}: not measured ({proc.stderr.strip().splitlines()[-1:]})")
+            for worker in frameworks:
+                got = turn(worker, ["--layers"])
+                if got is None:
                     continue
-                got = json.loads(proc.stdout.strip().splitlines()[-1])
                 mine = found.setdefault(worker, got)
                 for name, cell in got.items():
                     for key in cell:
@@ -373,20 +388,18 @@ def main() -> int:
         # the frameworks take turns, ``--rounds`` times: on a shared machine a load that varies
         # over time then weighs on all of them; each keeps its best time (accuracy: first round)
         for _ in range(args.rounds):
-            for worker in ("haibal",) + (() if args.no_peers else ("torch", "keras")):
-                python = sys.executable if worker == "haibal" else args.peer_python
-                cmd = [python, __file__, "--worker", worker, "--data", str(data), "--seeds", str(seeds)]
-                cmd += [a for row in rows for a in ("--only", row)] + (["--quick"] if args.quick else [])
-                proc = subprocess.run(cmd, capture_output=True, text=True)
-                if proc.returncode != 0:
-                    last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
-                    print(f"{worker}: not measured ({last})")
+            for worker in frameworks:
+                argv = ["--data", str(data), "--seeds", str(seeds)]
+                argv += [a for row in rows for a in ("--only", row)] + (["--quick"] if args.quick else [])
+                got = turn(worker, argv)
+                if got is None:
                     continue
-                got = json.loads(proc.stdout.strip().splitlines()[-1])
                 mine = results.setdefault(worker, got)
                 for row, cell in got.items():
                     for key in ("epoch_s", "first_epoch_s"):
                         mine[row][key] = min(mine[row][key], cell[key])
+    print(f"# best of {args.rounds} turn(s) each; haibal-py: {sys.executable}; peers: {peers}; "
+          f"torch on {TORCH_THREADS} thread(s)")
     print(f"{'row':<5} {'':<9} {'haibal':>10} {'torch':>10} {'keras':>10}   ratio to fastest peer")
     for row in rows:
         cells = {w: results[w].get(row) for w in results}
