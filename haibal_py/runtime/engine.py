@@ -77,6 +77,7 @@ from ..graph.resources import check_nodes
 from ..graph.terminals import VALUE, GraphInput, GraphOutput, as_declared
 from ..node.base import Node, RunContext, install_inner_runner
 from ..node.types import Batches, PortType
+from ..numeric.kernels.memory import keep_freed_memory
 
 __all__ = ["GraphInputError", "NodeContext", "NodeRunError", "RunObserver", "RunResult", "Runtime", "fingerprint"]
 
@@ -384,6 +385,7 @@ class Runtime:
         ``GraphValidationError`` (nothing ran), ``GraphInputError`` (nothing ran) or
         ``NodeRunError`` (its ``result`` holds what ran).
         """
+        keep_freed_memory()  # once per process: a graph's large arrays reuse memory (kernels/memory.py)
         start = time.perf_counter()
         plan = self._sync()
         graph = self.graph
