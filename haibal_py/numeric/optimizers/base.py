@@ -44,6 +44,8 @@ from ..arrays import as_numeric_array
 from ..keras_api import auto_name, bind_arguments, keras_signature
 from . import clipping
 from .casting import keras_cast
+from ..kernels import engine
+from . import layout
 from .layout import make_layout
 from .schedules import LearningRateSchedule
 from .schedules import deserialize as deserialize_schedule
@@ -97,7 +99,7 @@ class Optimizer:
 
     hyperparameters: dict[str, Any] = {}
     default_learning_rate = 0.001
-    #: how many scratch arrays (of each weight's shape) ``_update`` uses
+    #: how many scratch arrays (of the shape of the arrays it gets) ``_update`` uses
     n_scratch = 2
     #: False when ``_update`` never reads ``w`` and changes it once, by ``w -= u`` or
     #: ``w += u`` at the end: a fused step then starts from zeros (giving -u or u, exactly)
@@ -106,6 +108,11 @@ class Optimizer:
     #: dtype groups up to this many elements are updated through flat buffers (``layout``);
     #: None: ``layout.FUSE_LIMIT``
     fuse_limit: int | None = None
+    #: a large group's blocks hold at most this many elements; None: ``layout.BLOCK_ELEMENTS``
+    block_elements: int | None = None
+    #: elements per thread below which a large group is updated in one thread; None:
+    #: ``layout.PARALLEL_ELEMENTS``
+    parallel_elements: int | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -192,7 +199,13 @@ class Optimizer:
         return lr
 
     def _update(self, w: np.ndarray, g: np.ndarray, slots: tuple, scratch: tuple, k) -> None:
-        """One weight's update, in place: ``g`` is in ``w``'s dtype, ``k`` from ``_constants``."""
+        """One weight's update, in place: ``g`` is in ``w``'s dtype, ``k`` from ``_constants``.
+
+        ``w``, ``g``, the slots and the scratch arrays have one shape: a weight's, a fused
+        group's flat buffers, or one block of a large weight (flat), which another thread
+        may be updating another block of at the same time. The rule must therefore be
+        elementwise (element j of the results depends on element j of the inputs only) and
+        keep no state of its own between calls."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ learning rate
@@ -254,7 +267,8 @@ class Optimizer:
                                  f"{len(self._weight_names)} name(s)")
         self._position = {id(w): i for i, w in enumerate(weights)}
         slots = [(name, lambda dt, v=self.slot_initial_value(name): keras_cast(v, dt)) for name in self.slot_names()]
-        self._records, self._groups, self._slots = make_layout(weights, slots, self.n_scratch, self.fuse_limit)
+        self._records, self._groups, self._slots = make_layout(weights, slots, self.n_scratch, self.fuse_limit,
+                                                                    self.block_elements)
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
@@ -464,6 +478,9 @@ class Optimizer:
                 for r in group.records:
                     np.copyto(r.weight, r.w_view)
                 continue
+            if not group.fused:
+                self._update_blocks(group, grads_at, k, lr, decay)
+                continue
             for i, r in zip(members, group.records):
                 g = grads_at.get(i)
                 if g is None:
@@ -473,6 +490,47 @@ class Optimizer:
                 if decay and mask[i]:
                     self._decay(r.weight, r.scratch[0], lr)
                 self._update(r.weight, g, r.slots, r.scratch, k)
+
+    def _update_blocks(self, group, grads_at: dict, k, lr, decay: bool) -> None:
+        """Weight decay and the update of a large group, block by block (``layout``), the
+        blocks shared by the engine's threads when the group is large enough."""
+        dt = group.dtype
+        grads = {}
+        for i, r in zip(group.members, group.records):
+            g = grads_at.get(i)
+            if g is None:
+                continue
+            if g.dtype != dt:
+                g = g.astype(dt)
+            grads[i] = g.reshape(-1) if r.weight.flags.c_contiguous else g
+        if len(grads) == len(group.members):
+            spans, elements = group.spans, group.elements
+        else:
+            spans = [[b for b in span if b.position in grads] for span in group.spans]
+            spans = [span for span in spans if span]
+            elements = sum(g.size for g in grads.values())
+        decays = self._decay_mask if decay else None
+        update = self._update
+        free = list(group.scratch_sets)
+
+        def work(part) -> None:
+            mine = free.pop()
+            try:
+                for span in part:
+                    for b in span:
+                        g = grads[b.position]
+                        if b.start is None:
+                            scratch = b.scratch
+                        else:
+                            g = g[b.start:b.stop]
+                            scratch = mine.views(b.stop - b.start)
+                        if decays is not None and decays[b.position]:
+                            self._decay(b.weight, scratch[0], lr)
+                        update(b.weight, g, b.slots, scratch, k)
+            finally:
+                free.append(mine)
+
+        engine.run(work, spans, elements, self.parallel_elements or layout.PARALLEL_ELEMENTS)
 
     def _decay(self, w: np.ndarray, tmp: np.ndarray, lr) -> None:
         """Decoupled weight decay, Keras' ``w -= w * weight_decay * lr``."""

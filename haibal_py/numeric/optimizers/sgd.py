@@ -14,6 +14,8 @@ class SGD(Optimizer):
     default_learning_rate = 0.01
     hyperparameters = {"momentum": 0.0, "nesterov": False}
     reads_weight = False
+    # four cheap passes per element: a second thread pays from about 2 x 2**18 elements (bench/optimizers.py)
+    parallel_elements = 1 << 18
 
     def _check_hyperparameters(self) -> None:
         # Keras wants a Python float; an int in [0, 1] is taken too
