@@ -108,10 +108,14 @@ class Optimizer:
     #: dtype groups up to this many elements are updated through flat buffers (``layout``);
     #: None: ``layout.FUSE_LIMIT``
     fuse_limit: int | None = None
-    #: a large group's blocks hold at most this many elements; None: ``layout.BLOCK_ELEMENTS``
+    #: about how many passes over memory ``_update`` makes per element (a square root or a
+    #: power counts 3): the work of a large group's step, which sets from what size a second
+    #: thread pays (``layout.PARALLEL_WORK``) and how far the first span leads (``LEAD_WORK``)
+    passes = 12
+    #: a large group's spans hold at most this many elements; None: ``layout.BLOCK_ELEMENTS``
     block_elements: int | None = None
     #: elements per thread below which a large group is updated in one thread; None:
-    #: ``layout.PARALLEL_ELEMENTS``
+    #: ``layout.PARALLEL_WORK // passes``
     parallel_elements: int | None = None
 
     def __init_subclass__(cls, **kwargs):
@@ -267,8 +271,9 @@ class Optimizer:
                                  f"{len(self._weight_names)} name(s)")
         self._position = {id(w): i for i, w in enumerate(weights)}
         slots = [(name, lambda dt, v=self.slot_initial_value(name): keras_cast(v, dt)) for name in self.slot_names()]
-        self._records, self._groups, self._slots = make_layout(weights, slots, self.n_scratch, self.fuse_limit,
-                                                                    self.block_elements)
+        self._records, self._groups, self._slots = make_layout(
+            weights, slots, self.n_scratch, self.fuse_limit, self.block_elements,
+            layout.LEAD_WORK // max(1, self.passes))
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
@@ -530,7 +535,7 @@ class Optimizer:
             finally:
                 free.append(mine)
 
-        engine.run(work, spans, elements, self.parallel_elements or layout.PARALLEL_ELEMENTS)
+        engine.run(work, spans, elements, self.parallel_elements or layout.PARALLEL_WORK // max(1, self.passes))
 
     def _decay(self, w: np.ndarray, tmp: np.ndarray, lr) -> None:
         """Decoupled weight decay, Keras' ``w -= w * weight_decay * lr``."""

@@ -34,10 +34,16 @@ FUSE_LIMIT = 1 << 18
 #: smaller ones slower (each ufunc call hands the GIL over); at 8M-16M parameters spans of
 #: 2**18 make Adam and RMSprop steps 2x faster than halves
 BLOCK_ELEMENTS = 1 << 18
-#: elements per thread below which a large group's spans are not shared among threads (an
-#: optimizer class may set its own ``parallel_elements``): Adam and RMSprop gain from a
-#: second thread from about 2e5 elements on, SGD from about 5e5 (bench/optimizers.py rows)
-PARALLEL_ELEMENTS = 1 << 17
+#: work per thread (elements x the rule's ``passes``) below which a large group's spans are
+#: not shared among threads: measured on 2 cores, SGD with momentum (4 passes) gains from a
+#: second thread from about 5e5 elements, Adam and RMSprop (11-14) from about 2e5
+PARALLEL_WORK = 1 << 20
+#: work (elements x passes) by which the first span is longer than the others: the calling
+#: thread takes it at once, a worker starts some 20-40 microseconds later (measured on the
+#: 2-core VM); equal spans would leave the caller waiting for the worker
+LEAD_WORK = 1 << 18
+#: bytes the optimizer's own arrays and the spans' starts are aligned to
+ALIGN = 64
 
 
 class Record:
@@ -79,7 +85,7 @@ class ScratchSet:
     __slots__ = ("arrays", "_views")
 
     def __init__(self, n_scratch: int, size: int, dtype):
-        self.arrays = tuple(np.empty(size, dtype=dtype) for _ in range(n_scratch))
+        self.arrays = tuple(aligned_empty(size, dtype) for _ in range(n_scratch))
         self._views: dict[int, tuple] = {}
 
     def views(self, n: int) -> tuple:
@@ -111,6 +117,22 @@ class Group:
         self.elements = elements
 
 
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)`` starting on a multiple of ``ALIGN`` bytes (NumPy's arrays
+    start on 16: SIMD loops over 64-byte-aligned arrays run up to a quarter faster)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64))
+    raw = np.empty(size * dtype.itemsize + ALIGN, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start:start + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def aligned_full(shape, value, dtype) -> np.ndarray:
+    out = aligned_empty(shape, dtype)
+    out.fill(value)
+    return out
+
+
 def _views(flat: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
     out, start = [], 0
     for w in weights:
@@ -120,7 +142,7 @@ def _views(flat: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _spans(members: list[int], weights: list[np.ndarray], slots: dict, n_scratch: int, dtype,
-           block_elements: int) -> list[list[Block]]:
+           block_elements: int, lead_elements: int = 0) -> list[list[Block]]:
     """A large group's work cut into spans of equal size: the group's weights laid end to end
     (flat, in order) and cut into ranges of at most ``block_elements``, their number rounded up
     to a multiple of the threads (equal spans end together); a span is the list of the pieces
@@ -130,7 +152,9 @@ def _spans(members: list[int], weights: list[np.ndarray], slots: dict, n_scratch
     total = sum(weights[i].size for i in flat)
     threads = max(1, min(engine.THREADS, total))
     n = -(-max(threads, -(-total // block_elements)) // threads) * threads
-    bounds = [total * p // n for p in range(n + 1)]
+    step = max(1, ALIGN // np.dtype(dtype).itemsize)
+    lead = min(lead_elements, total // n) if n > 1 else 0
+    bounds = [0] + [(lead + (total - lead) * p // n) // step * step for p in range(1, n)] + [total]
     spans: list[list[Block]] = [[] for _ in range(n)]
     offset, s = 0, 0
     for i in flat:
@@ -147,13 +171,13 @@ def _spans(members: list[int], weights: list[np.ndarray], slots: dict, n_scratch
     for i in members:
         w = weights[i]
         if not w.flags.c_contiguous:
-            scratch = tuple(np.empty(w.shape, dtype=dtype) for _ in range(n_scratch))
+            scratch = tuple(aligned_empty(w.shape, dtype) for _ in range(n_scratch))
             spans.append([Block(i, None, None, w, slots[i], scratch)])
     return [span for span in spans if span]
 
 
 def make_layout(weights: list[np.ndarray], slots: list[tuple[str, object]], n_scratch: int,
-                fuse_limit: int | None = None, block_elements: int | None = None):
+                fuse_limit: int | None = None, block_elements: int | None = None, lead_elements: int = 0):
     """``(records, groups, slot_arrays)`` for ``weights``; ``slots`` lists (name, initial
     value per dtype: a callable ``dtype -> scalar``); ``slot_arrays[name][i]`` is weight i's."""
     limit = FUSE_LIMIT if fuse_limit is None else fuse_limit
@@ -170,9 +194,9 @@ def make_layout(weights: list[np.ndarray], slots: list[tuple[str, object]], n_sc
         total = sum(w.size for w in ws)
         fused = total <= limit
         if fused:
-            flat_slots = tuple(np.full(total, init(dtype), dtype=dtype) for _, init in slots)
-            flat_scratch = tuple(np.empty(total, dtype=dtype) for _ in range(n_scratch))
-            w_flat, g_flat = np.empty(total, dtype=dtype), np.empty(total, dtype=dtype)
+            flat_slots = tuple(aligned_full(total, init(dtype), dtype) for _, init in slots)
+            flat_scratch = tuple(aligned_empty(total, dtype) for _ in range(n_scratch))
+            w_flat, g_flat = aligned_empty(total, dtype), aligned_empty(total, dtype)
             slot_views = [_views(f, ws) for f in flat_slots]
             scratch_views = [_views(f, ws) for f in flat_scratch]
             w_views, g_views = _views(w_flat, ws), _views(g_flat, ws)
@@ -187,11 +211,11 @@ def make_layout(weights: list[np.ndarray], slots: list[tuple[str, object]], n_sc
             own = {}
             for i in members:
                 w = weights[i]
-                own[i] = tuple(np.full(w.shape, init(dtype), dtype=dtype) for _, init in slots)
+                own[i] = tuple(aligned_full(w.shape, init(dtype), dtype) for _, init in slots)
                 for (name, _), arr in zip(slots, own[i]):
                     slot_arrays[name][i] = arr
                 records[i] = Record(w, own[i], None)
-            spans = _spans(members, weights, own, n_scratch, dtype, block)
+            spans = _spans(members, weights, own, n_scratch, dtype, block, lead_elements)
             largest = max((b.stop - b.start for span in spans for b in span if b.start is not None), default=0)
             sets = [ScratchSet(n_scratch, largest, dtype) for _ in range(engine.THREADS)]
             groups.append(Group(dtype, members, [records[i] for i in members], False,

@@ -14,14 +14,16 @@ class SGD(Optimizer):
     default_learning_rate = 0.01
     hyperparameters = {"momentum": 0.0, "nesterov": False}
     reads_weight = False
-    # four cheap passes per element: a second thread pays from about 2 x 2**18 elements (bench/optimizers.py)
-    parallel_elements = 1 << 18
 
     def _check_hyperparameters(self) -> None:
         # Keras wants a Python float; an int in [0, 1] is taken too
         check_real("SGD", "momentum", self.momentum, low=0, high=1)
         if not isinstance(self.nesterov, (bool, np.bool_)):
             raise OptimizerError(f"SGD: `nesterov` must be a bool, got {self.nesterov!r}")
+
+    @property
+    def passes(self) -> int:
+        return 2 if self.momentum == 0 else (6 if self.nesterov else 4)
 
     def slot_groups(self):
         return [("momentum",)] if self.momentum != 0 else []
