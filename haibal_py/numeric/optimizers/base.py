@@ -467,7 +467,7 @@ class Optimizer:
                 np.concatenate([grads_at[i].reshape(-1) for i in members], out=group.g_flat, casting="same_kind")
                 if not decay and not self.reads_weight:
                     group.w_flat.fill(0)
-                    self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                    self._update_flat(group, k)
                     for r in group.records:
                         r.weight += r.w_view
                     continue
@@ -479,7 +479,7 @@ class Optimizer:
                         for i, r in zip(members, group.records):
                             if mask[i]:
                                 self._decay(r.w_view, r.scratch[0], lr)
-                self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                self._update_flat(group, k)
                 for r in group.records:
                     np.copyto(r.weight, r.w_view)
                 continue
@@ -495,6 +495,32 @@ class Optimizer:
                 if decay and mask[i]:
                     self._decay(r.weight, r.scratch[0], lr)
                 self._update(r.weight, g, r.slots, r.scratch, k)
+
+    def _per_thread(self) -> int:
+        """Elements per thread below which a step runs in one thread (``layout.PARALLEL_WORK``)."""
+        return self.parallel_elements or layout.PARALLEL_WORK // max(1, self.passes)
+
+    def _update_flat(self, group, k) -> None:
+        """The rule over a fused group's flat buffers: one call, or (a group large enough for a
+        second thread to pay) ranges shared by the engine's threads, each range using its own
+        part of the flat scratch arrays."""
+        n = group.g_flat.size
+        per = self._per_thread()
+        threads = engine.thread_count(engine.THREADS, n, per) if n >= 2 * per else 1
+        if threads < 2:
+            self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+            return
+        arrays = (group.w_flat, group.g_flat, *group.slots, *group.scratch)
+        n_slots = len(group.slots)
+        update = self._update
+
+        def work(part) -> None:
+            for lo, hi in part:
+                w, g, *rest = (a[lo:hi] for a in arrays)
+                update(w, g, tuple(rest[:n_slots]), tuple(rest[n_slots:]), k)
+
+        engine.share(work, layout.ranges(n, threads, layout.LEAD_WORK // max(1, self.passes),
+                                         group.dtype), threads)
 
     def _update_blocks(self, group, grads_at: dict, k, lr, decay: bool) -> None:
         """Weight decay and the update of a large group, block by block (``layout``), the
@@ -535,7 +561,7 @@ class Optimizer:
             finally:
                 free.append(mine)
 
-        engine.run(work, spans, elements, self.parallel_elements or layout.PARALLEL_WORK // max(1, self.passes))
+        engine.run(work, spans, elements, self._per_thread())
 
     def _decay(self, w: np.ndarray, tmp: np.ndarray, lr) -> None:
         """Decoupled weight decay, Keras' ``w -= w * weight_decay * lr``."""

@@ -141,6 +141,15 @@ def _views(flat: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
+def ranges(total: int, n: int, lead: int, dtype) -> list[tuple[int, int]]:
+    """``n`` ranges covering ``0:total``: equal, but the first longer by ``lead`` (at most one
+    range's length), their bounds on multiples of ``ALIGN`` bytes; empty ones left out."""
+    step = max(1, ALIGN // np.dtype(dtype).itemsize)
+    lead = min(lead, total // n) if n > 1 else 0
+    bounds = [0] + [(lead + (total - lead) * p // n) // step * step for p in range(1, n)] + [total]
+    return [(lo, hi) for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
+
+
 def _spans(members: list[int], weights: list[np.ndarray], slots: dict, n_scratch: int, dtype,
            block_elements: int, lead_elements: int = 0) -> list[list[Block]]:
     """A large group's work cut into spans of equal size: the group's weights laid end to end
@@ -152,9 +161,9 @@ def _spans(members: list[int], weights: list[np.ndarray], slots: dict, n_scratch
     total = sum(weights[i].size for i in flat)
     threads = max(1, min(engine.THREADS, total))
     n = -(-max(threads, -(-total // block_elements)) // threads) * threads
-    step = max(1, ALIGN // np.dtype(dtype).itemsize)
-    lead = min(lead_elements, total // n) if n > 1 else 0
-    bounds = [0] + [(lead + (total - lead) * p // n) // step * step for p in range(1, n)] + [total]
+    cuts = ranges(total, n, lead_elements, dtype)
+    bounds = [lo for lo, _ in cuts] + [total]
+    n = len(cuts)
     spans: list[list[Block]] = [[] for _ in range(n)]
     offset, s = 0, 0
     for i in flat:
