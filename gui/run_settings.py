@@ -12,6 +12,7 @@ before anything runs.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from Qt import QtCore, QtGui, QtWidgets
@@ -48,13 +49,27 @@ def file_notice(window, graph, nodes=None) -> list[str]:
 
 
 def notice_files(window, graph, source: str, nodes=None) -> str:
-    """Show (once) which files ``graph`` would write or may not touch; returns the text shown ('' if none)."""
+    """Show (once) which files ``graph`` would write or may not touch; returns the text shown ('' if none).
+
+    A graph file whose notice (the same files) was shown before, in this or an earlier session,
+    only says it in the status bar: the dialog is for what is new, as from a stranger's graph."""
     lines = file_notice(window, graph, nodes)
     if not lines:
         return ""
     text = f"{source} uses these files when it runs:\n" + "\n".join(f"  - {line}" for line in lines) + \
         "\n\nNothing has run yet. Files outside the graph's folder are refused unless you allow " \
         "their folders in Run → Run settings…"
+    refused = sum("REFUSED" in line for line in lines)
+    window.show_status(f"{source}: writes {len(lines) - refused} file(s)"
+                       + (f", {refused} refused by the run settings" if refused else ""),
+                       "warning" if refused else "info")
+    settings = getattr(window, "settings", None)
+    key = str(Path(graph.path).resolve()) if getattr(graph, "path", None) is not None else None
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    if key is not None and settings is not None and not refused:
+        if settings.noticed.get(key) == digest:  # this graph, these files: seen before, said in the status bar
+            return ""
+        settings.note_seen(key, digest)
     window.last_file_notice = text
     box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Information, "Files this graph uses", text,
                                 QtWidgets.QMessageBox.Ok, window)
@@ -62,10 +77,6 @@ def notice_files(window, graph, source: str, nodes=None) -> str:
     box.setAttribute(QtCore.Qt.WA_DeleteOnClose)
     box.open()  # never blocks the event loop (a sheet over the window)
     window.file_notice_box = box
-    refused = sum("REFUSED" in line for line in lines)
-    window.show_status(f"{source}: writes {len(lines) - refused} file(s)"
-                       + (f", {refused} refused by the run settings" if refused else ""),
-                       "warning" if refused else "info")
     return text
 
 

@@ -41,6 +41,23 @@ def test_opening_a_graph_says_which_files_it_writes_once(open_editor, qtbot, tmp
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "result.npy"), [1.0, 2.0])
 
 
+def test_a_notice_seen_before_is_only_said_in_the_status_bar(open_editor, qtbot, tmp_path):
+    """Opening one's own graph again (the same files, this or a later session) does not ask
+    again; a graph that now writes something else does."""
+    path = writing_graph(tmp_path, "result.npy")
+    w = open_editor("first")
+    w.open(path)
+    qtbot.waitUntil(lambda: bool(getattr(w, "last_file_notice", "")), timeout=5000)
+    w.file_notice_box.close()
+    w2 = open_editor("first")  # the same settings file: a later session
+    w2.open(path)
+    qtbot.waitUntil(lambda: "writes 1 file(s)" in w2.status.text(), timeout=5000)
+    assert not getattr(w2, "last_file_notice", "")
+    writing_graph(tmp_path, "other.npy")  # the same file now writes elsewhere
+    w2.open(path)
+    qtbot.waitUntil(lambda: "other.npy" in getattr(w2, "last_file_notice", ""), timeout=5000)
+
+
 def test_a_file_outside_the_folder_is_refused_until_its_folder_is_allowed(open_editor, qtbot, tmp_path):
     graph_dir = tmp_path / "graphs"
     graph_dir.mkdir()

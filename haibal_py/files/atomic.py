@@ -68,6 +68,19 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def _removed_on_error(tmp: str):
+    """A temporary file that is deleted if the block fails (an interrupt included)."""
+    try:
+        yield
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(binary file)`` on a fresh temporary file beside ``path``, then rename it over ``path``.
 
@@ -79,19 +92,13 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> None
     except OSError:
         mode = new_file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
+    with _removed_on_error(tmp):
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     fsync_folder(path.parent)
 
 
@@ -157,7 +164,7 @@ def write_hashed(folder: str | Path, prefix: str, suffix: str, write: Callable[[
     path and full SHA-256 (hex). ``mode``: the new file's mode (``0666 & ~umask`` when None)."""
     folder = Path(folder)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{prefix}", suffix=".tmp")
-    try:
+    with _removed_on_error(tmp):
         with os.fdopen(fd, "w+b") as fh:
             write(fh)
             fh.flush()
@@ -170,12 +177,6 @@ def write_hashed(folder: str | Path, prefix: str, suffix: str, write: Callable[[
         path = folder / f"{prefix}{sha[:16]}{suffix}"
         os.chmod(tmp, new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     fsync_folder(folder)
     return path, sha
 

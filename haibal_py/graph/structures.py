@@ -157,14 +157,6 @@ def _same_type(a: PortType, b: PortType) -> bool:
     return a.ranks_overlap(b)
 
 
-def _join(types: list[PortType]) -> PortType:
-    kinds = {t.kind for t in types}
-    kind = kinds.pop() if len(kinds) == 1 else "any"
-    lo = min(t.min_rank for t in types)
-    hi = None if any(t.max_rank is None for t in types) else max(t.max_rank for t in types)
-    return PortType(kind, lo, hi, all(t.sequence for t in types))
-
-
 # ---------------------------------------------------------------------------- values at the border
 def _length(name: str, value) -> int:
     if isinstance(value, (np.ndarray, Batches, list, tuple)) and np.ndim(value) != 0:
@@ -705,7 +697,7 @@ class CaseStructure(StructureNode):
                     per_case[t.name].append((d, sinks[t.name]))
         for name, given in per_case.items():
             types = [t for _, t in given]
-            a.outputs[name] = _join(types) if types else ANY
+            a.outputs[name] = PortType.join(types) if types else ANY
             for d, t in given[1:]:
                 if not _same_type(given[0][1], t):
                     a.own.append(Problem(None, name, f"output tunnel {name!r} gets {given[0][1]} in case "

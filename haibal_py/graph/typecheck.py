@@ -58,15 +58,6 @@ def _exact(t: PortType) -> bool:
     return t.kind != "any" and t.max_rank is not None and t.min_rank == t.max_rank
 
 
-def _join(types: list[PortType]) -> PortType:
-    """The narrowest type covering all of ``types``."""
-    kinds = {t.kind for t in types}
-    kind = kinds.pop() if len(kinds) == 1 else "any"
-    lo = min(t.min_rank for t in types)
-    hi = None if any(t.max_rank is None for t in types) else max(t.max_rank for t in types)
-    return PortType(kind, lo, hi, all(t.sequence for t in types))
-
-
 def port_types(graph, sources: Mapping[str, PortType] | None = None) -> TypeInfo:
     """Static port types propagated through ``graph`` (see ``TypeInfo``). ``sources``: the
     types of some graph inputs by name, in place of their declared types (a structure's
@@ -167,7 +158,7 @@ def _output_types(node: Node, picked: Instance, wired) -> dict[str, PortType]:
                 joined.setdefault(k, []).append(t)
         except Exception:
             pass
-    return {k: _join(ts) for k, ts in joined.items()}
+    return {k: PortType.join(ts) for k, ts in joined.items()}
 
 
 def _explain_no_instance(gn, wired, wires, info: TypeInfo, exc: Exception) -> None:

@@ -138,6 +138,16 @@ class PortType:
     def is_any(self) -> bool:
         return self.kind == "any" and self.min_rank == 0 and self.max_rank is None
 
+    @classmethod
+    def join(cls, types: "list[PortType]") -> "PortType":
+        """The narrowest type covering all of ``types`` (a tunnel's or a merge's type): their
+        kind if they share one, else any; the union of their ranks; a sequence if all are."""
+        kinds = {t.kind for t in types}
+        kind = kinds.pop() if len(kinds) == 1 else "any"
+        lo = min(t.min_rank for t in types)
+        hi = None if any(t.max_rank is None for t in types) else max(t.max_rank for t in types)
+        return cls(kind, lo, hi, all(t.sequence for t in types))
+
     def ranks_overlap(self, other: "PortType") -> bool:
         hi_a = self.max_rank if self.max_rank is not None else 1 << 30
         hi_b = other.max_rank if other.max_rank is not None else 1 << 30
