@@ -114,8 +114,8 @@ class Optimizer:
     passes = 12
     #: a large group's spans hold at most this many elements; None: ``layout.BLOCK_ELEMENTS``
     block_elements: int | None = None
-    #: elements per thread below which a large group is updated in one thread; None:
-    #: ``layout.PARALLEL_WORK // passes``
+    #: elements per thread below which a step runs in one thread; None:
+    #: ``layout.PARALLEL_WORK // passes`` (read at ``build`` for the fused groups)
     parallel_elements: int | None = None
 
     def __init_subclass__(cls, **kwargs):
@@ -178,6 +178,7 @@ class Optimizer:
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
+        self._parallel_from = math.inf  # flat buffers of this many elements and more: two threads (build)
 
     # ------------------------------------------------------------------ to implement
     def slot_groups(self) -> list[tuple[str, ...]]:
@@ -274,6 +275,7 @@ class Optimizer:
         self._records, self._groups, self._slots = make_layout(
             weights, slots, self.n_scratch, self.fuse_limit, self.block_elements,
             layout.LEAD_WORK // max(1, self.passes))
+        self._parallel_from = 2 * self._per_thread() if engine.THREADS > 1 else math.inf
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
@@ -467,7 +469,10 @@ class Optimizer:
                 np.concatenate([grads_at[i].reshape(-1) for i in members], out=group.g_flat, casting="same_kind")
                 if not decay and not self.reads_weight:
                     group.w_flat.fill(0)
-                    self._update_flat(group, k)
+                    if group.g_flat.size < self._parallel_from:  # a small model: the rule, nothing more
+                        self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                    else:
+                        self._update_flat(group, k)
                     for r in group.records:
                         r.weight += r.w_view
                     continue
@@ -479,7 +484,10 @@ class Optimizer:
                         for i, r in zip(members, group.records):
                             if mask[i]:
                                 self._decay(r.w_view, r.scratch[0], lr)
-                self._update_flat(group, k)
+                if group.g_flat.size < self._parallel_from:
+                    self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                else:
+                    self._update_flat(group, k)
                 for r in group.records:
                     np.copyto(r.weight, r.w_view)
                 continue
@@ -501,15 +509,11 @@ class Optimizer:
         return self.parallel_elements or layout.PARALLEL_WORK // max(1, self.passes)
 
     def _update_flat(self, group, k) -> None:
-        """The rule over a fused group's flat buffers: one call, or (a group large enough for a
-        second thread to pay) ranges shared by the engine's threads, each range using its own
-        part of the flat scratch arrays."""
+        """The rule over a fused group's flat buffers of at least ``_parallel_from`` elements (a
+        group large enough for a second thread to pay): ranges shared by the engine's threads,
+        each range using its own part of the flat scratch arrays."""
         n = group.g_flat.size
-        per = self._per_thread()
-        threads = engine.thread_count(engine.THREADS, n, per) if n >= 2 * per else 1
-        if threads < 2:
-            self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
-            return
+        threads = engine.thread_count(engine.THREADS, n, self._per_thread())
         arrays = (group.w_flat, group.g_flat, *group.slots, *group.scratch)
         n_slots = len(group.slots)
         update = self._update
@@ -523,8 +527,8 @@ class Optimizer:
                                          group.dtype), threads)
 
     def _update_blocks(self, group, grads_at: dict, k, lr, decay: bool) -> None:
-        """Weight decay and the update of a large group, block by block (``layout``), the
-        blocks shared by the engine's threads when the group is large enough."""
+        """Weight decay and the update of a large group, span by span (``layout``), the spans
+        shared by the engine's threads when the group is large enough for a second thread to pay."""
         dt = group.dtype
         grads = {}
         for i, r in zip(group.members, group.records):
