@@ -12,6 +12,7 @@ class Adadelta(Optimizer):
     ``E[d²] = rho E[d²] + (1 - rho) d²``; ``w += lr * d``."""
 
     hyperparameters = {"rho": 0.95, "epsilon": 1e-7}
+    passes = 23
     reads_weight = False
 
     def _check_hyperparameters(self) -> None:

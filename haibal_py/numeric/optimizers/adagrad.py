@@ -12,6 +12,7 @@ class Adagrad(Optimizer):
     ``initial_accumulator_value``."""
 
     hyperparameters = {"initial_accumulator_value": 0.1, "epsilon": 1e-7}
+    passes = 9
     reads_weight = False
 
     def _check_hyperparameters(self) -> None:

@@ -34,6 +34,10 @@ class Adam(Optimizer):
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False}
     reads_weight = False
 
+    @property
+    def passes(self) -> int:
+        return 15 if self.amsgrad else 14
+
     def _check_hyperparameters(self) -> None:
         check_betas(type(self).__name__, self.beta_1, self.beta_2, self.epsilon)
         if not isinstance(self.amsgrad, (bool, np.bool_)):

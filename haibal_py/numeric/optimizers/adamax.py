@@ -12,6 +12,7 @@ class Adamax(Optimizer):
     ``w -= lr * m / ((1 - beta_1**t) * (u + epsilon))``."""
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    passes = 11
     reads_weight = False
 
     def _check_hyperparameters(self) -> None:

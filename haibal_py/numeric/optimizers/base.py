@@ -44,6 +44,8 @@ from ..arrays import as_numeric_array
 from ..keras_api import auto_name, bind_arguments, keras_signature
 from . import clipping
 from .casting import keras_cast
+from ..kernels import engine
+from . import layout
 from .layout import make_layout
 from .schedules import LearningRateSchedule
 from .schedules import deserialize as deserialize_schedule
@@ -97,7 +99,7 @@ class Optimizer:
 
     hyperparameters: dict[str, Any] = {}
     default_learning_rate = 0.001
-    #: how many scratch arrays (of each weight's shape) ``_update`` uses
+    #: how many scratch arrays (of the shape of the arrays it gets) ``_update`` uses
     n_scratch = 2
     #: False when ``_update`` never reads ``w`` and changes it once, by ``w -= u`` or
     #: ``w += u`` at the end: a fused step then starts from zeros (giving -u or u, exactly)
@@ -106,6 +108,15 @@ class Optimizer:
     #: dtype groups up to this many elements are updated through flat buffers (``layout``);
     #: None: ``layout.FUSE_LIMIT``
     fuse_limit: int | None = None
+    #: about how many passes over memory ``_update`` makes per element (a square root or a
+    #: power counts 3): the work of a large group's step, which sets from what size a second
+    #: thread pays (``layout.PARALLEL_WORK``) and how far the first span leads (``LEAD_WORK``)
+    passes = 12
+    #: a large group's spans hold at most this many elements; None: ``layout.BLOCK_ELEMENTS``
+    block_elements: int | None = None
+    #: elements per thread below which a step runs in one thread; None:
+    #: ``layout.PARALLEL_WORK // passes`` (read at ``build`` for the fused groups)
+    parallel_elements: int | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -167,6 +178,7 @@ class Optimizer:
         self._exclude_ids: set[int] = set()
         self._exclude_pattern: re.Pattern | None = None
         self._pending_state: dict[str, np.ndarray] | None = None
+        self._parallel_from = math.inf  # flat buffers of this many elements and more: two threads (build)
 
     # ------------------------------------------------------------------ to implement
     def slot_groups(self) -> list[tuple[str, ...]]:
@@ -192,7 +204,13 @@ class Optimizer:
         return lr
 
     def _update(self, w: np.ndarray, g: np.ndarray, slots: tuple, scratch: tuple, k) -> None:
-        """One weight's update, in place: ``g`` is in ``w``'s dtype, ``k`` from ``_constants``."""
+        """One weight's update, in place: ``g`` is in ``w``'s dtype, ``k`` from ``_constants``.
+
+        ``w``, ``g``, the slots and the scratch arrays have one shape: a weight's, a fused
+        group's flat buffers, or one block of a large weight (flat), which another thread
+        may be updating another block of at the same time. The rule must therefore be
+        elementwise (element j of the results depends on element j of the inputs only) and
+        keep no state of its own between calls."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ learning rate
@@ -254,7 +272,10 @@ class Optimizer:
                                  f"{len(self._weight_names)} name(s)")
         self._position = {id(w): i for i, w in enumerate(weights)}
         slots = [(name, lambda dt, v=self.slot_initial_value(name): keras_cast(v, dt)) for name in self.slot_names()]
-        self._records, self._groups, self._slots = make_layout(weights, slots, self.n_scratch, self.fuse_limit)
+        self._records, self._groups, self._slots = make_layout(
+            weights, slots, self.n_scratch, self.fuse_limit, self.block_elements,
+            layout.LEAD_WORK // max(1, self.passes))
+        self._parallel_from = 2 * self._per_thread() if engine.THREADS > 1 else math.inf
         self._averages = [np.zeros_like(w) for w in weights] if self.use_ema else []
         self._accumulators = [np.zeros_like(w) for w in weights] if self.gradient_accumulation_steps else []
         self._extra = self._build_extra(weights)
@@ -448,7 +469,10 @@ class Optimizer:
                 np.concatenate([grads_at[i].reshape(-1) for i in members], out=group.g_flat, casting="same_kind")
                 if not decay and not self.reads_weight:
                     group.w_flat.fill(0)
-                    self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                    if group.g_flat.size < self._parallel_from:  # a small model: the rule, nothing more
+                        self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                    else:
+                        self._update_flat(group, k)
                     for r in group.records:
                         r.weight += r.w_view
                     continue
@@ -460,9 +484,15 @@ class Optimizer:
                         for i, r in zip(members, group.records):
                             if mask[i]:
                                 self._decay(r.w_view, r.scratch[0], lr)
-                self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                if group.g_flat.size < self._parallel_from:
+                    self._update(group.w_flat, group.g_flat, group.slots, group.scratch, k)
+                else:
+                    self._update_flat(group, k)
                 for r in group.records:
                     np.copyto(r.weight, r.w_view)
+                continue
+            if not group.fused:
+                self._update_blocks(group, grads_at, k, lr, decay)
                 continue
             for i, r in zip(members, group.records):
                 g = grads_at.get(i)
@@ -473,6 +503,69 @@ class Optimizer:
                 if decay and mask[i]:
                     self._decay(r.weight, r.scratch[0], lr)
                 self._update(r.weight, g, r.slots, r.scratch, k)
+
+    def _per_thread(self) -> int:
+        """Elements per thread below which a step runs in one thread (``layout.PARALLEL_WORK``)."""
+        return self.parallel_elements or layout.PARALLEL_WORK // max(1, self.passes)
+
+    def _update_flat(self, group, k) -> None:
+        """The rule over a fused group's flat buffers of at least ``_parallel_from`` elements (a
+        group large enough for a second thread to pay): ranges shared by the engine's threads,
+        each range using its own part of the flat scratch arrays."""
+        n = group.g_flat.size
+        threads = engine.thread_count(engine.THREADS, n, self._per_thread())
+        arrays = (group.w_flat, group.g_flat, *group.slots, *group.scratch)
+        n_slots = len(group.slots)
+        update = self._update
+
+        def work(part) -> None:
+            for lo, hi in part:
+                w, g, *rest = (a[lo:hi] for a in arrays)
+                update(w, g, tuple(rest[:n_slots]), tuple(rest[n_slots:]), k)
+
+        engine.share(work, layout.ranges(n, threads, layout.LEAD_WORK // max(1, self.passes),
+                                         group.dtype), threads)
+
+    def _update_blocks(self, group, grads_at: dict, k, lr, decay: bool) -> None:
+        """Weight decay and the update of a large group, span by span (``layout``), the spans
+        shared by the engine's threads when the group is large enough for a second thread to pay."""
+        dt = group.dtype
+        grads = {}
+        for i, r in zip(group.members, group.records):
+            g = grads_at.get(i)
+            if g is None:
+                continue
+            if g.dtype != dt:
+                g = g.astype(dt)
+            grads[i] = g.reshape(-1) if r.weight.flags.c_contiguous else g
+        if len(grads) == len(group.members):
+            spans, elements = group.spans, group.elements
+        else:
+            spans = [[b for b in span if b.position in grads] for span in group.spans]
+            spans = [span for span in spans if span]
+            elements = sum(g.size for g in grads.values())
+        decays = self._decay_mask if decay else None
+        update = self._update
+        free = list(group.scratch_sets)
+
+        def work(part) -> None:
+            mine = free.pop()
+            try:
+                for span in part:
+                    for b in span:
+                        g = grads[b.position]
+                        if b.start is None:
+                            scratch = b.scratch
+                        else:
+                            g = g[b.start:b.stop]
+                            scratch = mine.views(b.stop - b.start)
+                        if decays is not None and decays[b.position]:
+                            self._decay(b.weight, scratch[0], lr)
+                        update(b.weight, g, b.slots, scratch, k)
+            finally:
+                free.append(mine)
+
+        engine.run(work, spans, elements, self._per_thread())
 
     def _decay(self, w: np.ndarray, tmp: np.ndarray, lr) -> None:
         """Decoupled weight decay, Keras' ``w -= w * weight_decay * lr``."""

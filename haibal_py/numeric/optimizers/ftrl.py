@@ -14,6 +14,7 @@ class Ftrl(Optimizer):
     hyperparameters = {"learning_rate_power": -0.5, "initial_accumulator_value": 0.1,
                        "l1_regularization_strength": 0.0, "l2_regularization_strength": 0.0,
                        "l2_shrinkage_regularization_strength": 0.0, "beta": 0.0}
+    passes = 24
     n_scratch = 4
 
     def _check_hyperparameters(self) -> None:

@@ -11,6 +11,7 @@ class Lion(Optimizer):
     """``w -= lr * sign(beta_1 m + (1 - beta_1) g)``, then ``m = beta_2 m + (1 - beta_2) g``."""
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.99}
+    passes = 10
     reads_weight = False
 
     def _check_hyperparameters(self) -> None:

@@ -14,6 +14,7 @@ class Nadam(Optimizer):
     optimizer state."""
 
     hyperparameters = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    passes = 18
     reads_weight = False
 
     def _check_hyperparameters(self) -> None:

@@ -15,6 +15,10 @@ class RMSprop(Optimizer):
     hyperparameters = {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False}
     reads_weight = False
 
+    @property
+    def passes(self) -> int:
+        return 11 + (5 if self.centered else 0) + (2 if self.momentum > 0 else 0)
+
     def _check_hyperparameters(self) -> None:
         check_real("RMSprop", "rho", self.rho, low=0, high=1)
         check_real("RMSprop", "momentum", self.momentum, low=0)

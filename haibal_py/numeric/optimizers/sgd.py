@@ -21,6 +21,10 @@ class SGD(Optimizer):
         if not isinstance(self.nesterov, (bool, np.bool_)):
             raise OptimizerError(f"SGD: `nesterov` must be a bool, got {self.nesterov!r}")
 
+    @property
+    def passes(self) -> int:
+        return 2 if self.momentum == 0 else (6 if self.nesterov else 4)
+
     def slot_groups(self):
         return [("momentum",)] if self.momentum != 0 else []
 
