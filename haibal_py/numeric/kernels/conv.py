@@ -11,12 +11,14 @@ dilation and the explicit padding of each spatial axis, from ``conv_geometry``),
 How it is computed (im2col + GEMM): the output rows (one per output pixel) are cut into
 pieces of about ``windows.PIECE_ELEMENTS`` patch values (a few images, or a band of one image's
 rows). For each piece the input is padded into a small buffer, its patches are copied into a
-``(rows, taps * channels)`` matrix with one strided copy, and one matrix product with the
-kernel (``(taps * channels, filters)``) gives the outputs; the same patch matrix gives the
-kernel gradient (``patches.T @ dy``), and ``dy @ kernel.T`` scattered back tap by tap (a
-loop over the kernel's taps, never over pixels) gives the input gradient. Pieces stay in
-the CPU caches and are shared between threads (``engine.share``), each thread with
-single-threaded BLAS and buffers of its own; no array of all patches is ever built.
+``(rows, taps * channels)`` matrix with one strided copy (with one input channel per group,
+a tap-major ``(taps, rows)`` array filled by one shifted-slice copy per tap, whose transpose
+is the same matrix), and one matrix product with the kernel (``(taps * channels, filters)``)
+gives the outputs; the same patch matrix gives the kernel gradient (``patches.T @ dy``), and
+``dy @ kernel.T`` scattered back tap by tap (a loop over the kernel's taps, never over
+pixels) gives the input gradient. Pieces stay in the CPU caches and are shared between
+threads (``engine.share``), each thread with single-threaded BLAS and buffers of its own; no
+array of all patches is ever built.
 """
 
 from __future__ import annotations
