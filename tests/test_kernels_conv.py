@@ -109,6 +109,13 @@ CONV_CASES = [
     ((12,), (4,), 2, 3, (3,), (1,), "valid", 1),
     ((4, 5, 6), (2, 3, 2), 2, 3, (1, 2, 1), (1, 1, 1), "same", 1),
     ((5, 4, 5), (3, 2, 2), 2, 2, (1, 1, 1), (2, 1, 1), "valid", 1),
+    # one input channel per group: the tap-major patches
+    ((7, 6), (3, 3), 1, 4, (1, 1), (1, 1), "valid", 1),
+    ((8, 9), (3, 2), 1, 3, (2, 3), (1, 1), "same", 1),
+    ((9, 8), (3, 2), 1, 2, (1, 1), (2, 3), "same", 1),
+    ((7, 7), (3, 3), 3, 6, (2, 1), (1, 1), "same", 3),
+    ((11,), (3,), 1, 4, (1,), (2,), "causal", 1),
+    ((4, 5, 6), (2, 3, 2), 1, 3, (1, 2, 1), (1, 1, 1), "same", 1),
 ]
 
 
@@ -143,7 +150,7 @@ def test_conv_forward_and_backward_match_the_definition(case):
     np.testing.assert_array_equal(dk2, dk)
 
 
-@pytest.mark.parametrize("case", CONV_CASES[:9] + CONV_CASES[11:13], ids=lambda c: f"{c[0]}{c[6]}s{c[4]}g{c[7]}")
+@pytest.mark.parametrize("case", CONV_CASES[:9] + CONV_CASES[11:13] + CONV_CASES[15:19], ids=lambda c: f"{c[0]}{c[6]}s{c[4]}g{c[7]}")
 def test_pieces_and_threads_change_no_number(case, tiny_pieces):
     spatial, kernel, c_in, filters, strides, dilation, padding, groups = case
     rng = np.random.default_rng(1)
