@@ -114,6 +114,15 @@ def not_measured(name: str, reason: str) -> None:
     print(f"{name}: not measured ({reason})", flush=True)
 
 
+def frameworks_to_run(args, peers: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """(the peers' interpreter, the frameworks in turn: haibal, then ``peers`` unless
+    ``--no-peers``, each of them then said "not measured")."""
+    if args.no_peers:
+        for name in peers:
+            not_measured(name, "--no-peers")
+    return peer_python(args.peer_python), ("haibal",) + (() if args.no_peers else tuple(peers))
+
+
 def worker_env(**extra: str) -> dict:
     """The environment of a worker: TensorFlow quiet and Keras on TensorFlow."""
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow", **extra}

@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-from _common import ROOT, add_peer_options, best_time, header, not_measured, peer_python, run_worker
+from _common import ROOT, add_peer_options, best_time, frameworks_to_run, header, not_measured, run_worker
 ROWS = {
     "mlp-small": [(64, 32), (32,), (32, 32), (32,), (32, 10), (10,), (10, 10), (10,)],
     "mlp-1M": [(784, 1024), (1024,), (1024, 512), (512,), (512, 10), (10,)],
@@ -116,11 +116,7 @@ def main() -> int:
         print(json.dumps(WORKERS[args.worker](args.quick)))
         return 0
     print(header(), flush=True)
-    peers = peer_python(args.peer_python)
-    frameworks = ("haibal",) + (() if args.no_peers else ("torch", "keras"))
-    if args.no_peers:
-        not_measured("torch", "--no-peers")
-        not_measured("keras", "--no-peers")
+    peers, frameworks = frameworks_to_run(args, ("torch", "keras"))
     results, failed = {}, set()
     for _ in range(args.rounds):  # the frameworks take turns; each row keeps its best time
         for worker in frameworks:

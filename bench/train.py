@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import ROOT, add_peer_options, best_time, header, not_measured, peer_python, run_worker
+from _common import ROOT, add_peer_options, best_time, frameworks_to_run, header, not_measured, run_worker
 EPOCHS = {"mlp": (20, 8), "cnn": (3, 2)}
 TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", "1"))
 BATCH = {"mlp": 32, "cnn": 64}
@@ -350,11 +350,7 @@ def main() -> int:
         print(json.dumps(table[args.worker](args.data, rows, epochs, seeds)))
         return 0
     print(header(), flush=True)
-    peers = peer_python(args.peer_python)
-    frameworks = ("haibal",) + (() if args.no_peers else ("torch", "keras"))
-    if args.no_peers:
-        not_measured("torch", "--no-peers")
-        not_measured("keras", "--no-peers")
+    peers, frameworks = frameworks_to_run(args, ("torch", "keras"))
     failed = set()
 
     def turn(worker: str, argv: list[str]) -> dict | None:

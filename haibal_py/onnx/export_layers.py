@@ -325,38 +325,31 @@ def _conv_pads(layer, sizes, kernel, strides, dilation):
     return {"pads": [b for b, _ in pairs] + [e for _, e in pairs]}
 
 
-def _conv(g, layer, xs, node):
+def _conv_op(g, layer, xs, node, w, group: int):
+    """A channels-last convolution as ONNX's Conv (channels first) with the kernel ``w``
+    (out, in / group, *kernel): transposes around it, the bias and the activation."""
     shape = node.inputs[0].shape
     rank = len(shape)
-    k = rank - 2
-    x = _to_first(g, xs[0], rank)
-    spatial = tuple(range(k))
-    w = np.transpose(layer.kernel, (k + 1, k) + spatial)
-    inputs = [x, g.const(w, f"{layer.name}/kernel")]
+    inputs = [_to_first(g, xs[0], rank), g.const(w, f"{layer.name}/kernel")]
     if layer.use_bias:
         inputs.append(g.const(layer.bias, f"{layer.name}/bias"))
     y = g.op("Conv", inputs, layer.name, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-             dilations=list(layer.dilation_rate), group=layer.groups,
+             dilations=list(layer.dilation_rate), group=group,
              **_conv_pads(layer, shape[1:-1], layer.kernel_size, layer.strides, layer.dilation_rate))
     y = activation(g, _act_name(layer), y, layer, axis=1)
     return [_to_last(g, y, rank)]
+
+
+def _conv(g, layer, xs, node):
+    k = len(node.inputs[0].shape) - 2
+    return _conv_op(g, layer, xs, node, np.transpose(layer.kernel, (k + 1, k) + tuple(range(k))), layer.groups)
 
 
 def _depthwise(g, layer, xs, node):
-    shape = node.inputs[0].shape
-    rank = len(shape)
-    k = rank - 2
+    k = len(node.inputs[0].shape) - 2
     c, m = layer.kernel.shape[-2], layer.kernel.shape[-1]
-    x = _to_first(g, xs[0], rank)
     w = np.transpose(layer.kernel, (k, k + 1) + tuple(range(k))).reshape((c * m, 1) + layer.kernel.shape[:k])
-    inputs = [x, g.const(w, f"{layer.name}/kernel")]
-    if layer.use_bias:
-        inputs.append(g.const(layer.bias, f"{layer.name}/bias"))
-    y = g.op("Conv", inputs, layer.name, kernel_shape=list(layer.kernel_size), strides=list(layer.strides),
-             dilations=list(layer.dilation_rate), group=int(c),
-             **_conv_pads(layer, shape[1:-1], layer.kernel_size, layer.strides, layer.dilation_rate))
-    y = activation(g, _act_name(layer), y, layer, axis=1)
-    return [_to_last(g, y, rank)]
+    return _conv_op(g, layer, xs, node, w, int(c))
 
 
 def _separable(g, layer, xs, node):

@@ -588,15 +588,21 @@ def _conv_check(n, imp):
     return None
 
 
-def _conv(imp, n):
+def _conv_operands(imp, n, what: str):
+    """(input, kernel, bias or None, spatial rank, kernel size, strides) of a Conv or ConvTranspose."""
     t = _t(imp, n)
     w = np.asarray(imp.const(n.inputs[1]))
     bias = imp.const(_opt_input(n, 2)) if _opt_input(n, 2) else None
     k = w.ndim - 2
     if k not in (1, 2, 3) or t.rank != k + 2:
-        _fail(imp, n, f"a {k}-D convolution of a rank-{t.rank} input is not supported")
+        _fail(imp, n, f"a {k}-D {what} of a rank-{t.rank} input is not supported")
     kernel = tuple(int(v) for v in (n.attr("kernel_shape") or w.shape[2:]))
     strides = tuple(n.attr("strides") or [1] * k)
+    return t, w, bias, k, kernel, strides
+
+
+def _conv(imp, n):
+    t, w, bias, k, kernel, strides = _conv_operands(imp, n, "convolution")
     dil = tuple(n.attr("dilations") or [1] * k)
     group = int(n.attr("group", 1))
     x = imp.layout(t, _channels_last(t.rank), origin=n.name)
@@ -650,14 +656,7 @@ def _conv_transpose_check(n, imp):
 
 
 def _conv_transpose(imp, n):
-    t = _t(imp, n)
-    w = np.asarray(imp.const(n.inputs[1]))
-    bias = imp.const(_opt_input(n, 2)) if _opt_input(n, 2) else None
-    k = w.ndim - 2
-    if k not in (1, 2, 3) or t.rank != k + 2:
-        _fail(imp, n, f"a {k}-D transposed convolution of a rank-{t.rank} input is not supported")
-    kernel = tuple(int(v) for v in (n.attr("kernel_shape") or w.shape[2:]))
-    strides = tuple(n.attr("strides") or [1] * k)
+    t, w, bias, k, kernel, strides = _conv_operands(imp, n, "transposed convolution")
     pads = list(n.attr("pads", [0] * (2 * k)))
     out_pad = list(n.attr("output_padding", [0] * k))
     x = imp.layout(t, _channels_last(t.rank), origin=n.name)

@@ -12,7 +12,7 @@ import numpy as np
 from .base import LayerError
 from .symbolic import format_shape
 
-__all__ = ["broadcast_shapes", "unbroadcast"]
+__all__ = ["broadcast_shapes", "unbroadcast", "extreme_grads"]
 
 
 def broadcast_shapes(shapes, who: str, what: str = "operands") -> tuple:
@@ -46,3 +46,15 @@ def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
+
+
+def extreme_grads(xs, y, dy) -> list[np.ndarray]:
+    """The gradients of an element-wise maximum or minimum ``y`` of ``xs`` (broadcast): each
+    element's gradient goes to the first operand holding the extreme, as Keras' ties do."""
+    taken = np.zeros(np.shape(y), dtype=bool)
+    grads = []
+    for x in xs:
+        hit = (x == y) & ~taken
+        taken |= hit
+        grads.append(np.where(hit, dy, dy.dtype.type(0)))
+    return grads

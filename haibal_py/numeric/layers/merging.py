@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import EPSILON
 from .base import Layer, LayerError, as_tuple_shape
-from .broadcasting import broadcast_shapes, unbroadcast
+from .broadcasting import broadcast_shapes, extreme_grads, unbroadcast
 from .symbolic import format_shape
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"]
@@ -141,13 +141,7 @@ class _Extreme(_ElementwiseMerge):
         return y if len(xs) > 1 else y.copy()
 
     def _merge_grads(self, xs, y, dy):
-        taken = np.zeros(np.broadcast_shapes(*(x.shape for x in xs)), dtype=bool)
-        grads = []
-        for x in xs:
-            hit = (x == y) & ~taken
-            taken |= hit
-            grads.append(np.where(hit, dy, dy.dtype.type(0)))
-        return grads
+        return extreme_grads(xs, y, dy)
 
 
 class Maximum(_Extreme):

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .base import Layer, LayerError, as_tuple_shape
-from .broadcasting import broadcast_shapes, unbroadcast
+from .broadcasting import broadcast_shapes, extreme_grads, unbroadcast
 from .symbolic import format_shape
 
 __all__ = ["OnnxElementwise", "OnnxMatMul", "OnnxEinsum", "OnnxUnary", "OnnxClip"]
@@ -111,16 +111,6 @@ def _pow_grad_exponent(a, b, y, dy):
         return np.where(a > 0, dy * y * np.log(np.where(a > 0, a, 1)), 0).astype(dy.dtype)
 
 
-def _extreme_grads(xs, y, dy):
-    taken = np.zeros(y.shape, dtype=bool)
-    out = []
-    for x in xs:
-        hit = (x == y) & ~taken
-        taken |= hit
-        out.append(np.where(hit, dy, dy.dtype.type(0)))
-    return out
-
-
 def _compare(fn):
     return lambda xs: fn(xs[0], xs[1])
 
@@ -138,9 +128,9 @@ _ELEMENTWISE = {
     "mean": (lambda xs: sum(xs[1:], xs[0]) / xs[0].dtype.type(len(xs)),
              lambda xs, y, dy: [dy / dy.dtype.type(len(xs))] * len(xs), (1, None)),
     "max": (lambda xs: np.maximum.reduce(np.broadcast_arrays(*xs)) if len(xs) > 1 else xs[0].copy(),
-            _extreme_grads, (1, None)),
+            extreme_grads, (1, None)),
     "min": (lambda xs: np.minimum.reduce(np.broadcast_arrays(*xs)) if len(xs) > 1 else xs[0].copy(),
-            _extreme_grads, (1, None)),
+            extreme_grads, (1, None)),
     "where": (lambda xs: np.where(xs[0] != 0, xs[1], xs[2]),
               lambda xs, y, dy: [None, np.where(xs[0] != 0, dy, 0).astype(dy.dtype),
                                  np.where(xs[0] != 0, 0, dy).astype(dy.dtype)], (3, 3)),
